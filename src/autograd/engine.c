@@ -1,0 +1,414 @@
+/* engine.c: backward execution, after PyTorch's engine.cpp.
+ * 1. discover the nodes reachable from the roots and count dependencies;
+ * 2. when inputs are given, mark the nodes that lead to them;
+ * 3. run ready nodes newest-first (sequence number), summing the gradients
+ *    that meet at one input, undoing broadcasting in one place (here). */
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include "../tg.h"
+
+typedef struct entry {
+  tg_node *node; /* NULL = empty slot */
+  int deps;
+  bool needed;
+  tg_tensor **buf; /* [n_out] incoming gradients */
+} entry;
+
+typedef struct task {
+  tg_ctx *c;
+  entry *map;
+  size_t cap, count;
+  entry **heap;
+  size_t heap_n;
+  tg_backward_opts *o;
+  /* capture targets of o->inputs: (node, slot) */
+  tg_node **cap_node;
+  int *cap_nr;
+} task;
+
+static size_t hash_ptr(const void *p, size_t cap) {
+  uintptr_t x = (uintptr_t)p;
+  x ^= x >> 17;
+  x *= 0x9E3779B97F4A7C15ULL;
+  return (size_t)(x >> 7) & (cap - 1);
+}
+
+static entry *map_find(task *t, tg_node *n) {
+  size_t i = hash_ptr(n, t->cap);
+  while (t->map[i].node) {
+    if (t->map[i].node == n) return &t->map[i];
+    i = (i + 1) & (t->cap - 1);
+  }
+  return NULL;
+}
+
+static int map_grow(task *t);
+
+static entry *map_insert(task *t, tg_node *n, bool *fresh) {
+  if ((t->count + 1) * 2 > t->cap && map_grow(t) < 0) return NULL;
+  size_t i = hash_ptr(n, t->cap);
+  while (t->map[i].node) {
+    if (t->map[i].node == n) { *fresh = false; return &t->map[i]; }
+    i = (i + 1) & (t->cap - 1);
+  }
+  entry *e = &t->map[i];
+  memset(e, 0, sizeof *e);
+  e->buf = calloc((size_t)(n->n_out ? n->n_out : 1), sizeof *e->buf);
+  if (!e->buf) return tg_errp(t->c, "out of memory");
+  e->node = n;
+  t->count++;
+  *fresh = true;
+  return e;
+}
+
+static int map_grow(task *t) {
+  size_t ncap = t->cap ? t->cap * 2 : 64;
+  entry *old = t->map;
+  size_t ocap = t->cap;
+  t->map = calloc(ncap, sizeof *t->map);
+  if (!t->map) { t->map = old; return tg_err(t->c, "out of memory"); }
+  t->cap = ncap;
+  for (size_t i = 0; i < ocap; i++) {
+    if (!old[i].node) continue;
+    size_t j = hash_ptr(old[i].node, ncap);
+    while (t->map[j].node) j = (j + 1) & (ncap - 1);
+    t->map[j] = old[i];
+  }
+  free(old);
+  return 0;
+}
+
+/* ---- ready queue: a max-heap on sequence numbers (newest first) */
+static bool heap_less(entry *a, entry *b) { return a->node->seq < b->node->seq; }
+
+static void heap_push(task *t, entry *e) {
+  size_t i = t->heap_n++;
+  t->heap[i] = e;
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!heap_less(t->heap[p], t->heap[i])) break;
+    entry *tmp = t->heap[p]; t->heap[p] = t->heap[i]; t->heap[i] = tmp;
+    i = p;
+  }
+}
+
+static entry *heap_pop(task *t) {
+  entry *top = t->heap[0];
+  t->heap[0] = t->heap[--t->heap_n];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < t->heap_n && heap_less(t->heap[m], t->heap[l])) m = l;
+    if (r < t->heap_n && heap_less(t->heap[m], t->heap[r])) m = r;
+    if (m == i) break;
+    entry *tmp = t->heap[m]; t->heap[m] = t->heap[i]; t->heap[i] = tmp;
+    i = m;
+  }
+  return top;
+}
+
+/* ---- gradient arithmetic (recorded when create_graph: grad mode is on) */
+static int buf_add(tg_ctx *c, tg_tensor **slot, tg_tensor *g) {
+  if (!*slot) { *slot = tg_tensor_ref(g); return 0; }
+  tg_tensor *s = tg_add(c, *slot, g);
+  if (!s) return -1;
+  tg_tensor_unref(*slot);
+  *slot = s;
+  return 0;
+}
+
+/* Leaf .grad accumulation: steal the incoming buffer when nothing else sees
+ * it (and it is a plain contiguous tensor), else copy; add in place after. */
+static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_graph) {
+  if (!var->grad) {
+    if (create_graph) { var->grad = tg_tensor_ref(g); return 0; }
+    bool stealable = g->refs == 1 && g->storage->refs == 1 && !g->grad_fn && tg_is_contiguous(g) &&
+                     g->offset == 0 && g->dtype == var->dtype;
+    if (stealable) { var->grad = tg_tensor_ref(g); return 0; }
+    tg_tensor *cp = tg_cast_raw(c, g, var->dtype);
+    if (!cp) return -1;
+    var->grad = cp;
+    return 0;
+  }
+  if (create_graph || var->grad->grad_fn) {
+    tg_tensor *s = tg_add(c, var->grad, g);
+    if (!s) return -1;
+    tg_tensor_unref(var->grad);
+    var->grad = s;
+    return 0;
+  }
+  return tg_add_inplace_raw(c, var->grad, g);
+}
+
+static int run_hooks(tg_ctx *c, tg_hook *h, tg_tensor **g) {
+  for (; h; h = h->next)
+    if (*g && c->run_hook && c->run_hook(c, h->id, g) < 0) return -1;
+  return 0;
+}
+
+static bool has_nan(tg_tensor *t) {
+  if (!tg_is_float(t->dtype) || !tg_on_cpu(t)) return false;
+  int64_t n = tg_numel(t);
+  for (int64_t i = 0; i < n; i++)
+    if (isnan(tg_get_flat(t, i))) return true;
+  return false;
+}
+
+static int in_inputs(task *t, tg_tensor *v) {
+  for (int k = 0; k < t->o->n_inputs; k++)
+    if (t->o->inputs[k] == v) return k;
+  return -1;
+}
+
+/* run one node; gradients flow into the buffers of its next nodes */
+static int run_node(task *t, entry *e) {
+  tg_ctx *c = t->c;
+  tg_node *n = e->node;
+  tg_backward_opts *o = t->o;
+  tg_tensor **gout = e->buf;
+  /* tensor hooks and retain_grad on this node's outputs */
+  if (n->variable) {
+    if (run_hooks(c, n->variable->hooks, &gout[0]) < 0) return -1;
+  } else {
+    for (int i = 0; i < n->n_out; i++) {
+      if (n->out_hooks && run_hooks(c, n->out_hooks[i], &gout[i]) < 0) return -1;
+      tg_tensor *r = n->retained ? n->retained[i] : NULL;
+      if (r && gout[i] && accumulate_grad(c, r, gout[i], o->create_graph) < 0) return -1;
+    }
+  }
+  if (run_hooks(c, n->pre_hooks, &gout[0]) < 0) return -1;
+  /* captures: autograd.grad results, or backward(inputs=) on non-leaves */
+  for (int k = 0; k < o->n_inputs; k++) {
+    if (t->cap_node[k] != n || !gout[t->cap_nr[k]]) continue;
+    tg_tensor *g = gout[t->cap_nr[k]];
+    if (!o->accumulate) {
+      if (buf_add(c, &o->results[k], g) < 0) return -1;
+    } else if (!n->variable && accumulate_grad(c, o->inputs[k], g, o->create_graph) < 0) {
+      return -1;
+    }
+  }
+  if (n->variable) {
+    if (o->accumulate && gout[0] && (o->n_inputs == 0 || in_inputs(t, n->variable) >= 0))
+      return accumulate_grad(c, n->variable, gout[0], o->create_graph);
+    return 0;
+  }
+  bool any = false;
+  for (int i = 0; i < n->n_out; i++) any |= gout[i] != NULL;
+  tg_tensor *gin_buf[8], **gin = n->n_in <= 8 ? gin_buf : calloc((size_t)n->n_in, sizeof *gin);
+  if (!gin) return tg_err(c, "out of memory");
+  memset(gin, 0, sizeof *gin * (size_t)n->n_in);
+  int rc = 0;
+  if (any && e->needed && n->kind->backward) {
+    for (int i = 0; i < n->n_out; i++) /* multi-output nodes see zeros, not holes */
+      if (!gout[i]) {
+        gout[i] = tg_tensor_zeros(c, n->out[i].dtype, n->out[i].ndim, n->out[i].size);
+        if (!gout[i]) { rc = -1; goto done; }
+      }
+    rc = n->kind->backward(c, n, gout, gin);
+    if (rc < 0) goto done;
+    if (c->anomaly)
+      for (int i = 0; i < n->n_in; i++)
+        if (gin[i] && has_nan(gin[i])) {
+          rc = tg_err(c, "Function '%s' returned nan values in its %dth output.%s%s", n->name, i,
+                      n->trace ? "\nTraceback of forward call that caused the error:\n" : "",
+                      n->trace ? n->trace : "");
+          goto done;
+        }
+  }
+  for (int i = 0; i < n->n_in; i++) {
+    tg_node *nx = n->next[i].fn;
+    if (!nx) continue;
+    entry *ne = map_find(t, nx);
+    if (gin[i] && ne && ne->needed) {
+      tg_meta *m = &n->in[i];
+      tg_tensor *g = gin[i];
+      if (g->ndim != m->ndim || memcmp(g->size, m->size, sizeof(int64_t) * (size_t)m->ndim)) {
+        tg_tensor *s = tg_sum_to(c, g, m->ndim, m->size);
+        if (!s) { rc = -1; goto done; }
+        tg_tensor_unref(gin[i]);
+        gin[i] = g = s;
+      }
+      if (g->dtype != m->dtype && tg_is_float(m->dtype)) {
+        tg_tensor *s = tg_to_dtype(c, g, m->dtype);
+        if (!s) { rc = -1; goto done; }
+        tg_tensor_unref(gin[i]);
+        gin[i] = g = s;
+      }
+      if (buf_add(c, &ne->buf[n->next[i].input_nr], g) < 0) { rc = -1; goto done; }
+    }
+    if (ne && --ne->deps == 0) heap_push(t, ne);
+  }
+done:
+  for (int i = 0; i < n->n_in; i++) tg_tensor_unref(gin[i]);
+  if (gin != gin_buf) free(gin);
+  if (rc == 0 && !o->retain_graph) tg_node_release_saved(c, n);
+  return rc;
+}
+
+static int discover(task *t, int n_roots, tg_edge *edges) {
+  size_t cap = 64, sp = 0;
+  tg_node **stack = malloc(sizeof *stack * cap);
+  if (!stack) return tg_err(t->c, "out of memory");
+  for (int i = 0; i < n_roots; i++) {
+    bool fresh;
+    if (!edges[i].fn) continue;
+    entry *e = map_insert(t, edges[i].fn, &fresh);
+    if (!e) { free(stack); return -1; }
+    if (fresh) stack[sp++] = edges[i].fn;
+    if (sp == cap) { cap *= 2; stack = realloc(stack, sizeof *stack * cap); }
+  }
+  while (sp > 0) {
+    tg_node *n = stack[--sp];
+    for (int i = 0; i < n->n_in; i++) {
+      tg_node *m = n->next[i].fn;
+      if (!m) continue;
+      bool fresh;
+      entry *e = map_insert(t, m, &fresh);
+      if (!e) { free(stack); return -1; }
+      e->deps++;
+      if (fresh) {
+        if (sp + 1 >= cap) {
+          tg_node **s2 = realloc(stack, sizeof *stack * cap * 2);
+          if (!s2) { free(stack); return tg_err(t->c, "out of memory"); }
+          stack = s2;
+          cap *= 2;
+        }
+        stack[sp++] = m;
+      }
+    }
+  }
+  free(stack);
+  return 0;
+}
+
+static int cmp_seq(const void *a, const void *b) {
+  uint64_t x = (*(entry *const *)a)->node->seq, y = (*(entry *const *)b)->node->seq;
+  return x < y ? -1 : x > y;
+}
+
+/* with inputs given, only nodes on a path to a capture target run */
+static int mark_needed(task *t) {
+  tg_backward_opts *o = t->o;
+  for (size_t i = 0; i < t->cap; i++) t->map[i].needed = t->map[i].node && o->n_inputs == 0;
+  if (o->n_inputs == 0) return 0;
+  entry **order = malloc(sizeof *order * (t->count ? t->count : 1));
+  if (!order) return tg_err(t->c, "out of memory");
+  size_t k = 0;
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->map[i].node) order[k++] = &t->map[i];
+  qsort(order, k, sizeof *order, cmp_seq);
+  /* capture targets first (AccumulateGrad nodes sort last but are leaves),
+   * then every other node in creation order: its next nodes are older */
+  for (int j = 0; j < o->n_inputs; j++) {
+    entry *e = t->cap_node[j] ? map_find(t, t->cap_node[j]) : NULL;
+    if (e) e->needed = true;
+  }
+  for (size_t i = 0; i < k; i++) {
+    entry *e = order[i];
+    tg_node *n = e->node;
+    if (n->variable) continue;
+    for (int j = 0; j < n->n_in && !e->needed; j++) {
+      entry *ne = n->next[j].fn ? map_find(t, n->next[j].fn) : NULL;
+      e->needed = ne && ne->needed;
+    }
+  }
+  free(order);
+  return 0;
+}
+
+static const char *shape_str(char *buf, size_t n, const tg_tensor *t) {
+  tg_format_shape(buf, n, t->ndim, t->size);
+  return buf;
+}
+
+int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
+  task t = {0};
+  t.c = c;
+  t.o = o;
+  int rc = -1;
+  tg_edge *edges = calloc((size_t)n_roots + 1, sizeof *edges);
+  tg_tensor **g = calloc((size_t)n_roots + 1, sizeof *g);
+  t.cap_node = calloc((size_t)o->n_inputs + 1, sizeof *t.cap_node);
+  t.cap_nr = calloc((size_t)o->n_inputs + 1, sizeof *t.cap_nr);
+  bool saved_mode = c->grad_enabled;
+  if (!edges || !g || !t.cap_node || !t.cap_nr) { tg_err(c, "out of memory"); goto out; }
+  for (int i = 0; i < n_roots; i++) {
+    tg_tensor *r = roots[i];
+    if (!tg_requires_grad(r)) {
+      tg_err(c, "element %d of tensors does not require grad and does not have a grad_fn", i);
+      goto out;
+    }
+    if (grads && grads[i]) {
+      if (!tg_same_shape(grads[i], r)) {
+        char a[128], b[128];
+        tg_err(c, "Mismatch in shape: grad_output[%d] has a shape of torch.Size(%s) and output[%d] has a shape of torch.Size(%s).",
+               i, shape_str(a, sizeof a, grads[i]), i, shape_str(b, sizeof b, r));
+        goto out;
+      }
+      g[i] = tg_tensor_ref(grads[i]);
+    } else {
+      if (tg_numel(r) != 1) { tg_err(c, "grad can be implicitly created only for scalar outputs"); goto out; }
+      g[i] = tg_tensor_full(c, r->dtype, r->ndim, r->size, 1.0);
+      if (!g[i]) goto out;
+    }
+    edges[i] = tg_grad_edge(c, r);
+  }
+  if (map_grow(&t) < 0 || discover(&t, n_roots, edges) < 0) goto out;
+  for (int k = 0; k < o->n_inputs; k++) {
+    tg_tensor *in = o->inputs[k];
+    tg_node *cn = in->grad_fn ? in->grad_fn : in->grad_acc;
+    if (cn && map_find(&t, cn)) {
+      t.cap_node[k] = cn;
+      t.cap_nr[k] = in->grad_fn ? in->output_nr : 0;
+    } else if (!o->accumulate && !o->allow_unused) {
+      tg_err(c, "One of the differentiated Tensors appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior.");
+      goto out;
+    }
+  }
+  if (mark_needed(&t) < 0) goto out;
+  t.heap = malloc(sizeof *t.heap * (t.count + 1));
+  if (!t.heap) { tg_err(c, "out of memory"); goto out; }
+  c->grad_enabled = o->create_graph;
+  for (int i = 0; i < n_roots; i++) {
+    entry *e = map_find(&t, edges[i].fn);
+    if (buf_add(c, &e->buf[edges[i].input_nr], g[i]) < 0) goto out;
+  }
+  for (int i = 0; i < n_roots; i++) {
+    entry *e = map_find(&t, edges[i].fn);
+    if (e->deps == 0) { e->deps = -1; heap_push(&t, e); } /* -1: queued once */
+  }
+  while (t.heap_n > 0) {
+    entry *e = heap_pop(&t);
+    if (run_node(&t, e) < 0) goto out;
+    for (int i = 0; i < e->node->n_out; i++) { tg_tensor_unref(e->buf[i]); e->buf[i] = NULL; }
+  }
+  for (int k = 0; k < o->n_inputs; k++) {
+    if (!o->accumulate && !o->results[k] && !o->allow_unused) {
+      tg_err(c, "One of the differentiated Tensors appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior.");
+      goto out;
+    }
+  }
+  rc = 0;
+out:
+  c->grad_enabled = saved_mode;
+  for (size_t i = 0; i < t.cap; i++) {
+    entry *e = &t.map[i];
+    if (!e->node) continue;
+    for (int j = 0; j < e->node->n_out; j++) tg_tensor_unref(e->buf[j]);
+    free(e->buf);
+  }
+  if (rc < 0 && !o->accumulate)
+    for (int k = 0; k < o->n_inputs; k++) { tg_tensor_unref(o->results[k]); o->results[k] = NULL; }
+  free(t.map);
+  free(t.heap);
+  for (int i = 0; i < n_roots; i++) { tg_tensor_unref(g[i]); tg_node_unref(edges[i].fn); }
+  free(edges);
+  free(g);
+  free(t.cap_node);
+  free(t.cap_nr);
+  return rc;
+}

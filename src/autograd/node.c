@@ -1,0 +1,220 @@
+/* node.c: graph nodes, edges, saved tensors (PyTorch's function.h and
+ * saved_variable.cpp, reduced to what tgrad needs). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tg.h"
+
+const tg_node_kind tg_kind_accumulate_grad = {"AccumulateGrad", NULL, NULL};
+
+bool tg_any_requires_grad(tg_ctx *c, int n, tg_tensor *const *ts) {
+  if (!c->grad_enabled) return false;
+  for (int i = 0; i < n; i++)
+    if (tg_requires_grad(ts[i])) return true;
+  return false;
+}
+
+static void meta_of(tg_meta *m, const tg_tensor *t) {
+  m->dtype = t->dtype;
+  m->ndim = t->ndim;
+  memcpy(m->size, t->size, sizeof(int64_t) * (size_t)t->ndim);
+}
+
+tg_node *tg_node_new(tg_ctx *c, const tg_node_kind *kind, int n_in, int n_out, int n_saved) {
+  tg_node *n = calloc(1, sizeof *n);
+  if (!n) return tg_errp(c, "out of memory");
+  n->next = calloc((size_t)(n_in ? n_in : 1), sizeof *n->next);
+  n->in = calloc((size_t)(n_in ? n_in : 1), sizeof *n->in);
+  n->out = calloc((size_t)(n_out ? n_out : 1), sizeof *n->out);
+  n->saved = calloc((size_t)(n_saved ? n_saved : 1), sizeof *n->saved);
+  if (!n->next || !n->in || !n->out || !n->saved) {
+    free(n->next), free(n->in), free(n->out), free(n->saved), free(n);
+    return tg_errp(c, "out of memory");
+  }
+  n->refs = 1;
+  n->kind = kind;
+  n->name = kind->name;
+  n->seq = c->seq++;
+  n->n_in = n_in;
+  n->n_out = n_out;
+  n->n_saved = n_saved;
+  n->binding_ref = -1;
+  if (c->anomaly && c->anomaly_trace) {
+    const char *tr = c->anomaly_trace(c);
+    if (tr) n->trace = strdup(tr);
+  }
+  return n;
+}
+
+static void release_saved(tg_saved *s) {
+  tg_tensor_unref(s->data);
+  tg_tensor_unref(s->leaf);
+  tg_node_unref(s->grad_acc);
+  memset(s, 0, sizeof *s);
+}
+
+void tg_node_release_saved(tg_ctx *c, tg_node *n) {
+  (void)c;
+  for (int i = 0; i < n->n_saved; i++) release_saved(&n->saved[i]);
+  n->freed = true;
+}
+
+static void free_hooks(tg_ctx *c, tg_hook *h) {
+  for (tg_hook *nx; h; h = nx) {
+    nx = h->next;
+    if (c && c->release_hook) c->release_hook(c, h->id);
+    free(h);
+  }
+}
+
+/* Free a node and, iteratively, the chain of nodes that only it kept alive
+ * (a long chain must not recurse once per node). */
+void tg_node_unref(tg_node *first) {
+  if (!first || --first->refs > 0) return;
+  tg_node *stack_buf[64], **stack = stack_buf;
+  int sp = 0, cap = 64;
+  stack[sp++] = first;
+  while (sp > 0) {
+    tg_node *n = stack[--sp];
+    tg_ctx *c = NULL;
+    for (int i = 0; i < n->n_saved; i++)
+      if (n->saved[i].data) c = n->saved[i].data->storage->ctx;
+    if (n->variable) {
+      c = n->variable->storage->ctx;
+      if (n->variable->grad_acc == n) n->variable->grad_acc = NULL;
+      tg_tensor_unref(n->variable);
+    }
+    if (n->kind->release) n->kind->release(c, n);
+    for (int i = 0; i < n->n_saved; i++) release_saved(&n->saved[i]);
+    free_hooks(c, n->pre_hooks);
+    free_hooks(c, n->post_hooks);
+    if (n->out_hooks) {
+      for (int i = 0; i < n->n_out; i++) free_hooks(c, n->out_hooks[i]);
+      free(n->out_hooks);
+    }
+    free(n->retained); /* weak pointers: those tensors held this node, so they are gone */
+    for (int i = 0; i < n->n_in; i++) {
+      tg_node *m = n->next[i].fn;
+      if (!m || --m->refs > 0) continue;
+      if (sp == cap) {
+        tg_node **bigger = malloc(sizeof *bigger * (size_t)cap * 2);
+        if (!bigger) { m->refs++; tg_node_unref(m); continue; } /* fall back to recursion */
+        memcpy(bigger, stack, sizeof *bigger * (size_t)sp);
+        if (stack != stack_buf) free(stack);
+        stack = bigger;
+        cap *= 2;
+      }
+      stack[sp++] = m;
+    }
+    free(n->trace);
+    free(n->next), free(n->in), free(n->out), free(n->saved), free(n);
+  }
+  if (stack != stack_buf) free(stack);
+}
+
+tg_node *tg_grad_accumulator(tg_ctx *c, tg_tensor *leaf) {
+  if (leaf->grad_acc) return tg_node_ref(leaf->grad_acc);
+  tg_node *n = tg_node_new(c, &tg_kind_accumulate_grad, 0, 1, 0);
+  if (!n) return NULL;
+  n->seq = UINT64_MAX; /* as PyTorch: run as soon as it is ready */
+  n->variable = tg_tensor_ref(leaf);
+  meta_of(&n->out[0], leaf);
+  leaf->grad_acc = n;
+  return n;
+}
+
+tg_edge tg_grad_edge(tg_ctx *c, tg_tensor *t) {
+  tg_edge e = {NULL, 0};
+  if (!t) return e;
+  if (t->grad_fn) {
+    e.fn = tg_node_ref(t->grad_fn);
+    e.input_nr = t->output_nr;
+  } else if (t->requires_grad) {
+    e.fn = tg_grad_accumulator(c, t);
+  }
+  return e;
+}
+
+void tg_node_set_input(tg_ctx *c, tg_node *n, int i, tg_tensor *t) {
+  n->next[i] = tg_grad_edge(c, t);
+  if (t) meta_of(&n->in[i], t);
+}
+
+void tg_node_set_output(tg_node *n, int i, tg_tensor *out) {
+  tg_node_ref(n);
+  tg_node_unref(out->grad_fn);
+  out->grad_fn = n;
+  out->output_nr = i;
+  out->requires_grad = false;
+  meta_of(&n->out[i], out);
+}
+
+int tg_save(tg_ctx *c, tg_node *n, int slot, tg_tensor *t, bool is_output) {
+  tg_saved *s = &n->saved[slot];
+  if (!t) return 0;
+  s->version = t->storage->version;
+  s->is_output = is_output;
+  s->output_nr = t->output_nr;
+  if (is_output) { /* no grad_fn link: no cycle node -> output -> node */
+    s->data = tg_tensor_alias(c, t);
+    if (!s->data) return -1;
+    s->data->dtype = t->dtype;
+  } else {
+    s->data = tg_tensor_ref(t);
+  }
+  return 0;
+}
+
+static const char *dtype_type_name(tg_dtype d) {
+  static const char *n[TG_NDTYPES] = {"torch.FloatTensor", "torch.DoubleTensor", "torch.LongTensor",
+                                      "torch.BoolTensor"};
+  return n[d];
+}
+
+tg_tensor *tg_unpack(tg_ctx *c, tg_node *n, int slot) {
+  tg_saved *s = &n->saved[slot];
+  if (n->freed)
+    return tg_errp(c,
+                   "Trying to backward through the graph a second time (or directly access saved "
+                   "tensors after they have already been freed). Saved intermediate values of the "
+                   "graph are freed when you call .backward() or autograd.grad(). Specify "
+                   "retain_graph=True if you need to backward through the graph a second time or if "
+                   "you need to access saved tensors after calling backward.");
+  if (!s->data) return NULL;
+  if (s->data->storage->version != s->version) {
+    char shape[128];
+    tg_format_shape(shape, sizeof shape, s->data->ndim, s->data->size);
+    const char *owner = s->is_output ? n->name : NULL;
+    char who[160] = "";
+    if (owner)
+      snprintf(who, sizeof who, ", which is output %d of %s", s->output_nr, owner);
+    else if (s->data->grad_fn)
+      snprintf(who, sizeof who, ", which is output %d of %s", s->data->output_nr, s->data->grad_fn->name);
+    return tg_errp(c,
+                   "one of the variables needed for gradient computation has been modified by an "
+                   "inplace operation: [%s %s]%s, is at version %llu; expected version %llu instead. "
+                   "Hint: enable anomaly detection to find the operation that failed to compute its "
+                   "gradient, with tg.autograd.set_detect_anomaly(true).",
+                   dtype_type_name(s->data->dtype), shape, who,
+                   (unsigned long long)s->data->storage->version, (unsigned long long)s->version);
+  }
+  if (!s->is_output) return tg_tensor_ref(s->data);
+  /* an output regains this node as its grad_fn, so double backward sees it */
+  tg_tensor *t = tg_tensor_alias(c, s->data);
+  if (!t) return NULL;
+  t->grad_fn = tg_node_ref(n);
+  t->output_nr = s->output_nr;
+  return t;
+}
+
+tg_node *tg_record(tg_ctx *c, const tg_node_kind *kind, tg_tensor *out, int n_in, tg_tensor *const *ins,
+                   int n_saved) {
+  if (!tg_any_requires_grad(c, n_in, ins)) return NULL;
+  tg_node *n = tg_node_new(c, kind, n_in, 1, n_saved);
+  if (!n) return NULL;
+  for (int i = 0; i < n_in; i++) tg_node_set_input(c, n, i, ins[i]);
+  tg_node_set_output(n, 0, out);
+  tg_node_unref(n); /* out holds it */
+  return n;
+}

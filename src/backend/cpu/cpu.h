@@ -1,0 +1,32 @@
+/* cpu.h: the CPU backend's shared pieces: a strided N-d iterator that calls
+ * an inner 1-D loop (TensorIterator's shape), and the kernel entry points. */
+#ifndef TG_CPU_H
+#define TG_CPU_H
+
+#include "../backend.h"
+
+#define TG_MAX_OPS 4
+/* n elements; p[i] base pointers; s[i] byte strides of the innermost dim */
+typedef void (*tg_loop_fn)(int64_t n, char **p, const int64_t *s, const void *arg);
+
+typedef struct tg_iter {
+  int ndim, nops;
+  int64_t size[TG_MAX_DIMS];
+  int64_t stride[TG_MAX_OPS][TG_MAX_DIMS]; /* bytes */
+  char *base[TG_MAX_OPS];
+} tg_iter;
+
+/* op 0 is the output (defines the shape); ops 1.. are inputs of the same shape */
+void tg_iter_init(tg_iter *it, int nops, const tg_tensor *const *ts);
+/* run the loop; splits across threads when the work is large and
+ * parallel_ok (the output has no stride-0 dims) */
+void tg_iter_run(tg_ctx *c, const tg_iter *it, tg_loop_fn loop, const void *arg, bool parallel_ok);
+
+int tg_cpu_copy(tg_ctx *c, tg_tensor *dst, const tg_tensor *src);
+int tg_cpu_fill(tg_ctx *c, tg_tensor *t, double v);
+int tg_cpu_unary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x);
+int tg_cpu_binary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *a, const tg_tensor *b);
+int tg_cpu_sum(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const bool *reduce);
+int tg_cpu_mm(tg_ctx *c, tg_tensor *out, const tg_tensor *a, const tg_tensor *b);
+
+#endif

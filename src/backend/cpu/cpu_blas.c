@@ -1,0 +1,67 @@
+/* cpu_blas.c: matrix products through OpenBLAS. A transposed view goes to
+ * BLAS as a transpose flag with its leading dimension, never as a copy. */
+#include <cblas.h>
+
+#include "cpu.h"
+
+/* Can this 2-D matrix (sizes r x k, strides sr, sk) go to BLAS directly?
+ * Row-major: unit stride on columns -> NoTrans, ld = sr; unit stride on
+ * rows -> Trans, ld = sk. */
+static bool blas_layout(int64_t r, int64_t k, int64_t sr, int64_t sk, bool *trans, int64_t *ld) {
+  if (sk == 1 && (sr >= (k > 1 ? k : 1) || r == 1)) { *trans = false; *ld = r == 1 ? (k > 1 ? k : 1) : sr; return true; }
+  if (sr == 1 && (sk >= (r > 1 ? r : 1) || k == 1)) { *trans = true; *ld = k == 1 ? (r > 1 ? r : 1) : sk; return true; }
+  return false;
+}
+
+#define NAIVE_MM(T)                                                                        \
+  static void naive_mm_##T(int64_t m, int64_t n, int64_t k, const T *a, int64_t sa0,       \
+                           int64_t sa1, const T *b, int64_t sb0, int64_t sb1, T *o) {      \
+    for (int64_t i = 0; i < m; i++)                                                        \
+      for (int64_t j = 0; j < n; j++) {                                                    \
+        T acc = 0;                                                                         \
+        for (int64_t p = 0; p < k; p++) acc += a[i * sa0 + p * sa1] * b[p * sb0 + j * sb1]; \
+        o[i * n + j] = acc;                                                                \
+      }                                                                                    \
+  }
+NAIVE_MM(int64_t)
+
+/* one 2-D product: out contiguous m x n */
+static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a, int64_t sa0,
+                int64_t sa1, char *b, int64_t sb0, int64_t sb1, char *o) {
+  (void)c;
+  if (dt == TG_INT64) {
+    naive_mm_int64_t(m, n, k, (int64_t *)a, sa0, sa1, (int64_t *)b, sb0, sb1, (int64_t *)o);
+    return 0;
+  }
+  bool ta, tb;
+  int64_t lda, ldb;
+  if (!blas_layout(m, k, sa0, sa1, &ta, &lda) || !blas_layout(k, n, sb0, sb1, &tb, &ldb))
+    return 1; /* caller makes the operands contiguous */
+  if (m == 0 || n == 0) return 0;
+  enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  if (dt == TG_FLOAT32)
+    cblas_sgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0f, (float *)a, (int)lda, (float *)b,
+                (int)ldb, 0.0f, (float *)o, (int)(n > 0 ? n : 1));
+  else
+    cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0, (double *)a, (int)lda, (double *)b,
+                (int)ldb, 0.0, (double *)o, (int)(n > 0 ? n : 1));
+  return 0;
+}
+
+/* out[B?, m, n] = a[B?, m, k] @ b[B?, k, n]; returns 1 when a layout needs a copy */
+int tg_cpu_mm(tg_ctx *c, tg_tensor *out, const tg_tensor *a, const tg_tensor *b) {
+  size_t es = tg_dtype_size(a->dtype);
+  int batched = a->ndim == 3;
+  int64_t nb = batched ? a->size[0] : 1;
+  int o = batched;
+  int64_t m = a->size[o], k = a->size[o + 1], n = b->size[o + 1];
+  char *ap = tg_data(a), *bp = tg_data(b), *op = tg_data(out);
+  if (k == 0) return tg_cpu_fill(c, out, 0);
+  for (int64_t i = 0; i < nb; i++) {
+    int r = mm2d(c, a->dtype, m, n, k, ap + (batched ? i * a->stride[0] * (int64_t)es : 0), a->stride[o],
+                 a->stride[o + 1], bp + (batched ? i * b->stride[0] * (int64_t)es : 0), b->stride[o],
+                 b->stride[o + 1], op + i * m * n * (int64_t)es);
+    if (r) return r;
+  }
+  return 0;
+}

@@ -1,0 +1,61 @@
+/* binding.h: helpers shared by the Lua binding files (the only code that
+ * knows Lua). Every registered C function has the context as upvalue 1. */
+#ifndef TG_BINDING_H
+#define TG_BINDING_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "../tg.h"
+
+#define TG_TENSOR_MT "tgrad.Tensor"
+#define TG_NODE_MT "tgrad.Node"
+#define TG_DTYPE_MT "tgrad.dtype"
+
+static inline tg_ctx *tgL_ctx(lua_State *L) { return (tg_ctx *)lua_touserdata(L, lua_upvalueindex(1)); }
+
+/* raise the core's error text as a Lua error at the caller's line */
+int tgL_raise(lua_State *L, tg_ctx *c);
+
+/* tensors */
+tg_tensor **tgL_newbox(lua_State *L);            /* push an empty tensor userdata */
+int tgL_push(lua_State *L, tg_ctx *c, tg_tensor *t); /* push (takes the ref) or raise */
+tg_tensor *tgL_check(lua_State *L, int idx);
+tg_tensor *tgL_opt(lua_State *L, int idx);       /* nil -> NULL */
+bool tgL_is_tensor(lua_State *L, int idx);
+/* a tensor, or a Lua number / boolean / table turned into one (new ref) */
+tg_tensor *tgL_to_tensor(lua_State *L, tg_ctx *c, int idx, tg_dtype like);
+void tgL_gc_step(lua_State *L, tg_ctx *c);       /* let the GC feel tensor memory */
+
+/* argument parsing */
+int tgL_dim(lua_State *L, tg_ctx *c, int idx, int ndim); /* 1-based/negative -> 0-based */
+/* sizes as varargs from idx, or one table; stops at a non-number; returns count */
+int tgL_sizes(lua_State *L, int idx, int64_t *size, int *next_idx);
+tg_dtype tgL_dtype(lua_State *L, int idx);
+void tgL_push_dtype(lua_State *L, tg_dtype d);
+bool tgL_opt_bool(lua_State *L, int opts, const char *key, bool dflt);
+/* index of a trailing options table, or 0 */
+int tgL_opts(lua_State *L, int from);
+/* read an option field; leaves it on the stack; returns its type */
+int tgL_opt_field(lua_State *L, int opts, const char *key);
+/* apply {dtype=, device=, requires_grad=} defaults; returns dtype */
+tg_dtype tgL_opt_dtype(lua_State *L, int opts, tg_dtype dflt);
+void tgL_apply_requires_grad(lua_State *L, tg_ctx *c, int opts, tg_tensor *t);
+void tgL_check_device(lua_State *L, int opts);
+
+/* graph nodes */
+void tgL_push_node(lua_State *L, tg_node *n);
+
+/* registration */
+/* registration: ctxi is the stack index of the context userdata */
+void tgL_setfuncs(lua_State *L, int table, int ctxi, const luaL_Reg *r);
+void tgL_register_tensor(lua_State *L, int ctxi, int module, int methods);
+void tgL_register_ops(lua_State *L, int ctxi, int module, int methods);
+void tgL_register_autograd(lua_State *L, int ctxi, int module, int methods);
+void tgL_register_creation(lua_State *L, int ctxi, int module, int methods);
+
+/* the embedded pure-Lua parts (generated at build time) */
+typedef struct tg_lua_source { const char *name; const char *code; size_t len; } tg_lua_source;
+extern const tg_lua_source tg_lua_sources[];
+
+#endif

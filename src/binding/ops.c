@@ -1,0 +1,277 @@
+/* ops.c (binding): registers the ops as tg.f(t, ...) and t:f(...).
+ * Elementwise ops come from ops.def; the rest parse their own arguments. */
+#include <string.h>
+
+#include "binding.h"
+
+#define CTX tg_ctx *c = tgL_ctx(L)
+
+/* ---- elementwise from the op table */
+static int unary_fn(lua_State *L, tg_op op) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_unary(c, op, x);
+  if (!*box) return tgL_raise(L, c);
+  tgL_gc_step(L, c);
+  return 1;
+}
+
+static int binary_fn(lua_State *L, tg_op op) {
+  CTX;
+  if (!tgL_is_tensor(L, 1) && !tgL_is_tensor(L, 2))
+    return luaL_error(L, "bad argument #1 to '%s': expected Tensor but got %s", tg_op_infos[op].name, luaL_typename(L, 1));
+  tg_tensor **box = tgL_newbox(L);
+  if (tgL_is_tensor(L, 1) && tgL_is_tensor(L, 2)) {
+    *box = tg_binary(c, op, tgL_check(L, 1), tgL_check(L, 2));
+  } else {
+    int num = tgL_is_tensor(L, 1) ? 2 : 1;
+    if (lua_type(L, num) != LUA_TNUMBER && lua_type(L, num) != LUA_TBOOLEAN)
+      return luaL_error(L, "bad argument #%d to '%s': expected Tensor or number but got %s", num, tg_op_infos[op].name,
+                        luaL_typename(L, num));
+    double v = lua_type(L, num) == LUA_TBOOLEAN ? lua_toboolean(L, num) : lua_tonumber(L, num);
+    *box = tg_binary_scalar(c, op, tgL_check(L, num == 2 ? 1 : 2), v, lua_isinteger(L, num), num == 1);
+  }
+  if (!*box) return tgL_raise(L, c);
+  tgL_gc_step(L, c);
+  return 1;
+}
+
+#define TG_UNARY(E, name, gname, int_ok) static int op_##name(lua_State *L) { return unary_fn(L, TG_OP_##E); }
+#define TG_BINARY(E, name, gname, kind) static int op_##name(lua_State *L) { return binary_fn(L, TG_OP_##E); }
+#include "../ops.def"
+
+/* ---- reductions: f(t), f(t, dim), f(t, {dims}), with keepdim as a boolean or option */
+static int reduce_args(lua_State *L, tg_ctx *c, tg_tensor *x, int *dims, bool *keepdim) {
+  int n = 0, opts = tgL_opts(L, 2);
+  *keepdim = tgL_opt_bool(L, opts, "keepdim", false);
+  if (lua_isboolean(L, 3)) *keepdim = lua_toboolean(L, 3);
+  if (opts != 2) {
+    if (lua_istable(L, 2)) {
+      lua_Integer len = luaL_len(L, 2);
+      if (len > TG_MAX_DIMS) luaL_error(L, "too many dims");
+      for (lua_Integer i = 1; i <= len; i++) {
+        lua_geti(L, 2, i);
+        dims[n++] = tgL_dim(L, c, lua_gettop(L), x->ndim);
+        lua_pop(L, 1);
+      }
+      if (len == 0) n = -1; /* an empty list reduces everything */
+    } else if (!lua_isnoneornil(L, 2)) {
+      dims[n++] = tgL_dim(L, c, 2, x->ndim);
+    }
+  }
+  return n;
+}
+
+static int reduce_fn(lua_State *L, bool mean) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  int dims[TG_MAX_DIMS];
+  bool keepdim;
+  int n = reduce_args(L, c, x, dims, &keepdim);
+  tg_tensor **box = tgL_newbox(L);
+  if (n < 0) n = 0;
+  *box = mean ? tg_mean(c, x, n, dims, keepdim) : tg_sum(c, x, n, dims, keepdim);
+  if (!*box) return tgL_raise(L, c);
+  return 1;
+}
+static int op_sum(lua_State *L) { return reduce_fn(L, false); }
+static int op_mean(lua_State *L) { return reduce_fn(L, true); }
+
+/* ---- linear algebra */
+#define BINARY_TENSOR_FN(name, f)                  \
+  static int op_##name(lua_State *L) {             \
+    CTX;                                           \
+    tg_tensor *a = tgL_check(L, 1), *b = tgL_check(L, 2); \
+    tg_tensor **box = tgL_newbox(L);               \
+    *box = f(c, a, b);                             \
+    if (!*box) return tgL_raise(L, c);             \
+    tgL_gc_step(L, c);                             \
+    return 1;                                      \
+  }
+BINARY_TENSOR_FN(matmul, tg_matmul)
+BINARY_TENSOR_FN(mm, tg_mm)
+BINARY_TENSOR_FN(bmm, tg_bmm)
+
+/* ---- shape */
+static int shape_fn(lua_State *L, bool view) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  int64_t size[TG_MAX_DIMS];
+  int n = tgL_sizes(L, 2, size, NULL);
+  tg_tensor **box = tgL_newbox(L);
+  *box = view ? tg_view(c, x, n, size) : tg_reshape(c, x, n, size);
+  return *box ? 1 : tgL_raise(L, c);
+}
+static int op_view(lua_State *L) { return shape_fn(L, true); }
+static int op_reshape(lua_State *L) { return shape_fn(L, false); }
+
+static int op_transpose(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  int d0 = tgL_dim(L, c, 2, x->ndim), d1 = tgL_dim(L, c, 3, x->ndim);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_transpose(c, x, d0, d1);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+static int op_t(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  if (x->ndim > 2) return luaL_error(L, "t() expects a tensor with <= 2 dimensions, but self is %dD", x->ndim);
+  tg_tensor **box = tgL_newbox(L);
+  *box = x->ndim < 2 ? tg_tensor_ref(x) : tg_transpose(c, x, 0, 1);
+  if (*box && x->ndim < 2) { /* a 0-D/1-D t() is a view of itself */
+    tg_tensor_unref(*box);
+    *box = tg_view(c, x, x->ndim, x->size);
+  }
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+static int op_permute(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  int64_t dims[TG_MAX_DIMS];
+  int perm[TG_MAX_DIMS];
+  int n = tgL_sizes(L, 2, dims, NULL);
+  if (n != x->ndim)
+    return luaL_error(L, "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = %d is not equal to len(dims) = %d", x->ndim, n);
+  for (int i = 0; i < n; i++) {
+    lua_pushinteger(L, dims[i]);
+    perm[i] = tgL_dim(L, c, lua_gettop(L), x->ndim);
+    lua_pop(L, 1);
+  }
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_permute(c, x, perm);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+static int op_unsqueeze(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  int d = tgL_dim(L, c, 2, x->ndim + 1);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_unsqueeze(c, x, d);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+static int op_squeeze(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  int d = lua_isnoneornil(L, 2) ? -1 : tgL_dim(L, c, 2, x->ndim);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_squeeze(c, x, x->ndim == 0 ? -1 : d);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+static int op_expand(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  int64_t size[TG_MAX_DIMS];
+  int n = tgL_sizes(L, 2, size, NULL);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_expand(c, x, n, size);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+static int op_expand_as(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1), *o = tgL_check(L, 2);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_expand(c, x, o->ndim, o->size);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+/* index: 1-based, negative from the end */
+static int64_t index_arg(lua_State *L, int idx, int64_t n, int dim) {
+  int isnum;
+  lua_Integer i = lua_tointegerx(L, idx, &isnum);
+  if (!isnum) luaL_error(L, "bad argument #%d: expected an integer index but got %s", idx, luaL_typename(L, idx));
+  if (i == 0 || i > n || i < -n)
+    luaL_error(L, "index %lld is out of bounds for dimension %d with size %lld", (long long)i, dim + 1, (long long)n);
+  return i > 0 ? i - 1 : i + n;
+}
+
+static int op_select(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  if (x->ndim == 0) return luaL_error(L, "select() cannot be applied to a 0-dim tensor.");
+  int d = tgL_dim(L, c, 2, x->ndim);
+  int64_t i = index_arg(L, 3, x->size[d], d);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_select(c, x, d, i);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+static int op_narrow(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  if (x->ndim == 0) return luaL_error(L, "narrow() cannot be applied to a 0-dim tensor.");
+  int d = tgL_dim(L, c, 2, x->ndim);
+  lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+  int64_t n = x->size[d];
+  if (start == 0 || start > n + 1 || start < -n)
+    return luaL_error(L, "start out of range (expected to be in range of [%lld, %lld], but got %lld)", (long long)-n,
+                      (long long)n, (long long)start);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_narrow(c, x, d, start > 0 ? start - 1 : start + n, len);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+/* ---- losses: f(input, target, {reduction=, weight=, pos_weight=}) */
+static tg_reduction reduction_opt(lua_State *L, int opts) {
+  tg_reduction r = TG_REDUCTION_MEAN;
+  if (tgL_opt_field(L, opts, "reduction") != LUA_TNIL) {
+    const char *s = luaL_checkstring(L, -1);
+    if (!strcmp(s, "mean")) r = TG_REDUCTION_MEAN;
+    else if (!strcmp(s, "sum")) r = TG_REDUCTION_SUM;
+    else if (!strcmp(s, "none")) r = TG_REDUCTION_NONE;
+    else luaL_error(L, "%s is not a valid value for reduction", s);
+  }
+  lua_pop(L, 1);
+  return r;
+}
+
+static tg_tensor *tensor_opt(lua_State *L, int opts, const char *key) {
+  tg_tensor *t = NULL;
+  if (tgL_opt_field(L, opts, key) != LUA_TNIL) t = tgL_check(L, -1);
+  lua_pop(L, 1); /* still referenced by the options table */
+  return t;
+}
+
+static int op_bce_with_logits(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1), *y = tgL_check(L, 2);
+  int opts = tgL_opts(L, 3);
+  tg_tensor *w = tensor_opt(L, opts, "weight"), *pw = tensor_opt(L, opts, "pos_weight");
+  tg_reduction r = reduction_opt(L, opts);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_bce_with_logits(c, x, y, w, pw, r);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+static int op_mse_loss(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1), *y = tgL_check(L, 2);
+  tg_reduction r = reduction_opt(L, tgL_opts(L, 3));
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_mse_loss(c, x, y, r);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+void tgL_register_ops(lua_State *L, int ctxi, int module, int methods) {
+  static const luaL_Reg both[] = {
+#define TG_UNARY(E, name, gname, int_ok) {#name, op_##name},
+#define TG_BINARY(E, name, gname, kind) {#name, op_##name},
+#include "../ops.def"
+      {"sum", op_sum}, {"mean", op_mean}, {"matmul", op_matmul}, {"mm", op_mm}, {"bmm", op_bmm},
+      {"view", op_view}, {"reshape", op_reshape}, {"transpose", op_transpose}, {"t", op_t},
+      {"permute", op_permute}, {"unsqueeze", op_unsqueeze}, {"squeeze", op_squeeze},
+      {"expand", op_expand}, {"expand_as", op_expand_as}, {"select", op_select}, {"narrow", op_narrow},
+      {NULL, NULL}};
+  static const luaL_Reg module_only[] = {
+      {"_bce_with_logits", op_bce_with_logits}, {"_mse_loss", op_mse_loss}, {NULL, NULL}};
+  tgL_setfuncs(L, module, ctxi, both);
+  tgL_setfuncs(L, methods, ctxi, both);
+  tgL_setfuncs(L, module, ctxi, module_only);
+}

@@ -1,0 +1,424 @@
+/* tensor.c (binding): the Tensor metatable: fields, metamethods, basic methods. */
+#include <string.h>
+
+#include <stdlib.h>
+
+#include "../backend/backend.h"
+#include "binding.h"
+
+static tg_tensor **check_box(lua_State *L, int idx) { return luaL_checkudata(L, idx, TG_TENSOR_MT); }
+
+/* __gc and __close share one release, safe to call twice (rule 10) */
+static int t_release(lua_State *L) {
+  tg_tensor **box = check_box(L, 1);
+  tg_tensor_unref(*box);
+  *box = NULL;
+  return 0;
+}
+
+static int t_eq(lua_State *L) {
+  tg_tensor **a = luaL_testudata(L, 1, TG_TENSOR_MT), **b = luaL_testudata(L, 2, TG_TENSOR_MT);
+  lua_pushboolean(L, a && b && *a == *b);
+  return 1;
+}
+
+static int t_len(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  if (t->ndim == 0) return luaL_error(L, "len() of a 0-d tensor");
+  lua_pushinteger(L, t->size[0]);
+  return 1;
+}
+
+/* ---- arithmetic metamethods: a tensor and a tensor or Lua number */
+static int arith(lua_State *L, tg_op op) {
+  tg_ctx *c = tgL_ctx(L);
+  bool ta = tgL_is_tensor(L, 1), tb = tgL_is_tensor(L, 2);
+  tg_tensor **box = tgL_newbox(L);
+  if (ta && tb) {
+    *box = tg_binary(c, op, tgL_check(L, 1), tgL_check(L, 2));
+  } else {
+    int num = ta ? 2 : 1;
+    if (lua_type(L, num) != LUA_TNUMBER && lua_type(L, num) != LUA_TBOOLEAN)
+      return luaL_error(L, "bad argument #%d to '%s': expected Tensor or number but got %s", num,
+                        tg_op_infos[op].name, luaL_typename(L, num));
+    double v = lua_type(L, num) == LUA_TBOOLEAN ? lua_toboolean(L, num) : lua_tonumber(L, num);
+    *box = tg_binary_scalar(c, op, tgL_check(L, ta ? 1 : 2), v, lua_isinteger(L, num), !ta);
+  }
+  if (!*box) return tgL_raise(L, c);
+  tgL_gc_step(L, c);
+  return 1;
+}
+static int t_add(lua_State *L) { return arith(L, TG_OP_ADD); }
+static int t_sub(lua_State *L) { return arith(L, TG_OP_SUB); }
+static int t_mul(lua_State *L) { return arith(L, TG_OP_MUL); }
+static int t_div(lua_State *L) { return arith(L, TG_OP_DIV); }
+static int t_pow(lua_State *L) { return arith(L, TG_OP_POW); }
+static int t_unm(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_neg(c, t);
+  return *box ? 1 : tgL_raise(L, c);
+}
+
+/* ---- fields */
+static void push_shape(lua_State *L, const tg_tensor *t) {
+  lua_createtable(L, t->ndim, 0);
+  for (int d = 0; d < t->ndim; d++) {
+    lua_pushinteger(L, t->size[d]);
+    lua_rawseti(L, -2, d + 1);
+  }
+}
+
+static int push_tensor_ref(lua_State *L, tg_tensor *t) {
+  if (!t) {
+    lua_pushnil(L);
+    return 1;
+  }
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_tensor_ref(t);
+  return 1;
+}
+
+static const char *NONLEAF_GRAD_WARNING =
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+    "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+    "for a non-leaf Tensor, use :retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor "
+    "by mistake, make sure you access the leaf Tensor instead.";
+
+/* returns 1 when key named a field */
+static int get_field(lua_State *L, tg_tensor *t, const char *k) {
+  switch (k[0]) {
+    case 's':
+      if (!strcmp(k, "shape")) return push_shape(L, t), 1;
+      break;
+    case 'd':
+      if (!strcmp(k, "dtype")) return tgL_push_dtype(L, t->dtype), 1;
+      if (!strcmp(k, "device")) return lua_pushstring(L, tg_backend_of(t)->name), 1;
+      if (!strcmp(k, "data")) {
+        tg_tensor **box = tgL_newbox(L);
+        *box = tg_tensor_alias(tgL_ctx(L), t);
+        return *box ? 1 : tgL_raise(L, tgL_ctx(L));
+      }
+      break;
+    case 'r':
+      if (!strcmp(k, "requires_grad")) return lua_pushboolean(L, tg_requires_grad(t)), 1;
+      if (!strcmp(k, "retains_grad")) return lua_pushboolean(L, t->retains_grad), 1;
+      break;
+    case 'g':
+      if (!strcmp(k, "grad")) {
+        if (t->grad_fn && !t->retains_grad && !t->grad) lua_warning(L, NONLEAF_GRAD_WARNING, 0);
+        return push_tensor_ref(L, t->grad);
+      }
+      if (!strcmp(k, "grad_fn")) {
+        if (t->grad_fn) tgL_push_node(L, t->grad_fn); else lua_pushnil(L);
+        return 1;
+      }
+      break;
+    case 'i':
+      if (!strcmp(k, "is_leaf")) return lua_pushboolean(L, t->grad_fn == NULL), 1;
+      break;
+    case 'n':
+      if (!strcmp(k, "ndim")) return lua_pushinteger(L, t->ndim), 1;
+      break;
+    case 'o':
+      if (!strcmp(k, "output_nr")) return lua_pushinteger(L, t->output_nr), 1;
+      break;
+  }
+  return 0;
+}
+
+static int t_index(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) return 1; /* a method */
+    lua_pop(L, 1);
+    if (get_field(L, t, lua_tostring(L, 2))) return 1;
+    return 0; /* nil, like a missing table field */
+  }
+  /* t[i], t[{...}]: the Lua-side indexer */
+  lua_getfield(L, lua_upvalueindex(2), "__index_key");
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+static void set_requires_grad(lua_State *L, tg_tensor *t, bool v) {
+  if (t->grad_fn)
+    luaL_error(L, "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                  "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().");
+  if (v && !tg_is_float(t->dtype)) luaL_error(L, "only Tensors of floating point and complex dtype can require gradients");
+  t->requires_grad = v;
+}
+
+static int t_newindex(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_tensor *t = tgL_check(L, 1);
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    const char *k = lua_tostring(L, 2);
+    if (!strcmp(k, "requires_grad")) {
+      set_requires_grad(L, t, lua_toboolean(L, 3));
+    } else if (!strcmp(k, "grad")) {
+      tg_tensor *g = tgL_opt(L, 3);
+      if (g && !tg_same_shape(g, t)) return luaL_error(L, "assigned grad has data of a different size");
+      if (g && g->dtype != t->dtype) return luaL_error(L, "assigned grad has data of a different type");
+      tg_tensor_unref(t->grad);
+      t->grad = tg_tensor_ref(g);
+    } else if (!strcmp(k, "data")) {
+      tg_tensor *src = tgL_check(L, 3);
+      /* t takes src's storage and view; autograd identity stays t's */
+      src->storage->refs++;
+      tg_storage_unref(t->storage);
+      t->storage = src->storage;
+      t->dtype = src->dtype;
+      t->ndim = src->ndim;
+      t->offset = src->offset;
+      memcpy(t->size, src->size, sizeof t->size);
+      memcpy(t->stride, src->stride, sizeof t->stride);
+    } else {
+      return luaL_error(L, "cannot set field '%s' of a Tensor", k);
+    }
+    return 0;
+  }
+  (void)c;
+  lua_getfield(L, lua_upvalueindex(2), "__newindex_key");
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_call(L, 3, 0);
+  return 0;
+}
+
+/* ---- methods */
+static int m_size(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    push_shape(L, t);
+    return 1;
+  }
+  int d = tgL_dim(L, tgL_ctx(L), 2, t->ndim);
+  if (t->ndim == 0) return luaL_error(L, "dimension specified as %d but tensor has no dimensions", (int)lua_tointeger(L, 2));
+  lua_pushinteger(L, t->size[d]);
+  return 1;
+}
+
+static int m_dim(lua_State *L) { lua_pushinteger(L, tgL_check(L, 1)->ndim); return 1; }
+static int m_numel(lua_State *L) { lua_pushinteger(L, tg_numel(tgL_check(L, 1))); return 1; }
+static int m_is_contiguous(lua_State *L) { lua_pushboolean(L, tg_is_contiguous(tgL_check(L, 1))); return 1; }
+static int m_is_floating_point(lua_State *L) { lua_pushboolean(L, tg_is_float(tgL_check(L, 1)->dtype)); return 1; }
+
+static void push_elem(lua_State *L, const tg_tensor *t, int64_t i) {
+  double v = tg_get_flat(t, i);
+  if (t->dtype == TG_INT64) lua_pushinteger(L, (lua_Integer)v);
+  else if (t->dtype == TG_BOOL) lua_pushboolean(L, v != 0);
+  else lua_pushnumber(L, v);
+}
+
+static int m_item(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  int64_t n = tg_numel(t);
+  if (n != 1) return luaL_error(L, "a Tensor with %lld elements cannot be converted to Scalar", (long long)n);
+  if (t->dtype == TG_INT64) { /* exact, not through double */
+    int64_t off = t->offset;
+    lua_pushinteger(L, ((int64_t *)t->storage->data)[off]);
+    return 1;
+  }
+  push_elem(L, t, 0);
+  return 1;
+}
+
+static void tolist_rec(lua_State *L, const tg_tensor *t, int d, int64_t *flat) {
+  if (d == t->ndim) {
+    push_elem(L, t, (*flat)++);
+    return;
+  }
+  lua_createtable(L, (int)t->size[d], 0);
+  for (int64_t i = 0; i < t->size[d]; i++) {
+    tolist_rec(L, t, d + 1, flat);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+static int m_tolist(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  int64_t flat = 0;
+  luaL_checkstack(L, t->ndim + 4, "tensor too deep");
+  tolist_rec(L, t, 0, &flat);
+  return 1;
+}
+
+/* flat row-major values as one Lua array (for printing and fixtures) */
+static int m_flat(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  int64_t n = tg_numel(t);
+  lua_createtable(L, (int)n, 0);
+  for (int64_t i = 0; i < n; i++) {
+    push_elem(L, t, i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+static int m_clone(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_tensor *t = tgL_check(L, 1);
+  return tgL_push(L, c, tg_clone(c, t));
+}
+
+static int m_contiguous(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  return tgL_push(L, c, tg_contiguous(c, tgL_check(L, 1)));
+}
+
+static int to_dtype(lua_State *L, tg_dtype dt) {
+  tg_ctx *c = tgL_ctx(L);
+  return tgL_push(L, c, tg_to_dtype(c, tgL_check(L, 1), dt));
+}
+
+static int m_to(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  tg_dtype dt = t->dtype;
+  for (int i = 2; i <= lua_gettop(L); i++) {
+    if (lua_type(L, i) == LUA_TSTRING) {
+      const char *s = lua_tostring(L, i);
+      if (!strcmp(s, "cpu")) continue;
+      if (!strncmp(s, "cuda", 4)) return luaL_error(L, "device '%s' is not available: this build of tgrad has the cpu backend only", s);
+      dt = tgL_dtype(L, i);
+    } else if (lua_istable(L, i) && lua_getfield(L, i, "name") != LUA_TNIL) {
+      lua_pop(L, 1);
+      dt = tgL_dtype(L, i);
+    } else if (lua_istable(L, i)) {
+      lua_pop(L, 1);
+      dt = tgL_opt_dtype(L, i, dt);
+      tgL_check_device(L, i);
+    } else {
+      return luaL_error(L, "to(): expected a dtype or a device, got %s", luaL_typename(L, i));
+    }
+  }
+  return to_dtype(L, dt);
+}
+static int m_float(lua_State *L) { return to_dtype(L, TG_FLOAT32); }
+static int m_double(lua_State *L) { return to_dtype(L, TG_FLOAT64); }
+static int m_long(lua_State *L) { return to_dtype(L, TG_INT64); }
+static int m_bool(lua_State *L) { return to_dtype(L, TG_BOOL); }
+static int m_cpu(lua_State *L) { tgL_check(L, 1); lua_settop(L, 1); return 1; }
+
+static int m_fill_(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_tensor *t = tgL_check(L, 1);
+  double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : luaL_checknumber(L, 2);
+  if (tg_fill_(c, t, v) < 0) return tgL_raise(L, c);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_zero_(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  if (tg_fill_(c, tgL_check(L, 1), 0) < 0) return tgL_raise(L, c);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_copy_(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_tensor *dst = tgL_check(L, 1), *src = tgL_to_tensor(L, c, 2, dst->dtype);
+  int rc = tg_copy_(c, dst, src);
+  tg_tensor_unref(src);
+  if (rc < 0) return tgL_raise(L, c);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_detach(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  return tgL_push(L, c, tg_tensor_alias(c, tgL_check(L, 1)));
+}
+
+static int m_detach_(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  tg_node_unref(t->grad_fn);
+  t->grad_fn = NULL;
+  t->requires_grad = false;
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_requires_grad_(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  set_requires_grad(L, t, lua_isnoneornil(L, 2) ? true : lua_toboolean(L, 2));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_retain_grad(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  if (!tg_requires_grad(t)) return luaL_error(L, "can't retain_grad on Tensor that has requires_grad=False");
+  if (t->grad_fn && !t->retains_grad) {
+    tg_node *n = t->grad_fn;
+    if (!n->retained && !(n->retained = calloc((size_t)n->n_out, sizeof *n->retained)))
+      return luaL_error(L, "out of memory");
+    n->retained[t->output_nr] = t;
+    t->retains_grad = true;
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_free(lua_State *L) { return t_release(L); }
+
+static int m_data_ptr(lua_State *L) {
+  lua_pushlightuserdata(L, tg_data(tgL_check(L, 1)));
+  return 1;
+}
+
+static int m_stride(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  if (!lua_isnoneornil(L, 2)) {
+    lua_pushinteger(L, t->stride[tgL_dim(L, tgL_ctx(L), 2, t->ndim)]);
+    return 1;
+  }
+  lua_createtable(L, t->ndim, 0);
+  for (int d = 0; d < t->ndim; d++) {
+    lua_pushinteger(L, t->stride[d]);
+    lua_rawseti(L, -2, d + 1);
+  }
+  return 1;
+}
+
+static int m_version(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)tgL_check(L, 1)->storage->version);
+  return 1;
+}
+
+void tgL_register_tensor(lua_State *L, int ctxi, int module, int methods) {
+  (void)module;
+  static const luaL_Reg meta[] = {
+      {"__gc", t_release}, {"__close", t_release}, {"__eq", t_eq}, {"__len", t_len},
+      {"__add", t_add}, {"__sub", t_sub}, {"__mul", t_mul}, {"__div", t_div}, {"__pow", t_pow},
+      {"__unm", t_unm}, {NULL, NULL}};
+  static const luaL_Reg meths[] = {
+      {"size", m_size}, {"dim", m_dim}, {"numel", m_numel}, {"nelement", m_numel}, {"item", m_item},
+      {"tolist", m_tolist}, {"_flat", m_flat}, {"clone", m_clone}, {"contiguous", m_contiguous},
+      {"is_contiguous", m_is_contiguous}, {"is_floating_point", m_is_floating_point}, {"to", m_to},
+      {"float", m_float}, {"double", m_double}, {"long", m_long}, {"bool", m_bool}, {"cpu", m_cpu},
+      {"fill_", m_fill_}, {"zero_", m_zero_}, {"copy_", m_copy_}, {"detach", m_detach},
+      {"detach_", m_detach_}, {"requires_grad_", m_requires_grad_}, {"retain_grad", m_retain_grad},
+      {"free", m_free}, {"data_ptr", m_data_ptr}, {"stride", m_stride}, {"_version", m_version},
+      {NULL, NULL}};
+  tgL_setfuncs(L, methods, ctxi, meths);
+  luaL_getmetatable(L, TG_TENSOR_MT);
+  int mt = lua_gettop(L);
+  tgL_setfuncs(L, mt, ctxi, meta);
+  /* __index / __newindex: upvalues ctx and the methods table */
+  lua_pushvalue(L, ctxi);
+  lua_pushvalue(L, methods);
+  lua_pushcclosure(L, t_index, 2);
+  lua_setfield(L, mt, "__index");
+  lua_pushvalue(L, ctxi);
+  lua_pushvalue(L, methods);
+  lua_pushcclosure(L, t_newindex, 2);
+  lua_setfield(L, mt, "__newindex");
+  lua_pop(L, 1);
+}

@@ -1,0 +1,207 @@
+/* util.c: the binding's shared helpers (boxes, arguments, options, errors). */
+#include <string.h>
+
+#include "binding.h"
+
+int tgL_raise(lua_State *L, tg_ctx *c) {
+  return luaL_error(L, "%s", c->err[0] ? c->err : "unknown error");
+}
+
+tg_tensor **tgL_newbox(lua_State *L) {
+  tg_tensor **box = lua_newuserdatauv(L, sizeof(tg_tensor *), 0);
+  *box = NULL;
+  luaL_setmetatable(L, TG_TENSOR_MT);
+  return box;
+}
+
+void tgL_gc_step(lua_State *L, tg_ctx *c) {
+  /* tell the collector about tensor bytes it cannot see (ARCHITECTURE rule 9) */
+  if (c->alloc_pending >= (64u << 10)) {
+    int kb = (int)(c->alloc_pending >> 10);
+    c->alloc_pending = 0;
+    lua_gc(L, LUA_GCSTEP, kb);
+  }
+}
+
+int tgL_push(lua_State *L, tg_ctx *c, tg_tensor *t) {
+  if (!t) return tgL_raise(L, c);
+  tg_tensor **box = tgL_newbox(L);
+  *box = t;
+  tgL_gc_step(L, c);
+  return 1;
+}
+
+bool tgL_is_tensor(lua_State *L, int idx) { return luaL_testudata(L, idx, TG_TENSOR_MT) != NULL; }
+
+tg_tensor *tgL_check(lua_State *L, int idx) {
+  tg_tensor **box = luaL_testudata(L, idx, TG_TENSOR_MT);
+  if (!box) {
+    const char *got = luaL_typename(L, idx);
+    luaL_error(L, "bad argument #%d: expected Tensor but got %s", idx, got);
+    return NULL;
+  }
+  if (!*box) luaL_error(L, "bad argument #%d: the tensor has been freed", idx);
+  return *box;
+}
+
+tg_tensor *tgL_opt(lua_State *L, int idx) { return lua_isnoneornil(L, idx) ? NULL : tgL_check(L, idx); }
+
+int tgL_dim(lua_State *L, tg_ctx *c, int idx, int ndim) {
+  int isnum;
+  lua_Integer d = lua_tointegerx(L, idx, &isnum);
+  if (!isnum) luaL_error(L, "bad argument #%d: expected an integer dimension but got %s", idx, luaL_typename(L, idx));
+  int out;
+  if (tg_wrap_dim(c, d, ndim, &out) < 0) tgL_raise(L, c);
+  return out;
+}
+
+static int64_t check_size(lua_State *L, int idx) {
+  int isnum;
+  lua_Integer v = lua_tointegerx(L, idx, &isnum);
+  if (!isnum) luaL_error(L, "bad argument: size must be an integer, got %s", luaL_typename(L, idx));
+  return (int64_t)v;
+}
+
+static bool plain_table_has_metatable(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return false;
+  lua_pop(L, 1);
+  return true;
+}
+
+int tgL_sizes(lua_State *L, int idx, int64_t *size, int *next_idx) {
+  int n = 0;
+  if (lua_istable(L, idx) && !plain_table_has_metatable(L, idx)) {
+    /* one table of sizes (not an options table: those hold string keys) */
+    lua_Integer len = luaL_len(L, idx);
+    if (len > 0 || lua_next(L, (lua_pushnil(L), idx)) == 0) {
+      if (len > TG_MAX_DIMS) luaL_error(L, "too many dimensions (%d)", (int)len);
+      for (lua_Integer i = 1; i <= len; i++) {
+        lua_geti(L, idx, i);
+        size[n++] = check_size(L, -1);
+        lua_pop(L, 1);
+      }
+      if (next_idx) *next_idx = idx + 1;
+      return n;
+    }
+    lua_pop(L, 2); /* a key/value pair from lua_next: an options table */
+    if (next_idx) *next_idx = idx;
+    return 0;
+  }
+  while (lua_type(L, idx + n) == LUA_TNUMBER) {
+    if (n == TG_MAX_DIMS) luaL_error(L, "too many dimensions");
+    size[n] = check_size(L, idx + n);
+    n++;
+  }
+  if (next_idx) *next_idx = idx + n;
+  return n;
+}
+
+static const char *dtype_names[][4] = {
+    {"float32", "float", NULL}, {"float64", "double", NULL}, {"int64", "long", NULL}, {"bool", NULL}};
+
+tg_dtype tgL_dtype(lua_State *L, int idx) {
+  const char *s = NULL;
+  if (luaL_testudata(L, idx, TG_DTYPE_MT) || lua_istable(L, idx)) {
+    lua_getfield(L, idx, "name");
+    s = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  } else if (lua_type(L, idx) == LUA_TSTRING) {
+    s = lua_tostring(L, idx);
+  }
+  if (s)
+    for (int d = 0; d < TG_NDTYPES; d++)
+      for (int k = 0; dtype_names[d][k]; k++)
+        if (!strcmp(s, dtype_names[d][k])) return (tg_dtype)d;
+  luaL_error(L, "invalid dtype: expected tg.float32, tg.float64, tg.int64 or tg.bool, got %s",
+             s ? s : luaL_typename(L, idx));
+  return TG_FLOAT32;
+}
+
+void tgL_push_dtype(lua_State *L, tg_dtype d) {
+  lua_getfield(L, LUA_REGISTRYINDEX, TG_DTYPE_MT ".list");
+  lua_rawgeti(L, -1, d + 1);
+  lua_remove(L, -2);
+}
+
+int tgL_opts(lua_State *L, int from) {
+  int top = lua_gettop(L);
+  if (top >= from && lua_istable(L, top) && !tgL_is_tensor(L, top)) {
+    lua_pushnil(L);
+    if (lua_next(L, top)) {
+      bool string_key = lua_type(L, -2) == LUA_TSTRING;
+      lua_pop(L, 2);
+      if (string_key) return top;
+    }
+  }
+  return 0;
+}
+
+int tgL_opt_field(lua_State *L, int opts, const char *key) {
+  if (!opts) {
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  return lua_getfield(L, opts, key);
+}
+
+bool tgL_opt_bool(lua_State *L, int opts, const char *key, bool dflt) {
+  int t = tgL_opt_field(L, opts, key);
+  bool v = t == LUA_TNIL ? dflt : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+tg_dtype tgL_opt_dtype(lua_State *L, int opts, tg_dtype dflt) {
+  tg_dtype d = dflt;
+  if (tgL_opt_field(L, opts, "dtype") != LUA_TNIL) d = tgL_dtype(L, -1);
+  lua_pop(L, 1);
+  return d;
+}
+
+void tgL_check_device(lua_State *L, int opts) {
+  if (tgL_opt_field(L, opts, "device") != LUA_TNIL) {
+    const char *dev = lua_tostring(L, -1);
+    if (!dev || strcmp(dev, "cpu") != 0)
+      luaL_error(L, "device '%s' is not available: this build of tgrad has the cpu backend only", dev ? dev : "?");
+  }
+  lua_pop(L, 1);
+}
+
+void tgL_apply_requires_grad(lua_State *L, tg_ctx *c, int opts, tg_tensor *t) {
+  if (!tgL_opt_bool(L, opts, "requires_grad", false)) return;
+  if (!tg_is_float(t->dtype)) {
+    (void)c;
+    luaL_error(L, "Only Tensors of floating point and complex dtype can require gradients");
+  }
+  t->requires_grad = true;
+}
+
+/* a number, boolean or nested table as a tensor (for mixed arithmetic and tg.tensor) */
+tg_tensor *tgL_to_tensor(lua_State *L, tg_ctx *c, int idx, tg_dtype like) {
+  (void)like;
+  if (tgL_is_tensor(L, idx)) return tg_tensor_ref(tgL_check(L, idx));
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    bool is_int = lua_isinteger(L, idx);
+    tg_tensor *t = tg_tensor_scalar(c, is_int ? TG_INT64 : TG_FLOAT64, lua_tonumber(L, idx));
+    if (!t) tgL_raise(L, c);
+    t->wrapped_number = true;
+    return t;
+  }
+  if (lua_type(L, idx) == LUA_TBOOLEAN) {
+    tg_tensor *t = tg_tensor_scalar(c, TG_BOOL, lua_toboolean(L, idx));
+    if (!t) tgL_raise(L, c);
+    t->wrapped_number = true;
+    return t;
+  }
+  luaL_error(L, "bad argument #%d: expected Tensor or number but got %s", idx, luaL_typename(L, idx));
+  return NULL;
+}
+
+void tgL_setfuncs(lua_State *L, int table, int ctxi, const luaL_Reg *r) {
+  table = lua_absindex(L, table);
+  ctxi = lua_absindex(L, ctxi);
+  lua_pushvalue(L, table);
+  lua_pushvalue(L, ctxi);
+  luaL_setfuncs(L, r, 1);
+  lua_pop(L, 1);
+}

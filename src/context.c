@@ -1,0 +1,95 @@
+/* context.c: the per-lua_State context (no process-wide mutable state),
+ * error text and the random generator (xoshiro256**, seeded by splitmix64). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tg.h"
+
+tg_ctx *tg_ctx_new(void) {
+  tg_ctx *c = malloc(sizeof *c);
+  if (c) tg_ctx_init(c);
+  return c;
+}
+
+void tg_ctx_init(tg_ctx *c) {
+  memset(c, 0, sizeof *c);
+  c->grad_enabled = true;
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  c->num_threads = n > 0 ? (int)n : 1;
+  tg_rng_seed(&c->rng, 0x2545F4914F6CDD1DULL);
+}
+
+void tg_ctx_cleanup(tg_ctx *c) {
+  free(c->dead_hooks);
+  c->dead_hooks = NULL;
+}
+
+void tg_ctx_free(tg_ctx *c) {
+  if (!c) return;
+  tg_ctx_cleanup(c);
+  free(c);
+}
+
+static void verr(tg_ctx *c, const char *fmt, va_list ap) { vsnprintf(c->err, sizeof c->err, fmt, ap); }
+
+int tg_err(tg_ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  verr(c, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+void *tg_errp(tg_ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  verr(c, fmt, ap);
+  va_end(ap);
+  return NULL;
+}
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+void tg_rng_seed(tg_rng *r, uint64_t seed) {
+  uint64_t x = seed;
+  for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+  r->has_spare = false;
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t tg_rng_next(tg_rng *r) {
+  uint64_t *s = r->s;
+  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+double tg_rng_uniform(tg_rng *r) { return (double)(tg_rng_next(r) >> 11) * 0x1.0p-53; }
+
+double tg_rng_normal(tg_rng *r) {
+  if (r->has_spare) {
+    r->has_spare = false;
+    return r->spare;
+  }
+  double u1, u2;
+  do u1 = tg_rng_uniform(r); while (u1 <= 0);
+  u2 = tg_rng_uniform(r);
+  double rad = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u2;
+  r->spare = rad * sin(th);
+  r->has_spare = true;
+  return rad * cos(th);
+}

@@ -1,0 +1,280 @@
+/* tensor.c: dtypes, refcounted storage, strided views, broadcasting. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "tg.h"
+
+/* ------------------------------------------------------------------ dtype */
+size_t tg_dtype_size(tg_dtype d) {
+  static const size_t sz[TG_NDTYPES] = {4, 8, 8, 1};
+  return sz[d];
+}
+
+const char *tg_dtype_name(tg_dtype d) {
+  static const char *names[TG_NDTYPES] = {"float32", "float64", "int64", "bool"};
+  return names[d];
+}
+
+/* bool < int64 < float32 < float64 */
+static int dtype_rank(tg_dtype d) {
+  static const int r[TG_NDTYPES] = {2, 3, 1, 0};
+  return r[d];
+}
+
+tg_dtype tg_promote(tg_dtype a, tg_dtype b) { return dtype_rank(a) >= dtype_rank(b) ? a : b; }
+
+/* PyTorch's rule: a wrapped number only matters when it is of a higher
+ * category (bool < integer < float) than the tensor; then a float number
+ * gives the default float dtype (float32). */
+static int category(tg_dtype d) { return d == TG_BOOL ? 0 : d == TG_INT64 ? 1 : 2; }
+
+tg_dtype tg_result_type(const tg_tensor *a, const tg_tensor *b) {
+  bool wa = a->wrapped_number, wb = b->wrapped_number;
+  bool za = a->ndim == 0 && !wa, zb = b->ndim == 0 && !wb;
+  if (wa != wb) {
+    const tg_tensor *t = wa ? b : a, *n = wa ? a : b;
+    if (category(n->dtype) > category(t->dtype)) return n->dtype == TG_INT64 ? TG_INT64 : TG_FLOAT32;
+    return t->dtype;
+  }
+  /* zero-dim tensors likewise yield to dimensioned ones of the same category */
+  if (za != zb) {
+    const tg_tensor *t = za ? b : a, *z = za ? a : b;
+    if (category(z->dtype) > category(t->dtype)) return z->dtype;
+    return t->dtype;
+  }
+  return tg_promote(a->dtype, b->dtype);
+}
+
+/* ---------------------------------------------------------------- storage */
+tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes) {
+  tg_storage *s = calloc(1, sizeof *s);
+  if (!s) return tg_errp(c, "out of memory");
+  s->data = be->alloc(c, nbytes);
+  if (!s->data) {
+    free(s);
+    return tg_errp(c, "out of memory: tried to allocate %zu bytes", nbytes);
+  }
+  s->refs = 1;
+  s->nbytes = nbytes;
+  s->backend = be;
+  s->ctx = c;
+  c->alloc_pending += nbytes;
+  return s;
+}
+
+void tg_storage_unref(tg_storage *s) {
+  if (!s || --s->refs > 0) return;
+  if (s->release)
+    s->release(s->release_ud, s->data);
+  else
+    s->backend->free(s->ctx, s->data, s->nbytes);
+  free(s);
+}
+
+/* ----------------------------------------------------------------- tensor */
+int64_t tg_shape_numel(int ndim, const int64_t *size) {
+  int64_t n = 1;
+  for (int d = 0; d < ndim; d++) n *= size[d];
+  return n;
+}
+
+int64_t tg_numel(const tg_tensor *t) { return tg_shape_numel(t->ndim, t->size); }
+
+void tg_contiguous_strides(int ndim, const int64_t *size, int64_t *stride) {
+  int64_t s = 1;
+  for (int d = ndim - 1; d >= 0; d--) {
+    stride[d] = s;
+    s *= size[d] > 1 ? size[d] : 1;
+  }
+}
+
+bool tg_is_contiguous(const tg_tensor *t) {
+  int64_t s = 1;
+  for (int d = t->ndim - 1; d >= 0; d--) {
+    if (t->size[d] != 1 && t->stride[d] != s) return false;
+    s *= t->size[d];
+  }
+  return true;
+}
+
+bool tg_same_shape(const tg_tensor *a, const tg_tensor *b) {
+  if (a->ndim != b->ndim) return false;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->size[d] != b->size[d]) return false;
+  return true;
+}
+
+bool tg_on_cpu(const tg_tensor *t) { return t->storage->backend == &tg_cpu_backend; }
+
+static tg_tensor *tensor_struct(tg_ctx *c) {
+  tg_tensor *t = calloc(1, sizeof *t);
+  if (!t) return tg_errp(c, "out of memory");
+  t->refs = 1;
+  return t;
+}
+
+tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size) {
+  if (ndim > TG_MAX_DIMS) return tg_errp(c, "tensors of more than %d dimensions are not supported", TG_MAX_DIMS);
+  for (int d = 0; d < ndim; d++)
+    if (size[d] < 0)
+      return tg_errp(c, "Trying to create tensor with negative dimension %lld: ", (long long)size[d]);
+  tg_tensor *t = tensor_struct(c);
+  if (!t) return NULL;
+  int64_t n = tg_shape_numel(ndim, size);
+  t->storage = tg_storage_new(c, &tg_cpu_backend, (size_t)n * tg_dtype_size(dt));
+  if (!t->storage) {
+    free(t);
+    return NULL;
+  }
+  t->dtype = dt;
+  t->ndim = ndim;
+  memcpy(t->size, size, sizeof(int64_t) * (size_t)ndim);
+  tg_contiguous_strides(ndim, size, t->stride);
+  return t;
+}
+
+tg_tensor *tg_tensor_full(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size, double v) {
+  tg_tensor *t = tg_tensor_empty(c, dt, ndim, size);
+  if (t) tg_fill_raw(c, t, v);
+  return t;
+}
+
+tg_tensor *tg_tensor_zeros(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size) {
+  return tg_tensor_full(c, dt, ndim, size, 0);
+}
+
+tg_tensor *tg_tensor_scalar(tg_ctx *c, tg_dtype dt, double v) { return tg_tensor_full(c, dt, 0, NULL, v); }
+
+tg_tensor *tg_tensor_as_strided(tg_ctx *c, const tg_tensor *src, int ndim, const int64_t *size,
+                                const int64_t *stride, int64_t offset) {
+  tg_tensor *t = tensor_struct(c);
+  if (!t) return NULL;
+  t->storage = src->storage;
+  src->storage->refs++;
+  t->dtype = src->dtype;
+  t->ndim = ndim;
+  t->offset = offset;
+  memcpy(t->size, size, sizeof(int64_t) * (size_t)ndim);
+  memcpy(t->stride, stride, sizeof(int64_t) * (size_t)ndim);
+  return t;
+}
+
+tg_tensor *tg_tensor_alias(tg_ctx *c, const tg_tensor *src) {
+  return tg_tensor_as_strided(c, src, src->ndim, src->size, src->stride, src->offset);
+}
+
+void tg_tensor_unref(tg_tensor *t) {
+  if (!t || --t->refs > 0) return;
+  tg_ctx *c = t->storage ? t->storage->ctx : NULL;
+  if (t->grad_fn && t->grad_fn->retained && t->grad_fn->retained[t->output_nr] == t)
+    t->grad_fn->retained[t->output_nr] = NULL;
+  for (tg_hook *h = t->hooks, *nx; h; h = nx) {
+    nx = h->next;
+    if (c && c->release_hook) c->release_hook(c, h->id);
+    free(h);
+  }
+  tg_tensor_unref(t->grad);
+  tg_node_unref(t->grad_fn);
+  tg_storage_unref(t->storage);
+  free(t);
+}
+
+void tg_bump_version(tg_tensor *t) { t->storage->version++; }
+
+/* ----------------------------------------------------------- broadcasting */
+int tg_broadcast_shapes(tg_ctx *c, int na, const int64_t *sa, int nb, const int64_t *sb, int *nout,
+                        int64_t *out) {
+  int n = na > nb ? na : nb;
+  for (int i = 0; i < n; i++) {
+    int ia = na - n + i, ib = nb - n + i;
+    int64_t a = ia >= 0 ? sa[ia] : 1, b = ib >= 0 ? sb[ib] : 1;
+    if (a != b && a != 1 && b != 1)
+      return tg_err(c,
+                    "The size of tensor a (%lld) must match the size of tensor b (%lld) at "
+                    "non-singleton dimension %d",
+                    (long long)a, (long long)b, i + 1);
+    out[i] = a == 1 ? b : a;
+  }
+  *nout = n;
+  return 0;
+}
+
+void tg_broadcast_strides(const tg_tensor *t, int ndim, const int64_t *size, int64_t *stride) {
+  for (int i = 0; i < ndim; i++) {
+    int it = t->ndim - ndim + i;
+    stride[i] = (it >= 0 && t->size[it] == size[i]) ? t->stride[it] : 0;
+  }
+}
+
+int tg_wrap_dim(tg_ctx *c, int64_t dim, int ndim, int *out) {
+  /* Lua's 1-based dims: 1..n, or -n..-1 from the end */
+  int n = ndim > 0 ? ndim : 1;
+  if (dim == 0 || dim < -n || dim > n)
+    return tg_err(c, "Dimension out of range (expected to be in range of [%d, %d], but got %lld)", -n, n,
+                  (long long)dim);
+  *out = (int)(dim > 0 ? dim - 1 : dim + n);
+  return 0;
+}
+
+void tg_format_shape(char *buf, size_t n, int ndim, const int64_t *size) {
+  size_t k = (size_t)snprintf(buf, n, "[");
+  for (int d = 0; d < ndim && k < n; d++)
+    k += (size_t)snprintf(buf + k, n - k, d ? ", %lld" : "%lld", (long long)size[d]);
+  if (k < n) snprintf(buf + k, n - k, "]");
+}
+
+double tg_get_flat(const tg_tensor *t, int64_t i) {
+  int64_t off = t->offset;
+  for (int d = t->ndim - 1; d >= 0; d--) {
+    off += (i % t->size[d]) * t->stride[d];
+    i /= t->size[d];
+  }
+  const char *p = t->storage->data;
+  switch (t->dtype) {
+    case TG_FLOAT32: return ((const float *)p)[off];
+    case TG_FLOAT64: return ((const double *)p)[off];
+    case TG_INT64: return (double)((const int64_t *)p)[off];
+    default: return ((const bool *)p)[off];
+  }
+}
+
+/* ------------------------------------------------------------ raw movement */
+int tg_fill_raw(tg_ctx *c, tg_tensor *t, double v) {
+  if (tg_numel(t) == 0) return 0;
+  return tg_backend_of(t)->fill(c, t, v);
+}
+
+int tg_copy_raw(tg_ctx *c, tg_tensor *dst, const tg_tensor *src) {
+  int nd;
+  int64_t bs[TG_MAX_DIMS];
+  if (tg_broadcast_shapes(c, dst->ndim, dst->size, src->ndim, src->size, &nd, bs) < 0) return -1;
+  if (nd != dst->ndim || tg_shape_numel(nd, bs) != tg_numel(dst)) {
+    char a[128], b[128];
+    tg_format_shape(a, sizeof a, src->ndim, src->size);
+    tg_format_shape(b, sizeof b, dst->ndim, dst->size);
+    return tg_err(c, "output with shape %s doesn't match the broadcast shape %s", b, a);
+  }
+  if (tg_numel(dst) == 0) return 0;
+  tg_tensor view = *src;
+  view.ndim = dst->ndim;
+  memcpy(view.size, dst->size, sizeof(int64_t) * (size_t)dst->ndim);
+  tg_broadcast_strides(src, dst->ndim, dst->size, view.stride);
+  return tg_backend_of(dst)->copy(c, dst, &view);
+}
+
+tg_tensor *tg_cast_raw(tg_ctx *c, tg_tensor *t, tg_dtype dt) {
+  tg_tensor *o = tg_tensor_empty(c, dt, t->ndim, t->size);
+  if (!o) return NULL;
+  if (tg_numel(o) && tg_backend_of(t)->copy(c, o, t) < 0) {
+    tg_tensor_unref(o);
+    return NULL;
+  }
+  return o;
+}
+
+tg_tensor *tg_contiguous_raw(tg_ctx *c, tg_tensor *t) {
+  if (tg_is_contiguous(t)) return tg_tensor_ref(t);
+  return tg_cast_raw(c, t, t->dtype);
+}

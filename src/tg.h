@@ -1,0 +1,154 @@
+/* tg.h: the internal core API of tgrad (tensors, ops, autograd).
+ *
+ * Rules (see ARCHITECTURE.md): the core never touches Lua and never longjmps.
+ * A failing core function returns NULL (or -1) and leaves PyTorch-worded text
+ * in ctx->err; only src/binding/ turns that into a Lua error.
+ *
+ * Ownership: every function returning tg_tensor* / tg_node* returns a new
+ * reference the caller must release (tg_tensor_unref / tg_node_unref).
+ * Tensor arguments are borrowed. */
+#ifndef TG_H
+#define TG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TG_MAX_DIMS 16
+#define TG_ERR_MAX 1024
+
+typedef enum { TG_FLOAT32, TG_FLOAT64, TG_INT64, TG_BOOL, TG_NDTYPES } tg_dtype;
+
+typedef struct tg_ctx tg_ctx;
+typedef struct tg_backend tg_backend;
+typedef struct tg_node tg_node;
+typedef struct tg_tensor tg_tensor;
+typedef struct tg_hook tg_hook;
+
+/* ---------------------------------------------------------------- storage */
+typedef struct tg_storage {
+  int refs;
+  void *data;
+  size_t nbytes;
+  const tg_backend *backend; /* the device this memory lives on */
+  uint64_t version;          /* bumped by every in-place write; shared by views */
+  void (*release)(void *ud, void *data); /* wrapped host memory; NULL = ours */
+  void *release_ud;
+  tg_ctx *ctx;               /* the owner, for the allocator's accounting */
+} tg_storage;
+
+/* ----------------------------------------------------------------- tensor */
+struct tg_tensor {
+  int refs;
+  tg_storage *storage;
+  tg_dtype dtype;
+  int ndim;
+  int64_t offset; /* in elements */
+  int64_t size[TG_MAX_DIMS];
+  int64_t stride[TG_MAX_DIMS]; /* in elements */
+  /* autograd metadata */
+  bool requires_grad;   /* leaves only; a non-leaf requires grad iff grad_fn */
+  bool retains_grad;
+  bool wrapped_number;  /* a Lua number turned into a 0-d tensor (type promotion) */
+  tg_tensor *grad;
+  tg_node *grad_fn;     /* strong */
+  int output_nr;
+  tg_node *grad_acc;    /* weak: cleared when the AccumulateGrad node dies */
+  tg_hook *hooks;       /* tensor hooks (run on the gradient w.r.t. this tensor) */
+};
+
+/* ------------------------------------------------------------------ hooks */
+/* Hooks are opaque to the core: the binding gives a callback and an id. */
+struct tg_hook {
+  int id;
+  tg_hook *next;
+};
+
+/* ---------------------------------------------------------------- context */
+typedef struct tg_rng { uint64_t s[4]; double spare; bool has_spare; } tg_rng;
+
+/* Called by the engine for hooks and custom functions; implemented by the
+ * binding (which may run Lua inside a protected call). Return 0 or -1. */
+typedef int (*tg_hook_fn)(tg_ctx *c, int hook_id, tg_tensor **grad);
+
+struct tg_ctx {
+  char err[TG_ERR_MAX];
+  bool grad_enabled;
+  bool anomaly;
+  uint64_t seq;            /* node sequence counter */
+  int num_threads;
+  tg_rng rng;
+  size_t alloc_pending;    /* bytes allocated since the binding last told the GC */
+  tg_hook_fn run_hook;     /* set by the binding */
+  void (*release_hook)(tg_ctx *c, int hook_id); /* set by the binding */
+  void *binding;           /* binding-private (lua_State etc.) */
+  const char *(*anomaly_trace)(tg_ctx *c); /* forward traceback for anomaly mode */
+  int *dead_hooks; int n_dead_hooks, cap_dead_hooks;
+  bool in_backward;
+};
+
+tg_ctx *tg_ctx_new(void);
+void tg_ctx_init(tg_ctx *c);    /* in caller-owned memory (a Lua userdata) */
+void tg_ctx_cleanup(tg_ctx *c);
+void tg_ctx_free(tg_ctx *c);
+int tg_err(tg_ctx *c, const char *fmt, ...);   /* returns -1 */
+void *tg_errp(tg_ctx *c, const char *fmt, ...); /* returns NULL */
+void tg_rng_seed(tg_rng *r, uint64_t seed);
+uint64_t tg_rng_next(tg_rng *r);
+double tg_rng_uniform(tg_rng *r);  /* [0, 1) */
+double tg_rng_normal(tg_rng *r);
+
+/* ------------------------------------------------------------------ dtype */
+size_t tg_dtype_size(tg_dtype d);
+const char *tg_dtype_name(tg_dtype d); /* "float32" ... */
+static inline bool tg_is_float(tg_dtype d) { return d == TG_FLOAT32 || d == TG_FLOAT64; }
+tg_dtype tg_promote(tg_dtype a, tg_dtype b);
+/* promotion of two operands, either possibly a wrapped Lua number */
+tg_dtype tg_result_type(const tg_tensor *a, const tg_tensor *b);
+
+/* --------------------------------------------------------- storage/tensor */
+tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes);
+void tg_storage_unref(tg_storage *s);
+
+tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size);
+tg_tensor *tg_tensor_zeros(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size);
+tg_tensor *tg_tensor_full(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size, double v);
+tg_tensor *tg_tensor_scalar(tg_ctx *c, tg_dtype dt, double v); /* 0-d */
+tg_tensor *tg_tensor_alias(tg_ctx *c, const tg_tensor *t); /* same view, no autograd */
+tg_tensor *tg_tensor_as_strided(tg_ctx *c, const tg_tensor *t, int ndim,
+                                const int64_t *size, const int64_t *stride, int64_t offset);
+static inline tg_tensor *tg_tensor_ref(tg_tensor *t) { if (t) t->refs++; return t; }
+void tg_tensor_unref(tg_tensor *t);
+int64_t tg_numel(const tg_tensor *t);
+int64_t tg_shape_numel(int ndim, const int64_t *size);
+bool tg_is_contiguous(const tg_tensor *t);
+void tg_contiguous_strides(int ndim, const int64_t *size, int64_t *stride);
+bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
+static inline void *tg_data(const tg_tensor *t) {
+  return (char *)t->storage->data + t->offset * (int64_t)tg_dtype_size(t->dtype);
+}
+bool tg_on_cpu(const tg_tensor *t);
+/* broadcast two shapes (PyTorch rules, 1-based dims in the message) */
+int tg_broadcast_shapes(tg_ctx *c, int na, const int64_t *sa, int nb, const int64_t *sb,
+                        int *nout, int64_t *out);
+/* strides of t viewed as the (broadcast) shape ndim/size: 0 on broadcast dims */
+void tg_broadcast_strides(const tg_tensor *t, int ndim, const int64_t *size, int64_t *stride);
+int tg_wrap_dim(tg_ctx *c, int64_t dim, int ndim, int *out); /* 1-based/negative -> 0-based */
+void tg_format_shape(char *buf, size_t n, int ndim, const int64_t *size); /* "[2, 3]" */
+double tg_get_flat(const tg_tensor *t, int64_t i); /* i-th element in row-major order */
+void tg_bump_version(tg_tensor *t);
+
+/* data movement (no autograd) */
+tg_tensor *tg_contiguous_raw(tg_ctx *c, tg_tensor *t);        /* ref if already */
+tg_tensor *tg_cast_raw(tg_ctx *c, tg_tensor *t, tg_dtype dt); /* new contiguous copy */
+int tg_copy_raw(tg_ctx *c, tg_tensor *dst, const tg_tensor *src); /* broadcast + cast */
+int tg_fill_raw(tg_ctx *c, tg_tensor *t, double v);
+
+/* ------------------------------------------------------------------- ops */
+#include "ops.h"
+
+/* --------------------------------------------------------------- autograd */
+#include "autograd/autograd.h"
+
+#endif

@@ -41,7 +41,11 @@ tg_tensor *tg_pow_scalar(tg_ctx *c, tg_tensor *a, double e);
 tg_tensor *tg_to_dtype(tg_ctx *c, tg_tensor *x, tg_dtype dt); /* differentiable */
 tg_tensor *tg_clone(tg_ctx *c, tg_tensor *x);
 tg_tensor *tg_contiguous(tg_ctx *c, tg_tensor *x);
-/* in place (bump the version; refuse leaves that require grad) */
+/* t (cast to dt) viewed with a broadcast shape; *hold keeps a cast copy alive */
+int tg_operand_view(tg_ctx *c, tg_tensor *t, tg_dtype dt, int nd, const int64_t *shape, tg_tensor *view,
+                    tg_tensor **hold);
+/* ... more elementwise ops (helper: elementwise) */
+/* in place (ops/inplace.c): bump the version; refuse leaves that require grad */
 int tg_check_inplace(tg_ctx *c, tg_tensor *t);
 int tg_fill_(tg_ctx *c, tg_tensor *t, double v);
 int tg_copy_(tg_ctx *c, tg_tensor *dst, tg_tensor *src);
@@ -52,6 +56,7 @@ int tg_add_inplace_raw(tg_ctx *c, tg_tensor *dst, tg_tensor *src); /* no autogra
 tg_tensor *tg_sum(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool keepdim);
 tg_tensor *tg_mean(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool keepdim);
 tg_tensor *tg_sum_to(tg_ctx *c, tg_tensor *x, int ndim, const int64_t *size); /* undo broadcast */
+/* ... more reductions (helper: reductions) */
 
 /* shape and views (ops/shape.c) ----------------------------------------- */
 tg_tensor *tg_view(tg_ctx *c, tg_tensor *x, int ndim, const int64_t *size);
@@ -63,15 +68,18 @@ tg_tensor *tg_squeeze(tg_ctx *c, tg_tensor *x, int d); /* d < 0: all size-1 dims
 tg_tensor *tg_expand(tg_ctx *c, tg_tensor *x, int ndim, const int64_t *size); /* -1 keeps */
 tg_tensor *tg_select(tg_ctx *c, tg_tensor *x, int d, int64_t i); /* i 0-based, wrapped */
 tg_tensor *tg_narrow(tg_ctx *c, tg_tensor *x, int d, int64_t start, int64_t len);
+/* ... more views, copies and indexing (helper: shape) */
 
 /* linear algebra (ops/linalg.c) ----------------------------------------- */
 tg_tensor *tg_mm(tg_ctx *c, tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_bmm(tg_ctx *c, tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_matmul(tg_ctx *c, tg_tensor *a, tg_tensor *b);
+/* ... more linear algebra (helper: shape) */
 
 /* losses (ops/loss.c) ---------------------------------------------------- */
 tg_tensor *tg_bce_with_logits(tg_ctx *c, tg_tensor *x, tg_tensor *y, tg_tensor *weight,
                               tg_tensor *pos_weight, tg_reduction r);
 tg_tensor *tg_mse_loss(tg_ctx *c, tg_tensor *a, tg_tensor *b, tg_reduction r);
+/* ... softmax and more losses (helper: nn) */
 
 #endif

@@ -53,6 +53,10 @@ void tgL_register_tensor(lua_State *L, int ctxi, int module, int methods);
 void tgL_register_ops(lua_State *L, int ctxi, int module, int methods);
 void tgL_register_autograd(lua_State *L, int ctxi, int module, int methods);
 void tgL_register_creation(lua_State *L, int ctxi, int module, int methods);
+void tgL_register_reduce(lua_State *L, int ctxi, int module, int methods);   /* ops_reduce.c */
+void tgL_register_shape(lua_State *L, int ctxi, int module, int methods);    /* ops_shape.c */
+void tgL_register_nn(lua_State *L, int ctxi, int module, int methods);       /* ops_nn.c */
+void tgL_register_function(lua_State *L, int ctxi, int module, int methods); /* function.c */
 
 /* the embedded pure-Lua parts (generated at build time) */
 typedef struct tg_lua_source { const char *name; const char *code; size_t len; } tg_lua_source;

@@ -79,6 +79,10 @@ int luaopen_tgrad(lua_State *L) {
   tgL_register_ops(L, ctxi, module, methods);
   tgL_register_creation(L, ctxi, module, methods);
   tgL_register_autograd(L, ctxi, module, methods);
+  tgL_register_reduce(L, ctxi, module, methods);
+  tgL_register_shape(L, ctxi, module, methods);
+  tgL_register_nn(L, ctxi, module, methods);
+  tgL_register_function(L, ctxi, module, methods);
   lua_pushvalue(L, methods);
   lua_setfield(L, module, "_Tensor");
   luaL_getmetatable(L, TG_TENSOR_MT);

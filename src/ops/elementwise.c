@@ -127,8 +127,8 @@ static tg_dtype binary_compute_dtype(tg_op op, const tg_tensor *a, const tg_tens
 }
 
 /* view t (cast to dt if needed) with out's broadcast shape; *hold keeps the cast alive */
-static int operand_view(tg_ctx *c, tg_tensor *t, tg_dtype dt, int nd, const int64_t *shape, tg_tensor *view,
-                        tg_tensor **hold) {
+int tg_operand_view(tg_ctx *c, tg_tensor *t, tg_dtype dt, int nd, const int64_t *shape, tg_tensor *view,
+                    tg_tensor **hold) {
   *hold = NULL;
   if (t->dtype != dt) {
     *hold = tg_cast_raw(c, t, dt);
@@ -152,8 +152,8 @@ static tg_tensor *binary_raw(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
   tg_dtype dt = binary_compute_dtype(op, a, b);
   tg_dtype odt = tg_op_infos[op].kind == TG_KIND_ARITH ? dt : TG_BOOL;
   tg_tensor av, bv, *ha, *hb;
-  if (operand_view(c, a, dt, nd, shape, &av, &ha) < 0) return NULL;
-  if (operand_view(c, b, dt, nd, shape, &bv, &hb) < 0) {
+  if (tg_operand_view(c, a, dt, nd, shape, &av, &ha) < 0) return NULL;
+  if (tg_operand_view(c, b, dt, nd, shape, &bv, &hb) < 0) {
     tg_tensor_unref(ha);
     return NULL;
   }
@@ -290,31 +290,10 @@ tg_tensor *tg_contiguous(tg_ctx *c, tg_tensor *x) {
   return tg_is_contiguous(x) ? tg_tensor_ref(x) : tg_clone(c, x);
 }
 
-/* --------------------------------------------------------------- in place */
-int tg_check_inplace(tg_ctx *c, tg_tensor *t) {
-  if (c->grad_enabled && t->requires_grad && !t->grad_fn)
-    return tg_err(c, "a leaf Variable that requires grad is being used in an in-place operation.");
-  return 0;
-}
-
-int tg_fill_(tg_ctx *c, tg_tensor *t, double v) {
-  if (tg_check_inplace(c, t) < 0) return -1;
-  if (tg_fill_raw(c, t, v) < 0) return -1;
-  tg_bump_version(t);
-  return 0;
-}
-
-int tg_copy_(tg_ctx *c, tg_tensor *dst, tg_tensor *src) {
-  if (tg_check_inplace(c, dst) < 0) return -1;
-  if (tg_copy_raw(c, dst, src) < 0) return -1;
-  tg_bump_version(dst);
-  return 0;
-}
-
 int tg_add_inplace_raw(tg_ctx *c, tg_tensor *dst, tg_tensor *src) {
   tg_tensor sv, *hold;
   if (tg_numel(dst) == 0) return 0;
-  if (operand_view(c, src, dst->dtype, dst->ndim, dst->size, &sv, &hold) < 0) return -1;
+  if (tg_operand_view(c, src, dst->dtype, dst->ndim, dst->size, &sv, &hold) < 0) return -1;
   int rc = tg_backend_of(dst)->binary(c, TG_OP_ADD, dst, dst, &sv);
   tg_tensor_unref(hold);
   if (rc == 0) tg_bump_version(dst);

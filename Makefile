@@ -3,6 +3,7 @@
 #   make test     busted specs (Lua 5.4), then "N passed, N failed"
 #   make check    the specs again under AddressSanitizer + UBSan
 #   make demo     the autograd tutorial (examples/autograd_tour.lua)
+#   make host-example   a C host linking tgrad statically (examples/host.c)
 #   make bench    benchmarks against PyTorch (bench/run.sh)
 #   eval "$(make -s env)"   LUA_PATH/LUA_CPATH so require "tgrad" works anywhere
 
@@ -15,8 +16,11 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs openblas 2>/dev/null)
 WARN     := -Wall -Wextra -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fopenmp $(PKG_CFLAGS)
-LDLIBS   = $(PKG_LIBS) -fopenmp -lm
+LUA_INCDIR ?=
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fopenmp $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) $(PKG_CFLAGS)
+# nodelete: lua_close dlcloses C modules, but the OpenBLAS and OpenMP thread pools
+# must not lose their code under them while they wind down
+LDLIBS   = $(PKG_LIBS) -fopenmp -lm -Wl,-z,nodelete
 
 SRCS := $(wildcard src/*.c src/autograd/*.c src/ops/*.c src/backend/cpu/*.c src/binding/*.c)
 LUA_SRCS := $(shell find lua -name '*.lua' | sort)
@@ -25,7 +29,7 @@ BUILD ?= build
 OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS)) $(BUILD)/embedded_lua.o
 MODULE ?= tgrad.so
 
-.PHONY: all deps test check demo bench env clean
+.PHONY: all deps test check demo bench env clean install host-example
 
 all: deps $(MODULE)
 
@@ -34,6 +38,16 @@ deps:
 
 $(MODULE): $(OBJS)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+# static library for hosts that link tgrad in (examples/host.c)
+$(BUILD)/libtgrad.a: $(OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/host: examples/host.c $(BUILD)/libtgrad.a src/tgrad.h
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ examples/host.c $(BUILD)/libtgrad.a $(shell pkg-config --libs lua5.4) $(LDLIBS)
+
+host-example: deps $(BUILD)/host
+	$(BUILD)/host
 
 $(BUILD)/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -57,6 +71,7 @@ test:
 	@$(MAKE) --no-print-directory all
 	@set -o pipefail 2>/dev/null; $(SPEC_ENV) busted --lua=$(LUA) -o utfTerminal spec 2>&1 | tee $(BUILD)/test.log; \
 	  $(LUA) tools/busted_summary.lua $(BUILD)/test.log
+	@$(MAKE) --no-print-directory host-example
 
 # sanitizers: a separate build dir and module; the interpreter preloads libasan
 ASAN_LIB = $(shell $(CC) -print-file-name=libasan.so)
@@ -65,7 +80,7 @@ check:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory BUILD=build-asan MODULE=build-asan/tgrad.so \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  LDLIBS="$(PKG_LIBS) -fopenmp -lm -fsanitize=address,undefined" build-asan/tgrad.so
+	  LDLIBS="$(PKG_LIBS) -fopenmp -lm -Wl,-z,nodelete -fsanitize=address,undefined" build-asan/tgrad.so
 	@set -o pipefail 2>/dev/null; LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TGRAD_SANITIZE=1 \
 	  LUA_CPATH="$(ROOT)/build-asan/?.so;;" LUA_PATH="$(ROOT)/spec/?.lua;;" \
@@ -77,6 +92,12 @@ demo: all
 
 bench: all
 	@bench/run.sh
+
+# luarocks (build.type = "make") passes INST_LIBDIR
+INST_LIBDIR ?= /usr/local/lib/lua/5.4
+install: $(MODULE)
+	mkdir -p "$(INST_LIBDIR)"
+	cp $(MODULE) "$(INST_LIBDIR)/tgrad.so"
 
 clean:
 	rm -rf build build-asan tgrad.so

@@ -23,6 +23,7 @@ void tg_ctx_init(tg_ctx *c) {
 }
 
 void tg_ctx_cleanup(tg_ctx *c) {
+  tg_cpu_release_cache(c);
   free(c->dead_hooks);
   c->dead_hooks = NULL;
 }

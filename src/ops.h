@@ -45,6 +45,16 @@ tg_tensor *tg_contiguous(tg_ctx *c, tg_tensor *x);
 int tg_operand_view(tg_ctx *c, tg_tensor *t, tg_dtype dt, int nd, const int64_t *shape, tg_tensor *view,
                     tg_tensor **hold);
 /* ... more elementwise ops (helper: elementwise) */
+tg_dtype tg_result_type_n(int n, const tg_tensor *const *ts); /* PyTorch's result_type (NULLs skipped) */
+/* add/sub with PyTorch's alpha: a + alpha b, a - alpha b (op is TG_OP_ADD or TG_OP_SUB) */
+tg_tensor *tg_add_alpha(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b, double alpha, bool alpha_is_int);
+tg_tensor *tg_gelu(tg_ctx *c, tg_tensor *x, bool tanh_approx);
+tg_tensor *tg_softplus(tg_ctx *c, tg_tensor *x, double beta, double threshold);
+/* clamp with number bounds (NULL = none; ints: the given bounds are integers, for the
+ * result dtype), or with tensor bounds (NULL = none) */
+tg_tensor *tg_clamp(tg_ctx *c, tg_tensor *x, const double *min, const double *max, bool ints);
+tg_tensor *tg_clamp_tensor(tg_ctx *c, tg_tensor *x, tg_tensor *min, tg_tensor *max);
+tg_tensor *tg_logical_not(tg_ctx *c, tg_tensor *x);
 /* in place (ops/inplace.c): bump the version; refuse leaves that require grad */
 int tg_check_inplace(tg_ctx *c, tg_tensor *t);
 int tg_fill_(tg_ctx *c, tg_tensor *t, double v);
@@ -57,6 +67,28 @@ tg_tensor *tg_sum(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool kee
 tg_tensor *tg_mean(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool keepdim);
 tg_tensor *tg_sum_to(tg_ctx *c, tg_tensor *x, int ndim, const int64_t *size); /* undo broadcast */
 /* ... more reductions (helper: reductions) */
+/* (helper reduce: ops/reduce.c, ops/sort.c) dims 0-based, n_dims == 0 means all dims;
+ * index tensors are int64 holding 1-based indices, as Lua sees them */
+tg_tensor *tg_prod(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool keepdim);
+tg_tensor *tg_amax(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool keepdim, bool is_max);
+tg_tensor *tg_max_all(tg_ctx *c, tg_tensor *x, bool is_max); /* max() / min() */
+/* max(dim) / min(dim): the values; *indices gets the 1-based int64 indices */
+tg_tensor *tg_max_dim(tg_ctx *c, tg_tensor *x, int dim, bool keepdim, bool is_max, tg_tensor **indices);
+tg_tensor *tg_argmax(tg_ctx *c, tg_tensor *x, int dim, bool keepdim, bool is_max); /* dim < 0: flattened */
+tg_tensor *tg_var(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, double correction, bool keepdim,
+                  bool is_std);
+tg_tensor *tg_norm(tg_ctx *c, tg_tensor *x, double p, int n_dims, const int *dims, bool keepdim);
+tg_tensor *tg_logsumexp(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool keepdim);
+tg_tensor *tg_all(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool keepdim, bool any);
+tg_tensor *tg_count_nonzero(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool keepdim);
+tg_tensor *tg_cumsum(tg_ctx *c, tg_tensor *x, int dim);
+tg_tensor *tg_cumprod(tg_ctx *c, tg_tensor *x, int dim);
+tg_tensor *tg_sort(tg_ctx *c, tg_tensor *x, int dim, bool descending, tg_tensor **indices);
+tg_tensor *tg_topk(tg_ctx *c, tg_tensor *x, int64_t k, int dim, bool largest, tg_tensor **indices);
+/* the differentiable pair behind the index-selecting backward formulas (1-based idx):
+ * take: out = x gathered along dim at idx; put: zeros(shape) with src added at idx along dim */
+tg_tensor *tg_take_along_dim(tg_ctx *c, tg_tensor *x, tg_tensor *idx, int dim);
+tg_tensor *tg_put_along_dim(tg_ctx *c, tg_tensor *src, tg_tensor *idx, int dim, int ndim, const int64_t *size);
 
 /* shape and views (ops/shape.c) ----------------------------------------- */
 tg_tensor *tg_view(tg_ctx *c, tg_tensor *x, int ndim, const int64_t *size);
@@ -69,17 +101,62 @@ tg_tensor *tg_expand(tg_ctx *c, tg_tensor *x, int ndim, const int64_t *size); /*
 tg_tensor *tg_select(tg_ctx *c, tg_tensor *x, int d, int64_t i); /* i 0-based, wrapped */
 tg_tensor *tg_narrow(tg_ctx *c, tg_tensor *x, int d, int64_t start, int64_t len);
 /* ... more views, copies and indexing (helper: shape) */
+tg_tensor *tg_cat(tg_ctx *c, int n, tg_tensor *const *ts, int d); /* d wrapped by the caller */
+tg_tensor *tg_stack(tg_ctx *c, int n, tg_tensor *const *ts, int d); /* d in [0, ndim] */
+/* split into pieces of sizes[0..n_sizes) along d (with_sizes: SplitWithSizes), or of
+ * size sizes[0] each (the last one smaller) when n_sizes == 1 and !with_sizes.
+ * *outs is a new malloc'ed array of new references; returns the count or -1 */
+int tg_split(tg_ctx *c, tg_tensor *x, int d, int n_sizes, const int64_t *sizes, bool with_sizes, tg_tensor ***outs);
+int tg_chunk(tg_ctx *c, tg_tensor *x, int chunks, int d, tg_tensor ***outs);
+int tg_unbind(tg_ctx *c, tg_tensor *x, int d, tg_tensor ***outs);
+void tg_free_list(int n, tg_tensor **ts); /* unref each and free the array */
+tg_tensor *tg_flatten(tg_ctx *c, tg_tensor *x, int start, int end);
+tg_tensor *tg_repeat(tg_ctx *c, tg_tensor *x, int n, const int64_t *reps);
+tg_tensor *tg_flip(tg_ctx *c, tg_tensor *x, int n, const int *dims);
+tg_tensor *tg_roll(tg_ctx *c, tg_tensor *x, int n, const int64_t *shifts, const int *dims); /* n dims == 0: flat */
+tg_tensor *tg_tril(tg_ctx *c, tg_tensor *x, int64_t k);
+tg_tensor *tg_triu(tg_ctx *c, tg_tensor *x, int64_t k);
+/* indexing copies (ops/index.c): index tensors are int64 holding 1-based values */
+tg_tensor *tg_index_select(tg_ctx *c, tg_tensor *x, int d, tg_tensor *idx);
+tg_tensor *tg_index_add(tg_ctx *c, tg_tensor *x, int d, tg_tensor *idx, tg_tensor *src, double alpha);
+tg_tensor *tg_gather(tg_ctx *c, tg_tensor *x, int d, tg_tensor *idx);
+tg_tensor *tg_scatter(tg_ctx *c, tg_tensor *x, int d, tg_tensor *idx, tg_tensor *src);
+tg_tensor *tg_scatter_value(tg_ctx *c, tg_tensor *x, int d, tg_tensor *idx, double value);
+tg_tensor *tg_scatter_add(tg_ctx *c, tg_tensor *x, int d, tg_tensor *idx, tg_tensor *src);
+tg_tensor *tg_where(tg_ctx *c, tg_tensor *cond, tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_masked_fill(tg_ctx *c, tg_tensor *x, tg_tensor *mask, tg_tensor *value); /* value 0-d */
+tg_tensor *tg_masked_select(tg_ctx *c, tg_tensor *x, tg_tensor *mask);
+tg_tensor *tg_mask_positions(tg_ctx *c, tg_tensor *mask); /* 1-based flat positions of true elements */
 
 /* linear algebra (ops/linalg.c) ----------------------------------------- */
 tg_tensor *tg_mm(tg_ctx *c, tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_bmm(tg_ctx *c, tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_matmul(tg_ctx *c, tg_tensor *a, tg_tensor *b);
 /* ... more linear algebra (helper: shape) */
+tg_tensor *tg_dot(tg_ctx *c, tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_mv(tg_ctx *c, tg_tensor *a, tg_tensor *v);
+tg_tensor *tg_outer(tg_ctx *c, tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_addmm(tg_ctx *c, tg_tensor *self, tg_tensor *a, tg_tensor *b, double beta, double alpha);
+tg_tensor *tg_baddbmm(tg_ctx *c, tg_tensor *self, tg_tensor *a, tg_tensor *b, double beta, double alpha);
 
 /* losses (ops/loss.c) ---------------------------------------------------- */
 tg_tensor *tg_bce_with_logits(tg_ctx *c, tg_tensor *x, tg_tensor *y, tg_tensor *weight,
                               tg_tensor *pos_weight, tg_reduction r);
 tg_tensor *tg_mse_loss(tg_ctx *c, tg_tensor *a, tg_tensor *b, tg_reduction r);
-/* ... softmax and more losses (helper: nn) */
+/* softmax (ops/softmax.c) and more losses (ops/loss.c) (helper: nn) */
+tg_tensor *tg_softmax(tg_ctx *c, tg_tensor *x, int dim);
+tg_tensor *tg_log_softmax(tg_ctx *c, tg_tensor *x, int dim);
+/* target: int64 1-based class ids; entries equal to ignore_index are skipped */
+tg_tensor *tg_nll_loss(tg_ctx *c, tg_tensor *x, tg_tensor *target, tg_tensor *weight, int64_t ignore_index,
+                       tg_reduction r);
+/* target: class ids (as nll_loss) or class probabilities of x's shape */
+tg_tensor *tg_cross_entropy(tg_ctx *c, tg_tensor *x, tg_tensor *target, tg_tensor *weight, int64_t ignore_index,
+                            double label_smoothing, tg_reduction r);
+tg_tensor *tg_bce_loss(tg_ctx *c, tg_tensor *x, tg_tensor *y, tg_tensor *weight, tg_reduction r);
+tg_tensor *tg_l1_loss(tg_ctx *c, tg_tensor *x, tg_tensor *y, tg_reduction r);
+tg_tensor *tg_smooth_l1_loss(tg_ctx *c, tg_tensor *x, tg_tensor *y, double beta, tg_reduction r);
+tg_tensor *tg_huber_loss(tg_ctx *c, tg_tensor *x, tg_tensor *y, double delta, tg_reduction r);
+/* batchmean: the sum divided by x's first size (r is then ignored) */
+tg_tensor *tg_kl_div(tg_ctx *c, tg_tensor *x, tg_tensor *y, bool log_target, bool batchmean, tg_reduction r);
 
 #endif

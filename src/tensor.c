@@ -25,26 +25,50 @@ static int dtype_rank(tg_dtype d) {
 
 tg_dtype tg_promote(tg_dtype a, tg_dtype b) { return dtype_rank(a) >= dtype_rank(b) ? a : b; }
 
-/* PyTorch's rule: a wrapped number only matters when it is of a higher
- * category (bool < integer < float) than the tensor; then a float number
- * gives the default float dtype (float32). */
-static int category(tg_dtype d) { return d == TG_BOOL ? 0 : d == TG_INT64 ? 1 : 2; }
+/* PyTorch's rule (c10 ResultTypeState): operands fall in three classes,
+ * dimensioned tensors, zero-dim tensors and wrapped Lua numbers; each class
+ * promotes within itself, and a lower class only counts when it is of a
+ * higher category (bool < integer < float) than the classes above it. A
+ * wrapped float number stands for the default dtype (float32), a wrapped
+ * integer for int64:
+ *   int64 tensor + 2 -> int64, int64 tensor * 2.5 -> float32,
+ *   float32 tensor + float64 0-d tensor -> float32, int64 tensor + float64 0-d -> float64. */
+#define TG_UNDEF ((int)TG_NDTYPES)
+static int promote_undef(int a, int b) {
+  if (a == TG_UNDEF) return b;
+  if (b == TG_UNDEF) return a;
+  return (int)tg_promote((tg_dtype)a, (tg_dtype)b);
+}
+
+/* c10's combine_categories */
+static int combine_categories(int higher, int lower) {
+  if (higher != TG_UNDEF && tg_is_float((tg_dtype)higher)) return higher;
+  if (higher == TG_BOOL || (lower != TG_UNDEF && tg_is_float((tg_dtype)lower))) return promote_undef(higher, lower);
+  if (higher != TG_UNDEF) return higher;
+  return lower;
+}
+
+tg_dtype tg_result_type_n(int n, const tg_tensor *const *ts) {
+  int dim = TG_UNDEF, zero = TG_UNDEF, wrapped = TG_UNDEF;
+  for (int i = 0; i < n; i++) {
+    const tg_tensor *t = ts[i];
+    if (!t) continue;
+    if (t->wrapped_number) {
+      tg_dtype d = tg_is_float(t->dtype) ? TG_FLOAT32 : t->dtype;
+      wrapped = promote_undef(wrapped, d);
+    } else if (t->ndim == 0) {
+      zero = promote_undef(zero, t->dtype);
+    } else {
+      dim = promote_undef(dim, t->dtype);
+    }
+  }
+  int r = combine_categories(dim, combine_categories(zero, wrapped));
+  return r == TG_UNDEF ? TG_FLOAT32 : (tg_dtype)r;
+}
 
 tg_dtype tg_result_type(const tg_tensor *a, const tg_tensor *b) {
-  bool wa = a->wrapped_number, wb = b->wrapped_number;
-  bool za = a->ndim == 0 && !wa, zb = b->ndim == 0 && !wb;
-  if (wa != wb) {
-    const tg_tensor *t = wa ? b : a, *n = wa ? a : b;
-    if (category(n->dtype) > category(t->dtype)) return n->dtype == TG_INT64 ? TG_INT64 : TG_FLOAT32;
-    return t->dtype;
-  }
-  /* zero-dim tensors likewise yield to dimensioned ones of the same category */
-  if (za != zb) {
-    const tg_tensor *t = za ? b : a, *z = za ? a : b;
-    if (category(z->dtype) > category(t->dtype)) return z->dtype;
-    return t->dtype;
-  }
-  return tg_promote(a->dtype, b->dtype);
+  const tg_tensor *ts[2] = {a, b};
+  return tg_result_type_n(2, ts);
 }
 
 /* ---------------------------------------------------------------- storage */
@@ -61,14 +85,16 @@ tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes) {
   s->backend = be;
   s->ctx = c;
   c->alloc_pending += nbytes;
+  c->live_bytes += nbytes;
   return s;
 }
 
 void tg_storage_unref(tg_storage *s) {
   if (!s || --s->refs > 0) return;
-  if (s->release)
+  if (s->ctx) s->ctx->live_bytes -= s->nbytes;
+  if (s->release) /* wrapped host memory */
     s->release(s->release_ud, s->data);
-  else
+  else if (!s->borrowed)
     s->backend->free(s->ctx, s->data, s->nbytes);
   free(s);
 }
@@ -177,6 +203,7 @@ void tg_tensor_unref(tg_tensor *t) {
   }
   tg_tensor_unref(t->grad);
   tg_node_unref(t->grad_fn);
+  tg_tensor_unref(t->view_base);
   tg_storage_unref(t->storage);
   free(t);
 }

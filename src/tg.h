@@ -33,8 +33,9 @@ typedef struct tg_storage {
   size_t nbytes;
   const tg_backend *backend; /* the device this memory lives on */
   uint64_t version;          /* bumped by every in-place write; shared by views */
-  void (*release)(void *ud, void *data); /* wrapped host memory; NULL = ours */
+  void (*release)(void *ud, void *data); /* wrapped host memory: called on free */
   void *release_ud;
+  bool borrowed;             /* wrapped host memory the host frees itself */
   tg_ctx *ctx;               /* the owner, for the allocator's accounting */
 } tg_storage;
 
@@ -56,6 +57,10 @@ struct tg_tensor {
   int output_nr;
   tg_node *grad_acc;    /* weak: cleared when the AccumulateGrad node dies */
   tg_hook *hooks;       /* tensor hooks (run on the gradient w.r.t. this tensor) */
+  /* views (autograd/node.c): a view made in grad mode keeps its base, so an
+   * in-place write through the view can rebase the base's history (CopySlices) */
+  tg_tensor *view_base; /* strong; the root base (never itself a view) */
+  uint64_t view_stamp;  /* which base grad_fn this view's grad_fn derives from */
 };
 
 /* ------------------------------------------------------------------ hooks */
@@ -72,6 +77,16 @@ typedef struct tg_rng { uint64_t s[4]; double spare; bool has_spare; } tg_rng;
  * binding (which may run Lua inside a protected call). Return 0 or -1. */
 typedef int (*tg_hook_fn)(tg_ctx *c, int hook_id, tg_tensor **grad);
 
+/* freed large CPU blocks kept for reuse (backend/cpu/cpu_alloc.c) */
+#define TG_BLOCK_CACHE_N 16
+typedef struct tg_block_cache {
+  void *ptr[TG_BLOCK_CACHE_N];
+  size_t size[TG_BLOCK_CACHE_N];
+  int count;
+  size_t bytes;
+  bool closed;
+} tg_block_cache;
+
 struct tg_ctx {
   char err[TG_ERR_MAX];
   bool grad_enabled;
@@ -80,6 +95,9 @@ struct tg_ctx {
   int num_threads;
   tg_rng rng;
   size_t alloc_pending;    /* bytes allocated since the binding last told the GC */
+  size_t live_bytes;       /* tensor storage bytes alive in this context */
+  size_t gc_threshold;     /* live_bytes at which the binding runs a full collection */
+  tg_block_cache blocks;
   tg_hook_fn run_hook;     /* set by the binding */
   void (*release_hook)(tg_ctx *c, int hook_id); /* set by the binding */
   void *binding;           /* binding-private (lua_State etc.) */
@@ -90,7 +108,8 @@ struct tg_ctx {
 
 tg_ctx *tg_ctx_new(void);
 void tg_ctx_init(tg_ctx *c);    /* in caller-owned memory (a Lua userdata) */
-void tg_ctx_cleanup(tg_ctx *c);
+void tg_ctx_cleanup(tg_ctx *c); /* frees the block cache; later frees unmap directly */
+void tg_cpu_release_cache(tg_ctx *c);
 void tg_ctx_free(tg_ctx *c);
 int tg_err(tg_ctx *c, const char *fmt, ...);   /* returns -1 */
 void *tg_errp(tg_ctx *c, const char *fmt, ...); /* returns NULL */

@@ -1,9 +1,14 @@
 /* tgrad.h: the public C API for host programs that embed Lua.
  *
- *   luaL_requiref(L, "tgrad", luaopen_tgrad, 0);   -- whole API, Lua parts included
- */
+ *   luaL_requiref(L, "tgrad", luaopen_tgrad, 0);   -- the whole API, Lua parts included
+ *
+ * Host memory can be handed to Lua as a tensor without a copy, and a
+ * tensor's memory read back from C. Each lua_State has its own tgrad
+ * context: nothing here is process-wide. */
 #ifndef TGRAD_H
 #define TGRAD_H
+
+#include <stdint.h>
 
 #include <lua.h>
 
@@ -12,6 +17,31 @@ extern "C" {
 #endif
 
 int luaopen_tgrad(lua_State *L);
+
+typedef enum { TGRAD_FLOAT32, TGRAD_FLOAT64, TGRAD_INT64, TGRAD_BOOL } tgrad_dtype;
+
+/* Push a tensor that views `data` (contiguous, row-major, CPU) without
+ * copying. `release(ud, data)` runs when the last reference to the memory
+ * goes away (NULL: the host keeps ownership and must outlive the tensor).
+ * tgrad must have been required in L. Returns 1 (values pushed); raises a
+ * Lua error on bad arguments. */
+int tgrad_push_wrapped(lua_State *L, void *data, tgrad_dtype dtype, int ndim, const int64_t *size,
+                       void (*release)(void *ud, void *data), void *ud);
+
+/* What C may read of a tensor. Pointers stay valid while the tensor at
+ * `idx` is alive and unchanged; data is strided (use stride, in elements). */
+typedef struct tgrad_view {
+  void *data;
+  tgrad_dtype dtype;
+  int ndim;
+  const int64_t *size;
+  const int64_t *stride;
+  int contiguous;
+} tgrad_view;
+
+/* Fill *out from the tensor at stack index idx; returns 0, or -1 if the
+ * value is not a (live) tensor. */
+int tgrad_view_of(lua_State *L, int idx, tgrad_view *out);
 
 #ifdef __cplusplus
 }

@@ -1,53 +1,158 @@
--- Indexing with Lua keys, Torch7 style:
---   t[i]              select along the first dim (1-based, negative from the end)
---   t[{i, j}]         one index per dim
---   t[{{1, 3}, {}, 2}] {a, b} an inclusive range, {} the whole dim, a number selects
---   t[k] = v          writes v (number or tensor) into the view t[k], in place
+-- Indexing with Lua keys, Torch7 style (all indices 1-based, negative from the end):
+--   t[i]                 select along the first dim (a view)
+--   t[{i, j}]            one entry per dim; a number selects (the dim goes away)
+--   t[{{1, 3}, {}, 2}]   {a, b} an inclusive range, {a} the range a..a (dim kept), {} the whole dim
+--   t[idx]               idx an int64 tensor: rows idx along the first dim (a copy, index_select);
+--                        a k-d idx gives shape idx.shape .. t.shape[2..]
+--   t[mask]              mask a bool tensor: the shape of t (masked_select, 1-D result), or of
+--                        t's leading dims (selects those positions, keeps the trailing dims)
+--   t[key] = v           writes v (number or tensor, broadcast) into t at key, in place
+--                        (a leaf that requires grad refuses, as PyTorch)
 return function(tg)
   local Tensor = tg._Tensor
+  local is_tensor = tg.is_tensor
+
+  local function shape_str(s)
+    local p = {}
+    for i, v in ipairs(s) do p[i] = tostring(v) end
+    return "[" .. table.concat(p, ", ") .. "]"
+  end
+
+  local function range_entry(v, d, k)
+    local n = v:size(d)
+    local a, b = k[1], k[2] or k[1]
+    if math.type(a) ~= "integer" or math.type(b) ~= "integer" then
+      error("a range index {a, b} must hold integers", 4)
+    end
+    local a0, b0 = a, b
+    if a < 0 then a = a + n + 1 end
+    if b < 0 then b = b + n + 1 end
+    if a < 1 or a > n + 1 or b < a - 1 or b > n then
+      error(("index range {%d, %d} is out of bounds for dimension %d with size %d"):format(a0, b0, d, n), 4)
+    end
+    return v:narrow(d, a, b - a + 1)
+  end
+
+  -- a bool key over the leading dims of t: flat positions into t flattened over those dims
+  local function mask_view(t, mask)
+    local ms, ts = mask.shape, t.shape
+    if #ms > #ts then
+      error(("too many indices for tensor of dimension %d (got a mask of dimension %d)"):format(#ts, #ms), 4)
+    end
+    for i = 1, #ms do
+      if ms[i] ~= ts[i] then
+        error(("The shape of the mask %s at index %d does not match the shape of the indexed tensor %s at index %d")
+          :format(shape_str(ms), i, shape_str(ts), i), 4)
+      end
+    end
+    return ms
+  end
+
+  local function tensor_key(t, key)
+    if key.dtype == tg.int64 then
+      if t:dim() == 0 then error("invalid index of a 0-dim tensor with an index tensor", 3) end
+      if key:dim() == 0 then return t:select(1, key:item()) end
+      if key:dim() == 1 then return t:index_select(1, key) end
+      local r = t:index_select(1, key:reshape(-1))
+      local shape = key.shape
+      local ts = t.shape
+      for i = 2, #ts do shape[#shape + 1] = ts[i] end
+      return r:reshape(shape)
+    elseif key.dtype == tg.bool then
+      if key:dim() == t:dim() then
+        mask_view(t, key)
+        return t:masked_select(key)
+      end
+      local ms = mask_view(t, key)
+      local flat = #ms == 0 and t:unsqueeze(1) or t:flatten(1, #ms)
+      local pos = tg._mask_positions(key:reshape(-1))
+      return flat:index_select(1, pos)
+    end
+    error("tensors used as indices must be int64 (long) or bool tensors, got " .. key.dtype.name, 3)
+  end
 
   local function view_of(t, key)
     local kt = type(key)
     if kt == "number" then
       if math.type(key) ~= "integer" then error("index must be an integer, got " .. key, 3) end
       return t:select(1, key)
-    elseif kt == "table" and not tg.is_tensor(key) then
+    elseif is_tensor(key) then
+      return tensor_key(t, key)
+    elseif kt == "table" then
       local v, d = t, 1
       for _, k in ipairs(key) do
+        if d > v:dim() + 1 or (d > v:dim() and type(k) == "number") then
+          error(("too many indices for tensor of dimension %d"):format(t:dim()), 3)
+        end
         if type(k) == "number" then
+          if math.type(k) ~= "integer" then error("index must be an integer, got " .. k, 3) end
           v = v:select(d, k)              -- selecting removes the dim: d stays
-        elseif type(k) == "table" then
+        elseif type(k) == "table" and not is_tensor(k) then
           if #k == 0 then
-            d = d + 1
+            if d > v:dim() then error(("too many indices for tensor of dimension %d"):format(t:dim()), 3) end
           else
-            local n = v:size(d)
-            local a, b = k[1], k[2] or k[1]
-            if a < 0 then a = a + n + 1 end
-            if b < 0 then b = b + n + 1 end
-            if a < 1 or a > n or b < a - 1 or b > n then
-              error(("index range {%d, %d} is out of bounds for dimension %d with size %d"):format(k[1], k[2] or k[1], d, n), 3)
-            end
-            v = v:narrow(d, a, b - a + 1)
-            d = d + 1
+            v = range_entry(v, d, k)
           end
+          d = d + 1
         else
-          error("index entries must be numbers or tables, got " .. type(k), 3)
+          error("index entries must be integers or {a, b} ranges, got " .. (is_tensor(k) and "Tensor" or type(k)), 3)
         end
       end
       return v
-    elseif tg.is_tensor(key) and Tensor.__index_tensor then
-      return Tensor.__index_tensor(t, key)
     end
     error("a Tensor cannot be indexed with a " .. kt, 3)
   end
 
   Tensor.__index_key = view_of
 
+  -- t[idx] = v / t[mask] = v: computed out of place, then copied into t (in place)
+  local function assign_tensor_key(t, key, value)
+    if key.dtype == tg.bool then
+      mask_view(t, key)
+      if not is_tensor(value) or value:numel() == 1 then
+        local v = is_tensor(value) and value:reshape({}) or value
+        local m = key
+        if key:dim() < t:dim() then -- a mask of the leading dims covers the trailing ones
+          local s = key.shape
+          for _ = key:dim() + 1, t:dim() do s[#s + 1] = 1 end
+          m = key:reshape(s)
+        end
+        t:copy_(t:masked_fill(m, v))
+        return
+      end
+      local ms = key.shape
+      local flat = t:reshape(#ms == 0 and {1, -1} or {-1, table.unpack(t.shape, #ms + 1)})
+      local pos = tg._mask_positions(key:reshape(-1))
+      local idx_shape, src = {pos:numel()}, value:to(t.dtype)
+      for i = 2, flat:dim() do idx_shape[i] = 1 end
+      local full = {pos:numel(), table.unpack(flat.shape, 2)}
+      local idx = pos:reshape(idx_shape):expand(full)
+      src = src:expand(full)
+      t:copy_(flat:scatter(1, idx, src):reshape(t.shape))
+      return
+    elseif key.dtype == tg.int64 then
+      local k = key:reshape(-1)
+      local full = t.shape
+      full[1] = k:numel()
+      local idx_shape = {k:numel()}
+      for i = 2, t:dim() do idx_shape[i] = 1 end
+      local idx = k:reshape(idx_shape):expand(full)
+      if is_tensor(value) then
+        t:copy_(t:scatter(1, idx, value:to(t.dtype):expand(full)))
+      else
+        t:copy_(t:scatter(1, idx, value))
+      end
+      return
+    end
+    error("tensors used as indices must be int64 (long) or bool tensors, got " .. key.dtype.name, 3)
+  end
+
   Tensor.__newindex_key = function(t, key, value)
     if t.is_leaf and t.requires_grad and tg.is_grad_enabled() then
       error("a leaf Variable that requires grad is being used in an in-place operation.", 2)
     end
+    if is_tensor(key) then return assign_tensor_key(t, key, value) end
     local v = view_of(t, key)
-    if tg.is_tensor(value) then v:copy_(value) else v:fill_(value) end
+    if is_tensor(value) then v:copy_(value) else v:fill_(value) end
   end
 end

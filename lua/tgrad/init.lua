@@ -11,6 +11,7 @@ tg.__version__ = "0.1.0"
 -- printing and indexing live in their own files
 require("tgrad.print")(tg)
 require("tgrad.indexing")(tg)
+require("tgrad.einsum")(tg)    -- tg.einsum (helper: shape)
 
 ---------------------------------------------------------------- grad mode
 local set_grad_enabled = tg.set_grad_enabled

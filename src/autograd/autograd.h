@@ -54,6 +54,8 @@ struct tg_node {
   tg_hook **out_hooks;     /* [n_out] tensor hooks of non-leaf outputs */
   int binding_ref;         /* custom Function state held by the binding (-1 none) */
   char *trace;             /* anomaly mode: forward traceback */
+  tg_ctx *ctx;             /* the owner (hook release, custom Function state) */
+  void *aux;               /* kind-specific heap data, free()d with the node */
 };
 
 extern const tg_node_kind tg_kind_accumulate_grad;
@@ -84,6 +86,26 @@ static inline bool tg_needs_input_grad(const tg_node *n, int i) { return n->next
  * requires grad and grad mode is on; returns the node (borrowed) or NULL. */
 tg_node *tg_record(tg_ctx *c, const tg_node_kind *kind, tg_tensor *out, int n_in,
                    tg_tensor *const *ins, int n_saved);
+
+/* views (node.c): a view made in grad mode records its root base; after an
+ * in-place write the base's grad_fn changes and the view's grad_fn is
+ * regenerated (as_strided of the base) the next time it is needed. */
+void tg_view_refresh(tg_ctx *c, tg_tensor *t);
+static inline uint64_t tg_fn_stamp(const tg_tensor *t) { return t->grad_fn ? t->grad_fn->seq + 1 : 0; }
+
+/* in place (ops/inplace.c) ---------------------------------------------- */
+/* Generic in-place protocol: seq0 = c->seq; r = op(self, ...) out of place
+ * (recorded as usual); tg_inplace_commit(c, self, r, seq0) writes r into self,
+ * bumps the version and rebases self's history (or, for a view, its base's:
+ * CopySlices). Nodes made since seq0 that saved self get a copy of its old value. */
+int tg_inplace_commit(tg_ctx *c, tg_tensor *self, tg_tensor *r, uint64_t seq0);
+/* self's grad_fn becomes (fn, nr); for a view, the base gets a CopySlices node */
+int tg_rebase_history(tg_ctx *c, tg_tensor *self, tg_node *fn, int nr);
+/* a new as_strided grad_fn for a view t of base b (AsStridedBackward0) */
+int tg_view_regenerate(tg_ctx *c, tg_tensor *t, tg_tensor *b);
+int tg_unary_(tg_ctx *c, tg_op op, tg_tensor *self);
+int tg_binary_(tg_ctx *c, tg_op op, tg_tensor *self, tg_tensor *other, double alpha);
+int tg_zero_(tg_ctx *c, tg_tensor *t);
 
 /* engine (engine.c) ------------------------------------------------------ */
 typedef struct tg_backward_opts {

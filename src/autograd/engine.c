@@ -142,10 +142,34 @@ static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_
   return tg_add_inplace_raw(c, var->grad, g);
 }
 
+/* tensor hooks: on one gradient (skipped when there is none) */
 static int run_hooks(tg_ctx *c, tg_hook *h, tg_tensor **g) {
   for (; h; h = h->next)
     if (*g && c->run_hook && c->run_hook(c, h->id, g) < 0) return -1;
   return 0;
+}
+
+/* node hooks: the binding knows each hook's node and so the array's length:
+ * pre-hooks get gout[n_out]; post hooks get [gin[n_in]..., gout[n_out]...]
+ * and may replace entries (unref the old, store a new reference). */
+static int run_node_hooks(tg_ctx *c, tg_hook *h, tg_tensor **arr) {
+  for (; h; h = h->next)
+    if (c->run_hook && c->run_hook(c, h->id, arr) < 0) return -1;
+  return 0;
+}
+
+static int run_post_hooks(tg_ctx *c, tg_node *n, tg_tensor **gin, tg_tensor **gout) {
+  if (!n->post_hooks) return 0;
+  int tot = n->n_in + n->n_out;
+  tg_tensor **io = calloc((size_t)tot + 1, sizeof *io);
+  if (!io) return tg_err(c, "out of memory");
+  for (int i = 0; i < n->n_in; i++) io[i] = gin[i];
+  for (int j = 0; j < n->n_out; j++) io[n->n_in + j] = gout[j];
+  int rc = run_node_hooks(c, n->post_hooks, io);
+  for (int i = 0; i < n->n_in; i++) gin[i] = io[i];
+  for (int j = 0; j < n->n_out; j++) gout[j] = io[n->n_in + j];
+  free(io);
+  return rc;
 }
 
 static bool has_nan(tg_tensor *t) {
@@ -178,7 +202,7 @@ static int run_node(task *t, entry *e) {
       if (r && gout[i] && accumulate_grad(c, r, gout[i], o->create_graph) < 0) return -1;
     }
   }
-  if (run_hooks(c, n->pre_hooks, &gout[0]) < 0) return -1;
+  if (run_node_hooks(c, n->pre_hooks, gout) < 0) return -1;
   /* captures: autograd.grad results, or backward(inputs=) on non-leaves */
   for (int k = 0; k < o->n_inputs; k++) {
     if (t->cap_node[k] != n || !gout[t->cap_nr[k]]) continue;
@@ -190,9 +214,10 @@ static int run_node(task *t, entry *e) {
     }
   }
   if (n->variable) {
-    if (o->accumulate && gout[0] && (o->n_inputs == 0 || in_inputs(t, n->variable) >= 0))
-      return accumulate_grad(c, n->variable, gout[0], o->create_graph);
-    return 0;
+    if (o->accumulate && gout[0] && (o->n_inputs == 0 || in_inputs(t, n->variable) >= 0) &&
+        accumulate_grad(c, n->variable, gout[0], o->create_graph) < 0)
+      return -1;
+    return run_post_hooks(c, n, NULL, gout);
   }
   bool any = false;
   for (int i = 0; i < n->n_out; i++) any |= gout[i] != NULL;
@@ -216,6 +241,7 @@ static int run_node(task *t, entry *e) {
                       n->trace ? n->trace : "");
           goto done;
         }
+    if ((rc = run_post_hooks(c, n, gin, gout)) < 0) goto done;
   }
   for (int i = 0; i < n->n_in; i++) {
     tg_node *nx = n->next[i].fn;

@@ -10,8 +10,10 @@ const tg_node_kind tg_kind_accumulate_grad = {"AccumulateGrad", NULL, NULL};
 
 bool tg_any_requires_grad(tg_ctx *c, int n, tg_tensor *const *ts) {
   if (!c->grad_enabled) return false;
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) {
+    if (ts[i] && ts[i]->view_base) tg_view_refresh(c, ts[i]);
     if (tg_requires_grad(ts[i])) return true;
+  }
   return false;
 }
 
@@ -40,6 +42,7 @@ tg_node *tg_node_new(tg_ctx *c, const tg_node_kind *kind, int n_in, int n_out, i
   n->n_out = n_out;
   n->n_saved = n_saved;
   n->binding_ref = -1;
+  n->ctx = c;
   if (c->anomaly && c->anomaly_trace) {
     const char *tr = c->anomaly_trace(c);
     if (tr) n->trace = strdup(tr);
@@ -77,11 +80,8 @@ void tg_node_unref(tg_node *first) {
   stack[sp++] = first;
   while (sp > 0) {
     tg_node *n = stack[--sp];
-    tg_ctx *c = NULL;
-    for (int i = 0; i < n->n_saved; i++)
-      if (n->saved[i].data) c = n->saved[i].data->storage->ctx;
+    tg_ctx *c = n->ctx;
     if (n->variable) {
-      c = n->variable->storage->ctx;
       if (n->variable->grad_acc == n) n->variable->grad_acc = NULL;
       tg_tensor_unref(n->variable);
     }
@@ -108,6 +108,7 @@ void tg_node_unref(tg_node *first) {
       stack[sp++] = m;
     }
     free(n->trace);
+    free(n->aux);
     free(n->next), free(n->in), free(n->out), free(n->saved), free(n);
   }
   if (stack != stack_buf) free(stack);
@@ -124,9 +125,24 @@ tg_node *tg_grad_accumulator(tg_ctx *c, tg_tensor *leaf) {
   return n;
 }
 
+/* a view whose base got a new grad_fn (an in-place write) gets its own
+ * grad_fn regenerated from the base's current one */
+void tg_view_refresh(tg_ctx *c, tg_tensor *t) {
+  tg_tensor *b = t->view_base;
+  if (!b || t->view_stamp == tg_fn_stamp(b)) return;
+  if (tg_requires_grad(b)) {
+    if (tg_view_regenerate(c, t, b) < 0) return; /* keeps the old history */
+  } else {
+    tg_node_unref(t->grad_fn);
+    t->grad_fn = NULL;
+  }
+  t->view_stamp = tg_fn_stamp(b);
+}
+
 tg_edge tg_grad_edge(tg_ctx *c, tg_tensor *t) {
   tg_edge e = {NULL, 0};
   if (!t) return e;
+  tg_view_refresh(c, t);
   if (t->grad_fn) {
     e.fn = tg_node_ref(t->grad_fn);
     e.input_nr = t->output_nr;
@@ -208,8 +224,19 @@ tg_tensor *tg_unpack(tg_ctx *c, tg_node *n, int slot) {
   return t;
 }
 
+/* out shares x's storage: a view; remember the root base (grad mode only,
+ * as PyTorch's views made in no_grad mode are not differentiable views) */
+static void track_view(tg_ctx *c, tg_tensor *out, tg_tensor *x) {
+  if (!c->grad_enabled || !x || out == x || out->storage != x->storage || out->view_base) return;
+  tg_view_refresh(c, x);
+  tg_tensor *base = x->view_base ? x->view_base : x;
+  out->view_base = tg_tensor_ref(base);
+  out->view_stamp = x->view_base ? x->view_stamp : tg_fn_stamp(base);
+}
+
 tg_node *tg_record(tg_ctx *c, const tg_node_kind *kind, tg_tensor *out, int n_in, tg_tensor *const *ins,
                    int n_saved) {
+  if (n_in == 1) track_view(c, out, ins[0]);
   if (!tg_any_requires_grad(c, n_in, ins)) return NULL;
   tg_node *n = tg_node_new(c, kind, n_in, 1, n_saved);
   if (!n) return NULL;

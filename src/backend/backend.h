@@ -12,6 +12,30 @@ typedef enum {
   TG_K_UNARY, TG_K_BINARY, TG_K_COPY, TG_K_FILL, TG_K_SUM, TG_K_MM, TG_K_RANDOM
 } tg_kernel;
 
+/* ---- nn kernels' arguments (helper nn: softmax, losses) */
+/* nll_loss as a linear map between x (N, C, D) and a loss (N, D) or its sum:
+ * loss[n,d] = -scale (1 - eps) w[t] x[n,t,d] - scale eps/C sum_c w[c] x[n,c,d]
+ * with t = target[n,d] - 1 (1-based ids), 0 where target == ignore_index.
+ * backward = the adjoint: out (N, C, D) gets g[n,d] (or g) times those factors. */
+typedef struct tg_nll_args {
+  const tg_tensor *target;  /* int64 (N, D) contiguous */
+  const tg_tensor *weight;  /* (C) contiguous, x's dtype; NULL = ones */
+  int64_t n, c, d;
+  int64_t ignore_index;
+  double smoothing;         /* label smoothing eps */
+  double scale;
+  bool reduce;              /* the loss is one scalar (the sum), else (N, D) */
+  bool mean;                /* forward: also divide by total_weight */
+  double total_weight;      /* out (forward): sum of w[t] over non-ignored entries */
+} tg_nll_args;
+
+/* elementwise loss terms for the pointwise_loss kernel */
+/* the _GRAD kinds give d loss / d x */
+typedef enum {
+  TG_LOSS_MSE, TG_LOSS_BCE, TG_LOSS_BCE_LOGITS, TG_LOSS_SMOOTH_L1, TG_LOSS_HUBER,
+  TG_LOSS_MSE_GRAD, TG_LOSS_BCE_GRAD, TG_LOSS_BCE_LOGITS_GRAD, TG_LOSS_SMOOTH_L1_GRAD, TG_LOSS_HUBER_GRAD
+} tg_loss_kind;
+
 struct tg_backend {
   const char *name; /* "cpu", "cuda" */
   void *(*alloc)(tg_ctx *c, size_t nbytes);
@@ -22,6 +46,9 @@ struct tg_backend {
   int (*fill)(tg_ctx *c, tg_tensor *t, double v);
   /* out = op(x); out contiguous, same shape and dtype as x */
   int (*unary)(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x);
+  /* the same for the ops with parameters (ops.def TG_UNARY_P): gelu {approximate},
+   * softplus {beta, threshold}, clamp {lo, hi, has_lo, has_hi} (helper: elementwise) */
+  int (*unary_p)(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const double *params);
   /* out = op(a, b): a and b already viewed to out's shape (stride 0 where
    * broadcast) and of the compute dtype; out's dtype is the result dtype */
   int (*binary)(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *a, const tg_tensor *b);
@@ -32,6 +59,40 @@ struct tg_backend {
   int (*mm)(tg_ctx *c, tg_tensor *out, const tg_tensor *a, const tg_tensor *b);
   /* fill with U[0,1) or N(0,1) from the context's generator */
   int (*random)(tg_ctx *c, tg_tensor *t, bool normal);
+  /* ---- nn kernels (helper nn: cpu_nn.c) */
+  /* out (contiguous, x's shape) = softmax or log_softmax of x along dim; x any strides */
+  int (*softmax)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, int dim, bool log);
+  /* out = y (g - sum(g y)) (softmax) or g - exp(y) sum(g) (log_softmax) along dim */
+  int (*softmax_backward)(tg_ctx *c, tg_tensor *out, const tg_tensor *g, const tg_tensor *y, int dim, bool log);
+  /* see tg_nll_args: forward out = loss (x is (N, C, D)); backward out (N, C, D) from x = g */
+  int (*nll)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, tg_nll_args *a, bool backward);
+  /* out = scale * f(x, y) [* w]: x, y, w (w may be NULL; for BCE_LOGITS(_GRAD) w is pos_weight)
+   * viewed to out's shape and dtype; p = beta/delta. BCE fails unless 0 <= x <= 1. */
+  int (*pointwise_loss)(tg_ctx *c, tg_loss_kind k, tg_tensor *out, const tg_tensor *x, const tg_tensor *y,
+                        const tg_tensor *w, double p, double scale);
+  /* ---- reductions (helper reduce: cpu_reduce.c). reduce: out (keepdim shape, contiguous, result
+   * dtype; NULL for arg-only) = kind (TG_RED_*) over dims where reduce[d]; idx (NULL or int64,
+   * keepdim shape) gets for MAX/MIN the position within the reduced sub-tensor (row-major) plus p
+   * (the index base); otherwise p is the var/std correction or the norm order. */
+  int (*reduce)(tg_ctx *c, int kind, tg_tensor *out, tg_tensor *idx, const tg_tensor *x, const bool *reduce,
+                double p);
+  /* out (contiguous, same shape) = cumsum (kind 0) or cumprod (kind 1) along dim, from the end if reverse */
+  int (*scan)(tg_ctx *c, int kind, bool reverse, tg_tensor *out, const tg_tensor *x, int dim);
+  /* out = exact gradient of cumprod along dim for output gradient g (zeros allowed);
+   * g == NULL: the product of the other elements along dim (prod's gradient) */
+  int (*cumprod_grad)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *g, int dim);
+  /* values/indices (contiguous, size k along dim) = first k of each lane sorted stably; 1-based indices */
+  int (*sort)(tg_ctx *c, tg_tensor *values, tg_tensor *indices, const tg_tensor *x, int dim, int64_t k,
+              bool descending);
+  /* take: out[.., j, ..] = x[.., idx[.., j, ..], ..]; put: out[.., idx[.., j, ..], ..] += src (1-based) */
+  int (*take_along)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *idx, int dim);
+  int (*put_along)(tg_ctx *c, tg_tensor *out, const tg_tensor *src, const tg_tensor *idx, int dim);
+};
+
+/* reduction kinds for the reduce slot (helper reduce) */
+enum {
+  TG_RED_PROD, TG_RED_MAX, TG_RED_MIN, TG_RED_VAR, TG_RED_STD, TG_RED_NORM, TG_RED_LOGSUMEXP,
+  TG_RED_ALL, TG_RED_ANY, TG_RED_COUNT_NONZERO
 };
 
 extern const tg_backend tg_cpu_backend;

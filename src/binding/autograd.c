@@ -103,11 +103,14 @@ static tg_tensor **tensor_list(lua_State *L, int idx, int *n, const char *what) 
 }
 
 /* run the engine; results (for grad()) are pushed as a list */
+/* hooks and custom Functions run on L, the thread calling backward (which
+ * may be a coroutine); a Lua error they raise is re-raised as it was */
 static int run_engine(lua_State *L, tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
-  void *saved_binding = c->binding;
-  c->binding = L;
+  tgL_drain_hooks(L, c);
+  lua_State *prev = tgL_set_run_thread(c, L);
   int rc = tg_run_backward(c, n_roots, roots, grads, o);
-  c->binding = saved_binding;
+  tgL_set_run_thread(c, prev);
+  tgL_drain_hooks(L, c);
   return rc;
 }
 
@@ -131,11 +134,11 @@ static int a_backward(lua_State *L) {
   lua_pop(L, 1);
   int rc = run_engine(L, c, 1, &t, &g, &o);
   free(inputs);
-  if (rc < 0) return tgL_raise(L, c);
+  if (rc < 0) return tgL_raise_backward(L, c, false);
   return 0;
 }
 
-/* tg.autograd._grad(outputs_list, inputs_list, grad_outputs_list|nil, opts) -> list */
+/* tg._grad(outputs_list, inputs_list, grad_outputs_list|nil, opts) -> list, n | nil, message */
 static int a_grad(lua_State *L) {
   CTX;
   int n_out, n_in, n_g = 0;
@@ -145,12 +148,16 @@ static int a_grad(lua_State *L) {
   int opts = tgL_opts(L, 4);
   if (gs && n_g != n_out) {
     free(outs), free(ins), free(gs);
-    return luaL_error(L, "grad requires one grad_output per output: got %d grad_outputs for %d outputs", n_g, n_out);
+    lua_pushnil(L);
+    lua_pushfstring(L, "grad requires one grad_output per output: got %d grad_outputs for %d outputs", n_g, n_out);
+    return 2;
   }
   for (int i = 0; i < n_in; i++)
     if (!ins[i] || !tg_requires_grad(ins[i])) {
       free(outs), free(ins), free(gs);
-      return luaL_error(L, "One of the differentiated Tensors does not require grad");
+      lua_pushnil(L);
+      lua_pushstring(L, "One of the differentiated Tensors does not require grad");
+      return 2;
     }
   tg_backward_opts o = {0};
   o.create_graph = tgL_opt_bool(L, opts, "create_graph", false);
@@ -163,7 +170,10 @@ static int a_grad(lua_State *L) {
   free(outs), free(gs), free(ins);
   if (rc < 0) {
     free(o.results);
-    return tgL_raise(L, c);
+    tgL_raise_backward(L, c, true); /* re-raises a hook's error, else pushes the message */
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
   }
   lua_createtable(L, n_in, 0);
   for (int i = 0; i < n_in; i++) {

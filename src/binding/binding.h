@@ -11,8 +11,16 @@
 #define TG_TENSOR_MT "tgrad.Tensor"
 #define TG_NODE_MT "tgrad.Node"
 #define TG_DTYPE_MT "tgrad.dtype"
+#define TG_CTX_KEY "tgrad.ctx" /* registry: this state's context (for the host API) */
 
-static inline tg_ctx *tgL_ctx(lua_State *L) { return (tg_ctx *)lua_touserdata(L, lua_upvalueindex(1)); }
+/* autograd binding state (function.c): in anomaly mode, the running thread
+ * is noted so that graph nodes can keep the Lua traceback of their creation */
+void tgL_note_thread(tg_ctx *c, lua_State *L);
+static inline tg_ctx *tgL_ctx(lua_State *L) {
+  tg_ctx *c = (tg_ctx *)lua_touserdata(L, lua_upvalueindex(1));
+  if (c->anomaly) tgL_note_thread(c, L);
+  return c;
+}
 
 /* raise the core's error text as a Lua error at the caller's line */
 int tgL_raise(lua_State *L, tg_ctx *c);
@@ -57,6 +65,13 @@ void tgL_register_reduce(lua_State *L, int ctxi, int module, int methods);   /* 
 void tgL_register_shape(lua_State *L, int ctxi, int module, int methods);    /* ops_shape.c */
 void tgL_register_nn(lua_State *L, int ctxi, int module, int methods);       /* ops_nn.c */
 void tgL_register_function(lua_State *L, int ctxi, int module, int methods); /* function.c */
+/* (function.c) backward runs hooks and custom Functions on the thread that called it */
+lua_State *tgL_set_run_thread(tg_ctx *c, lua_State *L); /* returns the previous one */
+void tgL_drain_hooks(lua_State *L, tg_ctx *c);           /* forget released hooks' Lua values */
+/* after a failed backward: a Lua error from a hook as raised, else ctx->err
+ * (raised, or pushed as a string when push_message) */
+int tgL_raise_backward(lua_State *L, tg_ctx *c, bool push_message);
+void tgL_register_inplace(lua_State *L, int ctxi, int module, int methods); /* inplace.c */
 
 /* the embedded pure-Lua parts (generated at build time) */
 typedef struct tg_lua_source { const char *name; const char *code; size_t len; } tg_lua_source;

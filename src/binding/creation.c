@@ -58,10 +58,10 @@ static void parse_fill(lua_State *L, int idx, int d, parse_state *p) {
     return;
   }
   if (!lua_istable(L, idx) || tgL_is_tensor(L, idx))
-    luaL_error(L, "expected sequence of length %lld at dim %d (got %s)", (long long)p->size[d], d + 1, luaL_typename(L, idx));
+    luaL_error(L, "expected sequence of length %I at dim %d (got %s)", (lua_Integer)p->size[d], d + 1, luaL_typename(L, idx));
   lua_Integer len = luaL_len(L, idx);
   if (len != p->size[d])
-    luaL_error(L, "expected sequence of length %lld at dim %d (got %lld)", (long long)p->size[d], d + 1, (long long)len);
+    luaL_error(L, "expected sequence of length %I at dim %d (got %I)", (lua_Integer)p->size[d], d + 1, (lua_Integer)len);
   luaL_checkstack(L, 4, "nesting too deep");
   for (lua_Integer i = 1; i <= len; i++) {
     lua_geti(L, idx, i);
@@ -140,7 +140,7 @@ static int sized(lua_State *L, double fill, bool do_fill, int kind /*0 fill,1 ra
   tgL_check_device(L, opts);
   tg_dtype dt = tgL_opt_dtype(L, opts, TG_FLOAT32);
   for (int i = 0; i < n; i++)
-    if (size[i] < 0) return luaL_error(L, "Trying to create tensor with negative dimension %lld: [%lld]", (long long)size[i], (long long)size[i]);
+    if (size[i] < 0) return luaL_error(L, "Trying to create tensor with negative dimension %I: [%I]", (lua_Integer)size[i], (lua_Integer)size[i]);
   tg_tensor **box = tgL_newbox(L);
   if (kind == 1) *box = tg_rand(c, dt, n, size);
   else if (kind == 2) *box = tg_randn(c, dt, n, size);
@@ -186,7 +186,7 @@ static int f_full(lua_State *L) {
   tgL_check_device(L, opts);
   tg_dtype dt = tgL_opt_dtype(L, opts, scalar_dtype(L, vidx));
   for (int i = 0; i < n; i++)
-    if (size[i] < 0) return luaL_error(L, "Trying to create tensor with negative dimension %lld", (long long)size[i]);
+    if (size[i] < 0) return luaL_error(L, "Trying to create tensor with negative dimension %I", (lua_Integer)size[i]);
   tg_tensor **box = tgL_newbox(L);
   *box = tg_tensor_full(c, dt, n, size, scalar_value(L, vidx));
   if (!*box) return tgL_raise(L, c);
@@ -280,7 +280,7 @@ static int f_randint(lua_State *L) {
   int opts = tgL_opts(L, next);
   tgL_check_device(L, opts);
   for (int i = 0; i < n; i++)
-    if (size[i] < 0) return luaL_error(L, "Trying to create tensor with negative dimension %lld", (long long)size[i]);
+    if (size[i] < 0) return luaL_error(L, "Trying to create tensor with negative dimension %I", (lua_Integer)size[i]);
   tg_tensor **box = tgL_newbox(L);
   *box = tg_randint(c, lo, hi, tgL_opt_dtype(L, opts, TG_INT64), n, size);
   return *box ? 1 : tgL_raise(L, c);

@@ -67,6 +67,8 @@ int luaopen_tgrad(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   int ctxi = lua_gettop(L);
+  lua_pushvalue(L, ctxi);
+  lua_setfield(L, LUA_REGISTRYINDEX, TG_CTX_KEY);
 
   lua_newtable(L); /* module */
   int module = lua_gettop(L);

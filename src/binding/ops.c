@@ -17,29 +17,150 @@ static int unary_fn(lua_State *L, tg_op op) {
   return 1;
 }
 
+/* a Lua number or boolean as a 0-d "wrapped number" tensor (PyTorch's python-scalar
+ * type promotion); NULL (and an error raised) for anything else */
+static tg_tensor *wrapped_arg(lua_State *L, tg_ctx *c, int idx, const char *fname) {
+  int t = lua_type(L, idx);
+  if (t != LUA_TNUMBER && t != LUA_TBOOLEAN) {
+    luaL_error(L, "bad argument #%d to '%s': expected Tensor or number but got %s", idx, fname, luaL_typename(L, idx));
+    return NULL;
+  }
+  tg_tensor *s;
+  if (t == LUA_TBOOLEAN) s = tg_tensor_scalar(c, TG_BOOL, lua_toboolean(L, idx));
+  else if (lua_isinteger(L, idx)) s = tg_tensor_scalar(c, TG_INT64, (double)lua_tointeger(L, idx));
+  else s = tg_tensor_scalar(c, TG_FLOAT64, lua_tonumber(L, idx));
+  if (!s) tgL_raise(L, c);
+  s->wrapped_number = true;
+  return s;
+}
+
+/* f(a, b [, {alpha = x}]): a and b tensors or Lua numbers (not both numbers);
+ * alpha only for add and sub (a + alpha b, as torch.add) */
 static int binary_fn(lua_State *L, tg_op op) {
   CTX;
+  const char *fname = tg_op_infos[op].name;
   if (!tgL_is_tensor(L, 1) && !tgL_is_tensor(L, 2))
-    return luaL_error(L, "bad argument #1 to '%s': expected Tensor but got %s", tg_op_infos[op].name, luaL_typename(L, 1));
-  tg_tensor **box = tgL_newbox(L);
-  if (tgL_is_tensor(L, 1) && tgL_is_tensor(L, 2)) {
-    *box = tg_binary(c, op, tgL_check(L, 1), tgL_check(L, 2));
-  } else {
-    int num = tgL_is_tensor(L, 1) ? 2 : 1;
-    if (lua_type(L, num) != LUA_TNUMBER && lua_type(L, num) != LUA_TBOOLEAN)
-      return luaL_error(L, "bad argument #%d to '%s': expected Tensor or number but got %s", num, tg_op_infos[op].name,
-                        luaL_typename(L, num));
-    double v = lua_type(L, num) == LUA_TBOOLEAN ? lua_toboolean(L, num) : lua_tonumber(L, num);
-    *box = tg_binary_scalar(c, op, tgL_check(L, num == 2 ? 1 : 2), v, lua_isinteger(L, num), num == 1);
+    return luaL_error(L, "bad argument #1 to '%s': expected Tensor but got %s", fname, luaL_typename(L, 1));
+  double alpha = 1;
+  bool alpha_int = true, has_alpha = false;
+  int opts = tgL_opts(L, 3);
+  if (opts && (op == TG_OP_ADD || op == TG_OP_SUB)) {
+    if (tgL_opt_field(L, opts, "alpha") != LUA_TNIL) {
+      if (lua_type(L, -1) != LUA_TNUMBER)
+        return luaL_error(L, "%s(): argument 'alpha' must be a number, not %s", fname, luaL_typename(L, -1));
+      alpha = lua_tonumber(L, -1);
+      alpha_int = lua_isinteger(L, -1);
+      has_alpha = true;
+    }
+    lua_pop(L, 1);
   }
+  /* a number turned into a tensor lives in a box (released by the GC, also on error) */
+  tg_tensor *a, *b;
+  if (tgL_is_tensor(L, 1)) a = tgL_check(L, 1);
+  else { tg_tensor **h = tgL_newbox(L); a = *h = wrapped_arg(L, c, 1, fname); }
+  if (tgL_is_tensor(L, 2)) b = tgL_check(L, 2);
+  else { tg_tensor **h = tgL_newbox(L); b = *h = wrapped_arg(L, c, 2, fname); }
+  tg_tensor **box = tgL_newbox(L);
+  *box = has_alpha ? tg_add_alpha(c, op, a, b, alpha, alpha_int) : tg_binary(c, op, a, b);
   if (!*box) return tgL_raise(L, c);
   tgL_gc_step(L, c);
   return 1;
 }
 
 #define TG_UNARY(E, name, gname, int_ok) static int op_##name(lua_State *L) { return unary_fn(L, TG_OP_##E); }
+#define TG_UNARY_P(E, name, gname, int_ok) /* by hand below */
 #define TG_BINARY(E, name, gname, kind) static int op_##name(lua_State *L) { return binary_fn(L, TG_OP_##E); }
 #include "../ops.def"
+
+/* ---- elementwise ops with parameters (helper: elementwise) */
+static double num_opt(lua_State *L, int opts, const char *key, double dflt) {
+  double v = dflt;
+  if (opts && tgL_opt_field(L, opts, key) != LUA_TNIL) v = luaL_checknumber(L, -1);
+  if (opts) lua_pop(L, 1);
+  return v;
+}
+
+/* gelu(x [, {approximate = "none"|"tanh"}]) */
+static int op_gelu(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  int opts = tgL_opts(L, 2);
+  bool approx = false;
+  if (opts && tgL_opt_field(L, opts, "approximate") != LUA_TNIL) {
+    const char *s = luaL_checkstring(L, -1);
+    if (!strcmp(s, "tanh")) approx = true;
+    else if (strcmp(s, "none")) return luaL_error(L, "approximate argument must be either none or tanh.");
+  }
+  if (opts) lua_pop(L, 1);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_gelu(c, x, approx);
+  if (!*box) return tgL_raise(L, c);
+  tgL_gc_step(L, c);
+  return 1;
+}
+
+/* softplus(x [, beta [, threshold]]) or softplus(x, {beta = 1, threshold = 20}) */
+static int op_softplus(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  int opts = tgL_opts(L, 2);
+  double beta = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2) : num_opt(L, opts, "beta", 1.0);
+  double th = lua_type(L, 3) == LUA_TNUMBER ? lua_tonumber(L, 3) : num_opt(L, opts, "threshold", 20.0);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_softplus(c, x, beta, th);
+  if (!*box) return tgL_raise(L, c);
+  tgL_gc_step(L, c);
+  return 1;
+}
+
+/* clamp(x, min, max) / clip: either bound nil; numbers, or tensors (broadcast);
+ * also clamp(x, {min = a, max = b}) */
+static int op_clamp(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  int lo = 2, hi = 3, opts = tgL_opts(L, 2);
+  if (opts == 2) { /* options table instead of positional bounds */
+    lua_getfield(L, 2, "min");
+    lua_getfield(L, 2, "max");
+    lo = lua_gettop(L) - 1, hi = lua_gettop(L);
+  }
+  int tlo = lua_type(L, lo), thi = lua_type(L, hi);
+  bool any_tensor = tgL_is_tensor(L, lo) || tgL_is_tensor(L, hi);
+  for (int i = lo; i <= hi; i += hi - lo) {
+    int t = lua_type(L, i);
+    if (t != LUA_TNIL && t != LUA_TNONE && t != LUA_TNUMBER && !tgL_is_tensor(L, i))
+      return luaL_error(L, "bad argument #%d to 'clamp': expected number, Tensor or nil but got %s", i == lo ? 2 : 3,
+                        luaL_typename(L, i));
+  }
+  if (any_tensor) {
+    tg_tensor *tmin = NULL, *tmax = NULL;
+    if (tlo == LUA_TNUMBER) { tg_tensor **h = tgL_newbox(L); tmin = *h = wrapped_arg(L, c, lo, "clamp"); }
+    else if (tlo != LUA_TNIL && tlo != LUA_TNONE) tmin = tgL_check(L, lo);
+    if (thi == LUA_TNUMBER) { tg_tensor **h = tgL_newbox(L); tmax = *h = wrapped_arg(L, c, hi, "clamp"); }
+    else if (thi != LUA_TNIL && thi != LUA_TNONE) tmax = tgL_check(L, hi);
+    tg_tensor **box = tgL_newbox(L);
+    *box = tg_clamp_tensor(c, x, tmin, tmax);
+    if (!*box) return tgL_raise(L, c);
+  } else {
+    double vlo = 0, vhi = 0;
+    bool ints = true;
+    if (tlo == LUA_TNUMBER) vlo = lua_tonumber(L, lo), ints = ints && lua_isinteger(L, lo);
+    if (thi == LUA_TNUMBER) vhi = lua_tonumber(L, hi), ints = ints && lua_isinteger(L, hi);
+    tg_tensor **box = tgL_newbox(L);
+    *box = tg_clamp(c, x, tlo == LUA_TNUMBER ? &vlo : NULL, thi == LUA_TNUMBER ? &vhi : NULL, ints);
+    if (!*box) return tgL_raise(L, c);
+  }
+  tgL_gc_step(L, c);
+  return 1;
+}
+
+static int op_logical_not(lua_State *L) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_logical_not(c, x);
+  return *box ? 1 : tgL_raise(L, c);
+}
 
 /* ---- reductions: f(t), f(t, dim), f(t, {dims}), with keepdim as a boolean or option */
 static int reduce_args(lua_State *L, tg_ctx *c, tg_tensor *x, int *dims, bool *keepdim) {
@@ -188,7 +309,7 @@ static int64_t index_arg(lua_State *L, int idx, int64_t n, int dim) {
   lua_Integer i = lua_tointegerx(L, idx, &isnum);
   if (!isnum) luaL_error(L, "bad argument #%d: expected an integer index but got %s", idx, luaL_typename(L, idx));
   if (i == 0 || i > n || i < -n)
-    luaL_error(L, "index %lld is out of bounds for dimension %d with size %lld", (long long)i, dim + 1, (long long)n);
+    luaL_error(L, "index %I is out of bounds for dimension %d with size %I", (lua_Integer)i, dim + 1, (lua_Integer)n);
   return i > 0 ? i - 1 : i + n;
 }
 
@@ -211,8 +332,8 @@ static int op_narrow(lua_State *L) {
   lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
   int64_t n = x->size[d];
   if (start == 0 || start > n + 1 || start < -n)
-    return luaL_error(L, "start out of range (expected to be in range of [%lld, %lld], but got %lld)", (long long)-n,
-                      (long long)n, (long long)start);
+    return luaL_error(L, "start out of range (expected to be in range of [%I, %I], but got %I)", (lua_Integer)-n,
+                      (lua_Integer)n, (lua_Integer)start);
   tg_tensor **box = tgL_newbox(L);
   *box = tg_narrow(c, x, d, start > 0 ? start - 1 : start + n, len);
   return *box ? 1 : tgL_raise(L, c);
@@ -268,10 +389,16 @@ void tgL_register_ops(lua_State *L, int ctxi, int module, int methods) {
       {"view", op_view}, {"reshape", op_reshape}, {"transpose", op_transpose}, {"t", op_t},
       {"permute", op_permute}, {"unsqueeze", op_unsqueeze}, {"squeeze", op_squeeze},
       {"expand", op_expand}, {"expand_as", op_expand_as}, {"select", op_select}, {"narrow", op_narrow},
+      {"clip", op_clamp}, {"logical_not", op_logical_not},
       {NULL, NULL}};
   static const luaL_Reg module_only[] = {
       {"_bce_with_logits", op_bce_with_logits}, {"_mse_loss", op_mse_loss}, {NULL, NULL}};
   tgL_setfuncs(L, module, ctxi, both);
   tgL_setfuncs(L, methods, ctxi, both);
   tgL_setfuncs(L, module, ctxi, module_only);
+  /* a % b is remainder (Python's %: the sign of the divisor), as PyTorch */
+  static const luaL_Reg meta[] = {{"__mod", op_remainder}, {NULL, NULL}};
+  luaL_getmetatable(L, TG_TENSOR_MT);
+  tgL_setfuncs(L, lua_gettop(L), ctxi, meta);
+  lua_pop(L, 1);
 }

@@ -88,6 +88,7 @@ static const char *NONLEAF_GRAD_WARNING =
 
 /* returns 1 when key named a field */
 static int get_field(lua_State *L, tg_tensor *t, const char *k) {
+  if (t->view_base) tg_view_refresh(tgL_ctx(L), t); /* a view's history after an in-place write */
   switch (k[0]) {
     case 's':
       if (!strcmp(k, "shape")) return push_shape(L, t), 1;
@@ -129,14 +130,15 @@ static int get_field(lua_State *L, tg_tensor *t, const char *k) {
 }
 
 static int t_index(lua_State *L) {
-  tg_tensor *t = tgL_check(L, 1);
+  check_box(L, 1);
   if (lua_type(L, 2) == LUA_TSTRING) {
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) return 1; /* a method */
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) return 1; /* a method (also on a freed tensor) */
     lua_pop(L, 1);
-    if (get_field(L, t, lua_tostring(L, 2))) return 1;
+    if (get_field(L, tgL_check(L, 1), lua_tostring(L, 2))) return 1;
     return 0; /* nil, like a missing table field */
   }
+  tgL_check(L, 1);
   /* t[i], t[{...}]: the Lua-side indexer */
   lua_getfield(L, lua_upvalueindex(2), "__index_key");
   lua_pushvalue(L, 1);
@@ -219,7 +221,7 @@ static void push_elem(lua_State *L, const tg_tensor *t, int64_t i) {
 static int m_item(lua_State *L) {
   tg_tensor *t = tgL_check(L, 1);
   int64_t n = tg_numel(t);
-  if (n != 1) return luaL_error(L, "a Tensor with %lld elements cannot be converted to Scalar", (long long)n);
+  if (n != 1) return luaL_error(L, "a Tensor with %I elements cannot be converted to Scalar", (lua_Integer)n);
   if (t->dtype == TG_INT64) { /* exact, not through double */
     int64_t off = t->offset;
     lua_pushinteger(L, ((int64_t *)t->storage->data)[off]);
@@ -316,7 +318,7 @@ static int m_fill_(lua_State *L) {
 
 static int m_zero_(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
-  if (tg_fill_(c, tgL_check(L, 1), 0) < 0) return tgL_raise(L, c);
+  if (tg_zero_(c, tgL_check(L, 1)) < 0) return tgL_raise(L, c);
   lua_settop(L, 1);
   return 1;
 }

@@ -21,11 +21,6 @@ static const tg_node_kind op_kinds[TG_OP_COUNT] = {
 #include "../ops.def"
 };
 
-/* ops whose backward wants the output rather than the input */
-static bool saves_output(tg_op op) {
-  return op == TG_OP_EXP || op == TG_OP_SQRT || op == TG_OP_SIGMOID || op == TG_OP_TANH || op == TG_OP_RELU;
-}
-
 static int check_supported(tg_ctx *c, const tg_tensor *t, tg_kernel k, int op) {
   if (!tg_backend_of(t)->supports(k, op, t->dtype))
     return tg_err(c, "\"%s\" not implemented for '%s' on %s", op >= 0 ? tg_op_infos[op].name : "kernel",
@@ -33,33 +28,104 @@ static int check_supported(tg_ctx *c, const tg_tensor *t, tg_kernel k, int op) {
   return 0;
 }
 
+/* ----------------------------------------------- temporaries in backward
+ * Backward formulas chain many small ops; each result goes through K(), which
+ * keeps it for release at the end and turns the first failure into a no-op
+ * for every later K() (write one op per statement, never nest K()). */
+#define TMPS_MAX 40
+typedef struct tmps { tg_tensor *t[TMPS_MAX]; int n; bool bad; } tmps;
+static tg_tensor *tmps_keep(tg_ctx *c, tmps *A, tg_tensor *t) {
+  if (!t || A->n == TMPS_MAX) {
+    if (t) tg_err(c, "internal error: too many temporaries"), tg_tensor_unref(t);
+    A->bad = true;
+    return NULL;
+  }
+  return A->t[A->n++] = t;
+}
+static void tmps_free(tmps *A) {
+  for (int i = 0; i < A->n; i++) tg_tensor_unref(A->t[i]);
+  A->n = 0;
+}
+#define K(e) (A.bad ? NULL : tmps_keep(c, &A, (e)))
+/* small differentiable helpers */
+#define MULS(x, s) tg_binary_scalar(c, TG_OP_MUL, x, s, false, false)
+#define ADDS(x, s) tg_binary_scalar(c, TG_OP_ADD, x, s, false, false)
+#define RSUBS(s, x) tg_binary_scalar(c, TG_OP_SUB, x, s, false, true) /* s - x */
+#define CMPS(op, x, s) tg_binary_scalar(c, op, x, s, false, false)    /* bool */
+
 /* ------------------------------------------------------------------ unary */
-static tg_tensor *unary_raw(tg_ctx *c, tg_op op, tg_tensor *x) {
-  tg_dtype dt = x->dtype;
-  if (dt == TG_BOOL && op == TG_OP_NEG)
-    return tg_errp(c, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
-                      "to invert a mask, use the `~` or `logical_not()` operator instead.");
-  if (!tg_is_float(dt) && !tg_op_infos[op].int_ok) dt = TG_FLOAT32; /* exp(int) is float */
-  if (dt == TG_BOOL) dt = TG_INT64;
+typedef enum { SAVE_NONE, SAVE_INPUT, SAVE_OUTPUT } save_kind;
+
+static save_kind unary_saves(tg_op op) {
+  switch (op) {
+    case TG_OP_NEG: case TG_OP_SIGN: case TG_OP_FLOOR: case TG_OP_CEIL: case TG_OP_ROUND: case TG_OP_TRUNC:
+      return SAVE_NONE;
+    case TG_OP_EXP: case TG_OP_SQRT: case TG_OP_SIGMOID: case TG_OP_TANH: case TG_OP_RELU: case TG_OP_EXPM1:
+    case TG_OP_RSQRT: case TG_OP_TAN: case TG_OP_RECIPROCAL:
+      return SAVE_OUTPUT;
+    default: return SAVE_INPUT;
+  }
+}
+
+static bool has_params(tg_op op) { return op == TG_OP_GELU || op == TG_OP_SOFTPLUS || op == TG_OP_CLAMP; }
+
+/* PyTorch's names of the dtypes, for its "not implemented for 'Long'" messages */
+static const char *torch_dtype_name(tg_dtype d) {
+  static const char *names[TG_NDTYPES] = {"Float", "Double", "Long", "Bool"};
+  return names[d];
+}
+
+/* the dtype the op computes in, from the input's (PyTorch's choices) */
+static int unary_dtype(tg_ctx *c, tg_op op, tg_dtype in, tg_dtype *dt) {
+  const char *name = tg_op_infos[op].name;
+  if ((op == TG_OP_GELU || op == TG_OP_SILU || op == TG_OP_SOFTPLUS) && !tg_is_float(in))
+    return tg_err(c, "\"%s\" not implemented for '%s'", name, torch_dtype_name(in));
+  if (in == TG_BOOL) {
+    switch (op) {
+      case TG_OP_NEG:
+        return tg_err(c, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                         "to invert a mask, use the `~` or `logical_not()` operator instead.");
+      case TG_OP_RELU: return tg_err(c, "Boolean inputs not supported for relu");
+      case TG_OP_ABS: case TG_OP_FLOOR: case TG_OP_CEIL: case TG_OP_ROUND: case TG_OP_TRUNC:
+        return tg_err(c, "\"%s\" not implemented for '%s'", name, torch_dtype_name(in));
+      case TG_OP_SIGN: *dt = TG_BOOL; return 0; /* sign of a bool is itself */
+      default: *dt = tg_op_infos[op].int_ok ? TG_INT64 : TG_FLOAT32; return 0;
+    }
+  }
+  *dt = tg_is_float(in) || tg_op_infos[op].int_ok ? in : TG_FLOAT32; /* exp(int) is float */
+  return 0;
+}
+
+/* out = op(x) computed in dt (x cast first), no autograd */
+static tg_tensor *unary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *x, tg_dtype dt, const double *params) {
+  if (dt == TG_BOOL) return tg_cast_raw(c, x, TG_BOOL); /* sign(bool) */
   if (check_supported(c, x, TG_K_UNARY, op) < 0) return NULL;
+  const tg_backend *be = tg_backend_of(x);
+  if (has_params(op) && !be->unary_p)
+    return tg_errp(c, "\"%s\" not implemented on %s", tg_op_infos[op].name, be->name);
   tg_tensor *in = dt == x->dtype ? tg_tensor_ref(x) : tg_cast_raw(c, x, dt);
   if (!in) return NULL;
   tg_tensor *out = tg_tensor_empty(c, dt, x->ndim, x->size);
-  if (out && tg_numel(out) && tg_backend_of(in)->unary(c, op, out, in) < 0) {
-    tg_tensor_unref(out);
-    out = NULL;
+  if (out && tg_numel(out)) {
+    int rc = has_params(op) ? be->unary_p(c, op, out, in, params) : be->unary(c, op, out, in);
+    if (rc < 0) {
+      tg_tensor_unref(out);
+      out = NULL;
+    }
   }
   tg_tensor_unref(in);
   return out;
 }
 
-tg_tensor *tg_unary(tg_ctx *c, tg_op op, tg_tensor *x) {
-  tg_tensor *out = unary_raw(c, op, x);
+/* record the node of a unary op (params kept in dp[]) */
+static tg_tensor *unary_record(tg_ctx *c, tg_op op, tg_tensor *x, tg_tensor *out, const double *params, int np) {
   if (!out || !tg_is_float(out->dtype)) return out;
-  tg_node *n = tg_record(c, &op_kinds[op], out, 1, &x, 1);
+  save_kind sk = unary_saves(op);
+  tg_node *n = tg_record(c, &op_kinds[op], out, 1, &x, sk == SAVE_NONE ? 0 : 1);
   if (n) {
     n->ip[0] = op;
-    if (tg_save(c, n, 0, saves_output(op) ? out : x, saves_output(op)) < 0) {
+    for (int i = 0; i < np && i < 4; i++) n->dp[i] = params[i];
+    if (sk != SAVE_NONE && tg_save(c, n, 0, sk == SAVE_OUTPUT ? out : x, sk == SAVE_OUTPUT) < 0) {
       tg_tensor_unref(out);
       return NULL;
     }
@@ -67,63 +133,220 @@ tg_tensor *tg_unary(tg_ctx *c, tg_op op, tg_tensor *x) {
   return out;
 }
 
+tg_tensor *tg_unary(tg_ctx *c, tg_op op, tg_tensor *x) {
+  switch (op) { /* the parametrised ops with their defaults */
+    case TG_OP_GELU: return tg_gelu(c, x, false);
+    case TG_OP_SOFTPLUS: return tg_softplus(c, x, 1.0, 20.0);
+    case TG_OP_CLAMP: return tg_clamp(c, x, NULL, NULL, false);
+    default: break;
+  }
+  tg_dtype dt = x->dtype;
+  if (unary_dtype(c, op, x->dtype, &dt) < 0) return NULL;
+  return unary_record(c, op, x, unary_raw_dt(c, op, x, dt, NULL), NULL, 0);
+}
+
 tg_tensor *tg_neg(tg_ctx *c, tg_tensor *a) { return tg_unary(c, TG_OP_NEG, a); }
 
-/* d out / d x times g, per op */
+tg_tensor *tg_gelu(tg_ctx *c, tg_tensor *x, bool tanh_approx) {
+  double p[1] = {tanh_approx ? 1.0 : 0.0};
+  tg_dtype dt = x->dtype;
+  if (unary_dtype(c, TG_OP_GELU, x->dtype, &dt) < 0) return NULL;
+  return unary_record(c, TG_OP_GELU, x, unary_raw_dt(c, TG_OP_GELU, x, dt, p), p, 1);
+}
+
+tg_tensor *tg_softplus(tg_ctx *c, tg_tensor *x, double beta, double threshold) {
+  double p[2] = {beta, threshold};
+  tg_dtype dt = x->dtype;
+  if (unary_dtype(c, TG_OP_SOFTPLUS, x->dtype, &dt) < 0) return NULL;
+  return unary_record(c, TG_OP_SOFTPLUS, x, unary_raw_dt(c, TG_OP_SOFTPLUS, x, dt, p), p, 2);
+}
+
+tg_tensor *tg_clamp(tg_ctx *c, tg_tensor *x, const double *min, const double *max, bool ints) {
+  if (!min && !max) return tg_errp(c, "torch.clamp: At least one of 'min' or 'max' must not be None");
+  double p[4] = {min ? *min : 0, max ? *max : 0, min != NULL, max != NULL};
+  /* the python-scalar rule: integer bounds keep an integer tensor integral */
+  tg_dtype dt = tg_is_float(x->dtype) ? x->dtype : ints ? TG_INT64 : TG_FLOAT32;
+  return unary_record(c, TG_OP_CLAMP, x, unary_raw_dt(c, TG_OP_CLAMP, x, dt, p), p, 4);
+}
+
+tg_tensor *tg_logical_not(tg_ctx *c, tg_tensor *x) {
+  tg_tensor *f = tg_tensor_scalar(c, TG_BOOL, 0);
+  if (!f) return NULL;
+  f->wrapped_number = true; /* compares in x's own dtype */
+  tg_tensor *r = tg_binary(c, TG_OP_EQ, x, f);
+  tg_tensor_unref(f);
+  return r;
+}
+
+/* d out / d x times g, per op (p = the op's parameters) */
+static tg_tensor *unary_grad(tg_ctx *c, tg_op op, tg_tensor *g, tg_tensor *s, const double *p) {
+  tmps A = {.n = 0};
+  tg_tensor *r = NULL, *t1, *t2, *t3, *t4, *t5, *t6;
+  switch (op) {
+    case TG_OP_NEG: r = K(tg_neg(c, g)); break;
+    case TG_OP_SIGN: case TG_OP_FLOOR: case TG_OP_CEIL: case TG_OP_ROUND: case TG_OP_TRUNC:
+      r = K(tg_tensor_zeros(c, g->dtype, g->ndim, g->size));
+      break;
+    case TG_OP_EXP: r = K(tg_mul(c, g, s)); break;                     /* g * out */
+    case TG_OP_LOG: r = K(tg_div(c, g, s)); break;                     /* g / x */
+    case TG_OP_LOG1P:                                                  /* g / (1 + x) */
+      t1 = K(ADDS(s, 1.0));
+      r = K(tg_div(c, g, t1));
+      break;
+    case TG_OP_SQRT:                                                   /* g / (2 out) */
+      t1 = K(MULS(s, 2.0));
+      r = K(tg_div(c, g, t1));
+      break;
+    case TG_OP_ABS:                                                    /* g * sign(x) */
+      t1 = K(tg_unary(c, TG_OP_SIGN, s));
+      r = K(tg_mul(c, g, t1));
+      break;
+    case TG_OP_SIGMOID:                                                /* g * out * (1 - out) */
+      t1 = K(RSUBS(1.0, s));
+      t2 = K(tg_mul(c, s, t1));
+      r = K(tg_mul(c, g, t2));
+      break;
+    case TG_OP_TANH:                                                   /* g * (1 - out^2) */
+      t1 = K(tg_mul(c, s, s));
+      t2 = K(RSUBS(1.0, t1));
+      r = K(tg_mul(c, g, t2));
+      break;
+    case TG_OP_RELU:                                                   /* g * (out > 0) */
+      t1 = K(CMPS(TG_OP_GT, s, 0.0));
+      r = K(tg_mul(c, g, t1));
+      break;
+    case TG_OP_EXPM1:                                                  /* g * (out + 1) */
+      t1 = K(ADDS(s, 1.0));
+      r = K(tg_mul(c, g, t1));
+      break;
+    case TG_OP_RSQRT:                                                  /* -g out^3 / 2 */
+      t1 = K(tg_mul(c, s, s));
+      t2 = K(tg_mul(c, t1, s));
+      t3 = K(MULS(t2, -0.5));
+      r = K(tg_mul(c, g, t3));
+      break;
+    case TG_OP_SIN:                                                    /* g cos(x) */
+      t1 = K(tg_unary(c, TG_OP_COS, s));
+      r = K(tg_mul(c, g, t1));
+      break;
+    case TG_OP_COS:                                                    /* -g sin(x) */
+      t1 = K(tg_unary(c, TG_OP_SIN, s));
+      t2 = K(tg_neg(c, t1));
+      r = K(tg_mul(c, g, t2));
+      break;
+    case TG_OP_TAN:                                                    /* g (1 + out^2) */
+      t1 = K(tg_mul(c, s, s));
+      t2 = K(ADDS(t1, 1.0));
+      r = K(tg_mul(c, g, t2));
+      break;
+    case TG_OP_SILU:                                                   /* g sg (1 + x (1 - sg)) */
+      t1 = K(tg_unary(c, TG_OP_SIGMOID, s));
+      t2 = K(RSUBS(1.0, t1));
+      t3 = K(tg_mul(c, s, t2));
+      t4 = K(ADDS(t3, 1.0));
+      t5 = K(tg_mul(c, t1, t4));
+      r = K(tg_mul(c, g, t5));
+      break;
+    case TG_OP_ERF:                                                    /* g 2/sqrt(pi) exp(-x^2) */
+      t1 = K(tg_mul(c, s, s));
+      t2 = K(MULS(t1, -1.0));
+      t3 = K(tg_unary(c, TG_OP_EXP, t2));
+      t4 = K(MULS(t3, 1.12837916709551257390));
+      r = K(tg_mul(c, g, t4));
+      break;
+    case TG_OP_RECIPROCAL:                                             /* -g out^2 */
+      t1 = K(tg_mul(c, s, s));
+      t2 = K(tg_neg(c, t1));
+      r = K(tg_mul(c, g, t2));
+      break;
+    case TG_OP_SQUARE:                                                 /* 2 g x */
+      t1 = K(MULS(s, 2.0));
+      r = K(tg_mul(c, g, t1));
+      break;
+    case TG_OP_GELU:
+      if (p[0] == 0) { /* g (Phi(x) + x phi(x)) */
+        t1 = K(MULS(s, 0.70710678118654752440));
+        t2 = K(tg_unary(c, TG_OP_ERF, t1));
+        t3 = K(ADDS(t2, 1.0));
+        t4 = K(MULS(t3, 0.5));                                         /* Phi */
+        t1 = K(tg_mul(c, s, s));
+        t2 = K(MULS(t1, -0.5));
+        t3 = K(tg_unary(c, TG_OP_EXP, t2));
+        t5 = K(MULS(t3, 0.39894228040143267794));                      /* phi */
+        t6 = K(tg_mul(c, s, t5));
+        t1 = K(tg_add(c, t4, t6));
+        r = K(tg_mul(c, g, t1));
+      } else { /* PyTorch's tanh form: 0.5 (1 + th) + 0.5 x (1 - th^2) k (1 + 3 kappa x^2) */
+        const double kb = 0.79788456080286535588, kk = 0.044715;
+        t1 = K(tg_mul(c, s, s));                                       /* x^2 */
+        t2 = K(tg_mul(c, t1, s));
+        t3 = K(MULS(t2, kk));
+        t4 = K(tg_add(c, t3, s));
+        t5 = K(MULS(t4, kb));
+        t6 = K(tg_unary(c, TG_OP_TANH, t5));                           /* th */
+        t2 = K(ADDS(t6, 1.0));
+        t3 = K(MULS(t2, 0.5));                                         /* left derivative */
+        t4 = K(tg_mul(c, t6, t6));
+        t5 = K(RSUBS(1.0, t4));                                        /* 1 - th^2 */
+        t4 = K(MULS(t1, 3.0 * kk));
+        t6 = K(ADDS(t4, 1.0));
+        t4 = K(MULS(t6, 0.5 * kb));
+        t6 = K(tg_mul(c, t4, t5));
+        t4 = K(tg_mul(c, s, t6));                                      /* right derivative */
+        t5 = K(tg_add(c, t3, t4));
+        r = K(tg_mul(c, g, t5));
+      }
+      break;
+    case TG_OP_SOFTPLUS: /* g sigmoid(beta x) below the threshold, g above */
+      t1 = K(MULS(s, p[0]));
+      t2 = K(tg_unary(c, TG_OP_SIGMOID, t1));
+      t3 = K(CMPS(TG_OP_LE, t1, p[1]));
+      t4 = K(tg_mul(c, t2, t3));
+      t5 = K(CMPS(TG_OP_GT, t1, p[1]));
+      t6 = K(tg_add(c, t4, t5));
+      r = K(tg_mul(c, g, t6));
+      break;
+    case TG_OP_CLAMP: /* g where min < x < max (PyTorch 2.x: no gradient on the bounds) */
+      t1 = p[2] != 0 ? K(CMPS(TG_OP_GT, s, p[0])) : NULL;
+      t2 = p[3] != 0 ? K(CMPS(TG_OP_LT, s, p[1])) : NULL;
+      t3 = t1 && t2 ? K(tg_binary(c, TG_OP_LOGICAL_AND, t1, t2)) : t1 ? t1 : t2;
+      r = K(tg_mul(c, g, t3));
+      break;
+    default: tg_err(c, "no derivative for %s", tg_op_infos[op].name); break;
+  }
+  if (r && !A.bad) tg_tensor_ref(r);
+  else r = NULL;
+  tmps_free(&A);
+  return r;
+}
+
 static int unary_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   tg_op op = (tg_op)n->ip[0];
-  tg_tensor *g = gout[0], *s = NULL, *t1 = NULL, *t2 = NULL, *r = NULL;
-  if (op != TG_OP_NEG && op != TG_OP_SIGN) {
-    s = tg_unpack(c, n, 0);
-    if (!s) return -1;
-  }
-  switch (op) {
-    case TG_OP_NEG: r = tg_neg(c, g); break;
-    case TG_OP_SIGN: r = tg_mul_scalar(c, g, 0.0); break;
-    case TG_OP_EXP: r = tg_mul(c, g, s); break;                     /* g * out */
-    case TG_OP_LOG: r = tg_div(c, g, s); break;                     /* g / x */
-    case TG_OP_LOG1P:                                               /* g / (1 + x) */
-      t1 = tg_add_scalar(c, s, 1.0);
-      r = t1 ? tg_div(c, g, t1) : NULL;
-      break;
-    case TG_OP_SQRT:                                                /* g / (2 out) */
-      t1 = tg_mul_scalar(c, s, 2.0);
-      r = t1 ? tg_div(c, g, t1) : NULL;
-      break;
-    case TG_OP_ABS:                                                 /* g * sign(x) */
-      t1 = tg_unary(c, TG_OP_SIGN, s);
-      r = t1 ? tg_mul(c, g, t1) : NULL;
-      break;
-    case TG_OP_SIGMOID:                                             /* g * out * (1 - out) */
-      t1 = tg_binary_scalar(c, TG_OP_SUB, s, 1.0, false, true);
-      t2 = t1 ? tg_mul(c, s, t1) : NULL;
-      r = t2 ? tg_mul(c, g, t2) : NULL;
-      break;
-    case TG_OP_TANH:                                                /* g * (1 - out^2) */
-      t1 = tg_mul(c, s, s);
-      t2 = t1 ? tg_binary_scalar(c, TG_OP_SUB, t1, 1.0, false, true) : NULL;
-      r = t2 ? tg_mul(c, g, t2) : NULL;
-      break;
-    case TG_OP_RELU:                                                /* g * (out > 0) */
-      t1 = tg_binary_scalar(c, TG_OP_GT, s, 0.0, false, false);
-      r = t1 ? tg_mul(c, g, t1) : NULL;
-      break;
-    default: tg_err(c, "no derivative for %s", n->name); break;
-  }
+  tg_tensor *s = NULL;
+  if (unary_saves(op) != SAVE_NONE && !(s = tg_unpack(c, n, 0))) return -1;
+  gin[0] = unary_grad(c, op, gout[0], s, n->dp);
   tg_tensor_unref(s);
-  tg_tensor_unref(t1);
-  tg_tensor_unref(t2);
-  if (!r) return -1;
-  gin[0] = r;
-  return 0;
+  return gin[0] ? 0 : -1;
 }
 
 /* ----------------------------------------------------------------- binary */
-static tg_dtype binary_compute_dtype(tg_op op, const tg_tensor *a, const tg_tensor *b) {
+static int binary_compute_dtype(tg_ctx *c, tg_op op, const tg_tensor *a, const tg_tensor *b, tg_dtype *out) {
+  if (op == TG_OP_SUB && a->dtype == TG_BOOL && b->dtype == TG_BOOL)
+    return tg_err(c, "Subtraction, the `-` operator, with two bool tensors is not supported. "
+                     "Use the `^` or `logical_xor()` operator instead.");
+  if (op == TG_OP_SUB && (a->dtype == TG_BOOL || b->dtype == TG_BOOL))
+    return tg_err(c, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                     "to invert a mask, use the `~` or `logical_not()` operator instead.");
   tg_dtype dt = tg_result_type(a, b);
-  if (op == TG_OP_DIV && !tg_is_float(dt)) dt = TG_FLOAT32; /* true division */
-  if (tg_op_infos[op].kind == TG_KIND_ARITH && dt == TG_BOOL) dt = TG_INT64;
-  return dt;
+  if ((op == TG_OP_DIV || op == TG_OP_ATAN2) && !tg_is_float(dt)) dt = TG_FLOAT32; /* true division */
+  if (tg_op_infos[op].kind == TG_KIND_ARITH && dt == TG_BOOL) {
+    switch (op) {
+      case TG_OP_ADD: case TG_OP_MUL: case TG_OP_MAXIMUM: case TG_OP_MINIMUM: break; /* or, and */
+      default: return tg_err(c, "\"%s\" not implemented for 'Bool'", tg_op_infos[op].name);
+    }
+  }
+  *out = dt;
+  return 0;
 }
 
 /* view t (cast to dt if needed) with out's broadcast shape; *hold keeps the cast alive */
@@ -142,14 +365,14 @@ int tg_operand_view(tg_ctx *c, tg_tensor *t, tg_dtype dt, int nd, const int64_t 
   return 0;
 }
 
-static tg_tensor *binary_raw(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
+/* out = op(a, b) computed in dt, with broadcasting, no autograd */
+static tg_tensor *binary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b, tg_dtype dt) {
   int nd;
   int64_t shape[TG_MAX_DIMS];
   if (tg_backend_of(a) != tg_backend_of(b))
     return tg_errp(c, "Expected all tensors to be on the same device, but found at least two devices, %s and %s!",
                    tg_backend_of(a)->name, tg_backend_of(b)->name);
   if (tg_broadcast_shapes(c, a->ndim, a->size, b->ndim, b->size, &nd, shape) < 0) return NULL;
-  tg_dtype dt = binary_compute_dtype(op, a, b);
   tg_dtype odt = tg_op_infos[op].kind == TG_KIND_ARITH ? dt : TG_BOOL;
   tg_tensor av, bv, *ha, *hb;
   if (tg_operand_view(c, a, dt, nd, shape, &av, &ha) < 0) return NULL;
@@ -167,6 +390,21 @@ static tg_tensor *binary_raw(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
   return out;
 }
 
+static tg_tensor *binary_raw(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
+  tg_dtype dt;
+  if (binary_compute_dtype(c, op, a, b, &dt) < 0) return NULL;
+  return binary_raw_dt(c, op, a, b, dt);
+}
+
+static bool binary_saves_inputs(tg_op op) {
+  switch (op) {
+    case TG_OP_MUL: case TG_OP_DIV: case TG_OP_POW: case TG_OP_MAXIMUM: case TG_OP_MINIMUM: case TG_OP_ATAN2:
+    case TG_OP_FMOD: case TG_OP_REMAINDER:
+      return true;
+    default: return false;
+  }
+}
+
 tg_tensor *tg_binary(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
   tg_tensor *out = binary_raw(c, op, a, b);
   if (!out || tg_op_infos[op].kind != TG_KIND_ARITH || !tg_is_float(out->dtype)) return out;
@@ -174,9 +412,8 @@ tg_tensor *tg_binary(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
   tg_node *n = tg_record(c, &op_kinds[op], out, 2, ins, 3);
   if (!n) return out;
   n->ip[0] = op;
-  bool save_a = op == TG_OP_MUL || op == TG_OP_DIV || op == TG_OP_POW;
-  bool save_b = op == TG_OP_MUL || op == TG_OP_DIV || op == TG_OP_POW;
-  if ((save_a && tg_save(c, n, 0, a, false) < 0) || (save_b && tg_save(c, n, 1, b, false) < 0) ||
+  bool save = binary_saves_inputs(op);
+  if ((save && tg_save(c, n, 0, a, false) < 0) || (save && tg_save(c, n, 1, b, false) < 0) ||
       (op == TG_OP_POW && tg_save(c, n, 2, out, true) < 0)) {
     tg_tensor_unref(out);
     return NULL;
@@ -184,10 +421,14 @@ tg_tensor *tg_binary(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
   /* PyTorch's names for the forms with a Lua number */
   if (op == TG_OP_POW) n->name = b->wrapped_number ? "PowBackward0" : a->wrapped_number ? "PowBackward2" : "PowBackward1";
   if (op == TG_OP_SUB && a->wrapped_number) n->name = "RsubBackward1";
+  if (op == TG_OP_FMOD && b->wrapped_number) n->name = "FmodBackward0";
+  if (op == TG_OP_REMAINDER && b->wrapped_number) n->name = "RemainderBackward0";
   return out;
 }
 
 tg_tensor *tg_binary_scalar(tg_ctx *c, tg_op op, tg_tensor *a, double s, bool s_is_int, bool scalar_first) {
+  if (op == TG_OP_POW && !scalar_first && s_is_int && s < 0 && !tg_is_float(a->dtype))
+    return tg_errp(c, "Integers to negative integer powers are not allowed.");
   tg_tensor *st = tg_tensor_scalar(c, s_is_int ? TG_INT64 : TG_FLOAT64, s);
   if (!st) return NULL;
   st->wrapped_number = true;
@@ -204,59 +445,262 @@ tg_tensor *tg_mul_scalar(tg_ctx *c, tg_tensor *a, double s) { return tg_binary_s
 tg_tensor *tg_add_scalar(tg_ctx *c, tg_tensor *a, double s) { return tg_binary_scalar(c, TG_OP_ADD, a, s, false, false); }
 tg_tensor *tg_pow_scalar(tg_ctx *c, tg_tensor *a, double e) { return tg_binary_scalar(c, TG_OP_POW, a, e, false, false); }
 
-/* a tensor's gradient: g * d, reusing tmp holders; NULL on failure */
+/* a + alpha b / a - alpha b: AddBackward0 / SubBackward0 with alpha in dp[0] */
+tg_tensor *tg_add_alpha(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b, double alpha, bool alpha_is_int) {
+  if (op != TG_OP_ADD && op != TG_OP_SUB) return tg_errp(c, "alpha is only defined for add and sub");
+  if (alpha == 1) return tg_binary(c, op, a, b);
+  tg_dtype dt;
+  if (binary_compute_dtype(c, op, a, b, &dt) < 0) return NULL;
+  if (!tg_is_float(dt) && !alpha_is_int)
+    return tg_errp(c, "For integral input tensors, argument alpha must not be a floating point number.");
+  tg_tensor *ac = NULL, *bc = NULL, *al = NULL, *sb = NULL, *out = NULL;
+  /* everything in dt: alpha b, then a (+|-) that */
+  if (!(ac = a->dtype == dt ? tg_tensor_ref(a) : tg_cast_raw(c, a, dt))) goto done;
+  if (!(bc = b->dtype == dt ? tg_tensor_ref(b) : tg_cast_raw(c, b, dt))) goto done;
+  if (!(al = tg_tensor_scalar(c, dt, dt == TG_BOOL ? (alpha != 0) : alpha))) goto done;
+  if (!(sb = binary_raw_dt(c, TG_OP_MUL, bc, al, dt))) goto done;
+  out = binary_raw_dt(c, op, ac, sb, dt);
+  if (out && tg_is_float(dt)) {
+    tg_tensor *ins[2] = {a, b};
+    tg_node *n = tg_record(c, &op_kinds[op], out, 2, ins, 0);
+    if (n) {
+      n->ip[0] = op;
+      n->ip[1] = 1;
+      n->dp[0] = alpha;
+    }
+  }
+done:
+  tg_tensor_unref(ac), tg_tensor_unref(bc), tg_tensor_unref(al), tg_tensor_unref(sb);
+  return out;
+}
+
+/* mask (bool) as a tensor of dtype dt (a constant: no graph) */
+#define MASKF(m, dt) tg_to_dtype(c, m, dt)
+
 static int binary_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   tg_op op = (tg_op)n->ip[0];
-  tg_tensor *g = gout[0], *a = NULL, *b = NULL, *out = NULL, *t1 = NULL, *t2 = NULL, *t3 = NULL;
+  tg_tensor *g = gout[0], *a = NULL, *b = NULL, *out = NULL;
+  tg_tensor *t1, *t2, *t3, *t4, *t5, *ga = NULL, *gb = NULL;
   bool na = tg_needs_input_grad(n, 0), nb = tg_needs_input_grad(n, 1);
-  int rc = -1;
-  if (op == TG_OP_MUL || op == TG_OP_DIV || op == TG_OP_POW) {
-    if (!(a = tg_unpack(c, n, 0)) || !(b = tg_unpack(c, n, 1))) goto done;
-    if (op == TG_OP_POW && !(out = tg_unpack(c, n, 2))) goto done;
+  double alpha = n->ip[1] ? n->dp[0] : 1.0;
+  tmps A = {.n = 0};
+  if (binary_saves_inputs(op)) {
+    a = K(tg_unpack(c, n, 0));
+    b = K(tg_unpack(c, n, 1));
+    if (op == TG_OP_POW) out = K(tg_unpack(c, n, 2));
   }
   switch (op) {
     case TG_OP_ADD:
-      if (na) gin[0] = tg_tensor_ref(g);
-      if (nb) gin[1] = tg_tensor_ref(g);
-      break;
     case TG_OP_SUB:
-      if (na) gin[0] = tg_tensor_ref(g);
-      if (nb && !(gin[1] = tg_neg(c, g))) goto done;
+      if (na) ga = K(tg_tensor_ref(g));
+      if (nb) gb = K(alpha == 1 && op == TG_OP_ADD ? tg_tensor_ref(g) : MULS(g, op == TG_OP_SUB ? -alpha : alpha));
       break;
     case TG_OP_MUL:
-      if (na && !(gin[0] = tg_mul(c, g, b))) goto done;
-      if (nb && !(gin[1] = tg_mul(c, g, a))) goto done;
+      if (na) ga = K(tg_mul(c, g, b));
+      if (nb) gb = K(tg_mul(c, g, a));
       break;
     case TG_OP_DIV: /* d/da = 1/b, d/db = -a/b^2 */
-      if (na && !(gin[0] = tg_div(c, g, b))) goto done;
+      if (na) ga = K(tg_div(c, g, b));
       if (nb) {
-        if (!(t1 = tg_div(c, g, b)) || !(t2 = tg_div(c, a, b)) || !(t3 = tg_mul(c, t1, t2))) goto done;
-        if (!(gin[1] = tg_neg(c, t3))) goto done;
+        t1 = K(tg_div(c, g, b));
+        t2 = K(tg_div(c, a, b));
+        t3 = K(tg_mul(c, t1, t2));
+        gb = K(tg_neg(c, t3));
       }
       break;
     case TG_OP_POW:
       if (na) { /* g * b * a^(b-1) */
-        if (!(t1 = tg_binary_scalar(c, TG_OP_SUB, b, 1.0, false, false)) || !(t2 = tg_binary(c, TG_OP_POW, a, t1)) ||
-            !(t3 = tg_mul(c, t2, b)))
-          goto done;
-        if (!(gin[0] = tg_mul(c, g, t3))) goto done;
-        tg_tensor_unref(t1), tg_tensor_unref(t2), tg_tensor_unref(t3);
-        t1 = t2 = t3 = NULL;
+        t1 = K(tg_binary_scalar(c, TG_OP_SUB, b, 1.0, false, false));
+        t2 = K(tg_binary(c, TG_OP_POW, a, t1));
+        t3 = K(tg_mul(c, t2, b));
+        ga = K(tg_mul(c, g, t3));
       }
-      if (nb) { /* g * out * log(a), taken as 0 where a == 0 (as PyTorch) */
-        if (!(t1 = tg_binary_scalar(c, TG_OP_EQ, a, 0.0, false, false)) || !(t2 = tg_add(c, a, t1))) goto done;
-        tg_tensor_unref(t1);
-        if (!(t1 = tg_unary(c, TG_OP_LOG, t2)) || !(t3 = tg_mul(c, out, t1))) goto done;
-        if (!(gin[1] = tg_mul(c, g, t3))) goto done;
+      if (nb) { /* g * out * log(a), taken as 0 where a == 0 (as PyTorch); log in out's dtype
+                 * (a Lua number base is an int64 or float64 wrapped number) */
+        t5 = K(a->wrapped_number ? tg_cast_raw(c, a, out->dtype) : tg_to_dtype(c, a, out->dtype));
+        t1 = K(CMPS(TG_OP_EQ, t5, 0.0));
+        t2 = K(tg_add(c, t5, t1));
+        t3 = K(tg_unary(c, TG_OP_LOG, t2));
+        t4 = K(tg_mul(c, out, t3));
+        gb = K(tg_mul(c, g, t4));
       }
       break;
-    default: tg_err(c, "no derivative for %s", n->name); goto done;
+    case TG_OP_MAXIMUM:
+    case TG_OP_MINIMUM: {
+      /* as PyTorch: the gradient goes to the larger (smaller) input, split in half on ties */
+      tg_op lose_a = op == TG_OP_MAXIMUM ? TG_OP_LT : TG_OP_GT, lose_b = op == TG_OP_MAXIMUM ? TG_OP_GT : TG_OP_LT;
+      t1 = K(tg_binary(c, TG_OP_EQ, a, b));
+      t2 = K(MASKF(t1, g->dtype));
+      t3 = K(MULS(t2, 0.5));               /* 0.5 on ties */
+      t4 = K(RSUBS(1.0, t3));
+      if (na) {
+        t1 = K(tg_binary(c, lose_a, a, b));
+        t2 = K(MASKF(t1, g->dtype));
+        t5 = K(tg_sub(c, t4, t2));
+        ga = K(tg_mul(c, g, t5));
+      }
+      if (nb) {
+        t1 = K(tg_binary(c, lose_b, a, b));
+        t2 = K(MASKF(t1, g->dtype));
+        t5 = K(tg_sub(c, t4, t2));
+        gb = K(tg_mul(c, g, t5));
+      }
+      break;
+    }
+    case TG_OP_ATAN2: /* (g b, -g a) / (a^2 + b^2) */
+      t1 = K(tg_mul(c, a, a));
+      t2 = K(tg_mul(c, b, b));
+      t3 = K(tg_add(c, t1, t2));
+      t4 = K(tg_div(c, g, t3));
+      if (na) ga = K(tg_mul(c, t4, b));
+      if (nb) {
+        t5 = K(tg_mul(c, t4, a));
+        gb = K(tg_neg(c, t5));
+      }
+      break;
+    case TG_OP_FMOD:      /* (g, -g trunc(a / b)) */
+    case TG_OP_REMAINDER: /* (g, -g floor(a / b)) */
+      if (na) ga = K(tg_tensor_ref(g));
+      if (nb) {
+        t1 = K(tg_div(c, a, b));
+        t2 = K(tg_unary(c, op == TG_OP_FMOD ? TG_OP_TRUNC : TG_OP_FLOOR, t1));
+        t3 = K(tg_mul(c, g, t2));
+        gb = K(tg_neg(c, t3));
+      }
+      break;
+    default: tg_err(c, "no derivative for %s", n->name); A.bad = true; break;
   }
-  rc = 0;
-done:
-  tg_tensor_unref(a), tg_tensor_unref(b), tg_tensor_unref(out);
-  tg_tensor_unref(t1), tg_tensor_unref(t2), tg_tensor_unref(t3);
+  int rc = A.bad ? -1 : 0;
+  if (rc == 0) {
+    gin[0] = tg_tensor_ref(ga);
+    gin[1] = tg_tensor_ref(gb);
+  }
+  tmps_free(&A);
   return rc;
+}
+
+/* ------------------------------------------------ clamp with tensor bounds */
+/* PyTorch's ClampBackward0 (measured on PyTorch 2.x): the gradient goes to
+ * whichever of x, min, max the output is; on a tie it is split in half, except
+ * that x == min == max gives it all to x; min > max gives it all to max:
+ *   gx   = le (inside + (x == min)/2 + (x == max)/2)       le = min <= max
+ *   gmin = le (x < min) + lt (x == min)/2                  lt = min < max
+ *   gmax = gt + le (x > max) + lt (x == max)/2             gt = min > max
+ * with one bound only: gx = (x > min) + (x == min)/2, gmin = (x < min) + (x == min)/2
+ * (and the mirror image for max), which is maximum's / minimum's rule. */
+static int clamp_tensor_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
+  bool hmin = n->ip[1], hmax = n->ip[2];
+  int imin = 1, imax = hmin ? 2 : 1;
+  tg_tensor *g = gout[0], *x, *lo = NULL, *hi = NULL, *t1, *t2, *t3, *m1, *m2, *m3, *m4;
+  tg_dtype dt = g->dtype;
+  tmps A = {.n = 0};
+  x = K(tg_unpack(c, n, 0));
+  if (hmin) lo = K(tg_unpack(c, n, imin));
+  if (hmax) hi = K(tg_unpack(c, n, imax));
+  if (A.bad) goto done;
+  /* a comparison as a 0/1 tensor of g's dtype */
+#define CMPF(dst, op, p, q) do { t1 = K(tg_binary(c, op, p, q)); dst = K(MASKF(t1, dt)); } while (0)
+  if (hmin && hmax) {
+    tg_tensor *le, *lt, *gt, *eqlo, *eqhi;
+    CMPF(le, TG_OP_LE, lo, hi);
+    CMPF(lt, TG_OP_LT, lo, hi);
+    CMPF(gt, TG_OP_GT, lo, hi);
+    CMPF(eqlo, TG_OP_EQ, x, lo);
+    CMPF(eqhi, TG_OP_EQ, x, hi);
+    if (tg_needs_input_grad(n, 0)) {
+      CMPF(m1, TG_OP_GT, x, lo);
+      CMPF(m2, TG_OP_LT, x, hi);
+      m3 = K(tg_mul(c, m1, m2));                  /* inside */
+      t2 = K(tg_add(c, eqlo, eqhi));
+      t3 = K(MULS(t2, 0.5));
+      m4 = K(tg_add(c, m3, t3));
+      t2 = K(tg_mul(c, le, m4));
+      t3 = K(tg_mul(c, g, t2));
+      if (!A.bad) gin[0] = tg_tensor_ref(t3);
+    }
+    if (tg_needs_input_grad(n, imin)) {
+      CMPF(m1, TG_OP_LT, x, lo);
+      m2 = K(tg_mul(c, le, m1));
+      t2 = K(tg_mul(c, lt, eqlo));
+      t3 = K(MULS(t2, 0.5));
+      m3 = K(tg_add(c, m2, t3));
+      m4 = K(tg_mul(c, g, m3));
+      if (!A.bad) gin[imin] = tg_tensor_ref(m4);
+    }
+    if (tg_needs_input_grad(n, imax)) {
+      CMPF(m1, TG_OP_GT, x, hi);
+      m2 = K(tg_mul(c, le, m1));
+      t2 = K(tg_mul(c, lt, eqhi));
+      t3 = K(MULS(t2, 0.5));
+      m3 = K(tg_add(c, m2, t3));
+      m4 = K(tg_add(c, m3, gt));
+      t2 = K(tg_mul(c, g, m4));
+      if (!A.bad) gin[imax] = tg_tensor_ref(t2);
+    }
+  } else {
+    tg_tensor *b = hmin ? lo : hi, *half;
+    int ib = hmin ? imin : imax;
+    tg_op toward_x = hmin ? TG_OP_GT : TG_OP_LT, toward_b = hmin ? TG_OP_LT : TG_OP_GT;
+    CMPF(m1, TG_OP_EQ, x, b);
+    half = K(MULS(m1, 0.5));
+    if (tg_needs_input_grad(n, 0)) {
+      CMPF(m2, toward_x, x, b);
+      m3 = K(tg_add(c, m2, half));
+      m4 = K(tg_mul(c, g, m3));
+      if (!A.bad) gin[0] = tg_tensor_ref(m4);
+    }
+    if (tg_needs_input_grad(n, ib)) {
+      CMPF(m2, toward_b, x, b);
+      m3 = K(tg_add(c, m2, half));
+      m4 = K(tg_mul(c, g, m3));
+      if (!A.bad) gin[ib] = tg_tensor_ref(m4);
+    }
+  }
+#undef CMPF
+done:;
+  int rc = A.bad ? -1 : 0;
+  if (rc < 0)
+    for (int i = 0; i < n->n_in; i++) tg_tensor_unref(gin[i]), gin[i] = NULL;
+  tmps_free(&A);
+  return rc;
+}
+static const tg_node_kind clamp_tensor_kind = {"ClampBackward0", clamp_tensor_backward, NULL};
+
+tg_tensor *tg_clamp_tensor(tg_ctx *c, tg_tensor *x, tg_tensor *min, tg_tensor *max) {
+  if (!min && !max) return tg_errp(c, "torch.clamp: At least one of 'min' or 'max' must not be None");
+  const tg_tensor *all[3] = {x, min, max};
+  tg_dtype dt = tg_result_type_n(3, all);
+  if (dt == TG_BOOL) return tg_errp(c, "\"clamp\" not implemented for 'Bool'");
+  tg_tensor *r = NULL, *t = NULL;
+  /* min(max(x, lo), hi): NaN in x stays NaN, lo > hi gives hi, as PyTorch */
+  if (!(r = x->dtype == dt ? tg_tensor_ref(x) : tg_cast_raw(c, x, dt))) return NULL;
+  if (min) {
+    t = binary_raw_dt(c, TG_OP_MAXIMUM, r, min, dt);
+    tg_tensor_unref(r);
+    if (!(r = t)) return NULL;
+  }
+  if (max) {
+    t = binary_raw_dt(c, TG_OP_MINIMUM, r, max, dt);
+    tg_tensor_unref(r);
+    if (!(r = t)) return NULL;
+  }
+  if (!tg_is_float(dt)) return r;
+  tg_tensor *ins[3];
+  int k = 0;
+  ins[k++] = x;
+  if (min) ins[k++] = min;
+  if (max) ins[k++] = max;
+  tg_node *n = tg_record(c, &clamp_tensor_kind, r, k, ins, k);
+  if (n) {
+    n->ip[1] = min != NULL;
+    n->ip[2] = max != NULL;
+    for (int i = 0; i < k; i++)
+      if (tg_save(c, n, i, ins[i], false) < 0) {
+        tg_tensor_unref(r);
+        return NULL;
+      }
+  }
+  return r;
 }
 
 /* ------------------------------------------------------- dtype and copies */

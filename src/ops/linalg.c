@@ -1,4 +1,4 @@
-/* linalg.c: mm, bmm and matmul (1-D, 2-D, batched with broadcasting). */
+/* linalg.c: mm, bmm, matmul (1-D, 2-D, batched with broadcasting), dot, mv, outer, addmm, baddbmm. */
 #include <string.h>
 
 #include "../backend/backend.h"
@@ -99,9 +99,9 @@ tg_tensor *tg_bmm(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
   return out ? record_mm(c, out, a, b, true) : NULL;
 }
 
-/* matmul as PyTorch composes it: 1-D operands are unsqueezed and the extra
- * dim squeezed after; more than 2 dims broadcast the batch dims into bmm */
-tg_tensor *tg_matmul(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
+/* the general case: 1-D operands are unsqueezed and the extra dim squeezed
+ * after; more than 2 dims broadcast the batch dims into bmm */
+static tg_tensor *matmul_general(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
   if (a->ndim == 0 || b->ndim == 0)
     return tg_errp(c, "both arguments to matmul need to be at least 1D, but they are %dD and %dD", a->ndim, b->ndim);
   if (a->ndim == 1 && b->ndim == 1) {
@@ -150,4 +150,203 @@ tg_tensor *tg_matmul(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
 done:
   tg_tensor_unref(A), tg_tensor_unref(B), tg_tensor_unref(A3), tg_tensor_unref(B3), tg_tensor_unref(P);
   return r;
+}
+
+static tg_tensor *renamed(tg_tensor *r, const char *grad_name) {
+  if (r && r->grad_fn) r->grad_fn->name = grad_name;
+  return r;
+}
+
+/* matmul as PyTorch dispatches it (and so with its grad_fn names): dot, mv,
+ * mm; a batched left operand times a matrix or vector folds its batch dims
+ * into one mm; the rest goes through bmm with broadcast batch dims */
+tg_tensor *tg_matmul(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
+  if (a->ndim == 1 && b->ndim == 1 && a->size[0] == b->size[0] && a->dtype == b->dtype) return tg_dot(c, a, b);
+  if (a->ndim == 2 && b->ndim == 1 && a->dtype == b->dtype) return tg_mv(c, a, b);
+  if (a->ndim == 2 && b->ndim == 2) return tg_mm(c, a, b);
+  if (a->ndim >= 3 && (b->ndim == 1 || b->ndim == 2)) { /* fold the batch dims of a */
+    int64_t k = a->size[a->ndim - 1], flat[2] = {-1, k}, osz[TG_MAX_DIMS];
+    int no = a->ndim - 1;
+    memcpy(osz, a->size, sizeof(int64_t) * (size_t)no);
+    if (b->ndim == 2) osz[no++] = b->size[1];
+    tg_tensor *A = tg_reshape(c, a, 2, flat);
+    tg_tensor *P = A ? (b->ndim == 2 ? tg_mm(c, A, b) : tg_mv(c, A, b)) : NULL;
+    tg_tensor *r = P ? tg_reshape(c, P, no, osz) : NULL;
+    tg_tensor_unref(A), tg_tensor_unref(P);
+    return renamed(r, "UnsafeViewBackward0");
+  }
+  tg_tensor *r = matmul_general(c, a, b);
+  if (a->ndim == 1 && b->ndim == 2) return renamed(r, "SqueezeBackward4");
+  if (a->ndim >= 3 || b->ndim >= 3) return renamed(r, a->ndim == 1 || b->ndim == 1 ? "SqueezeBackward4" : "UnsafeViewBackward0");
+  return r;
+}
+
+/* ------------------------------------------------------------- dot, mv */
+static const char *torch_dtype(tg_dtype d) {
+  static const char *n[TG_NDTYPES] = {"Float", "Double", "Long", "Bool"};
+  return n[d];
+}
+
+/* t viewed as a matrix (rows x cols) with the given strides, no autograd */
+static tg_tensor *as_matrix(tg_ctx *c, tg_tensor *t, int64_t rows, int64_t cols, int64_t srow, int64_t scol) {
+  int64_t sz[2] = {rows, cols}, st[2] = {srow, scol};
+  return tg_tensor_as_strided(c, t, 2, sz, st, t->offset);
+}
+
+static int dot_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
+  tg_tensor *a = tg_unpack(c, n, 0), *b = a ? tg_unpack(c, n, 1) : NULL;
+  int rc = -1;
+  if (!b) goto done;
+  if (tg_needs_input_grad(n, 0) && !(gin[0] = tg_mul(c, gout[0], b))) goto done;
+  if (tg_needs_input_grad(n, 1) && !(gin[1] = tg_mul(c, gout[0], a))) goto done;
+  rc = 0;
+done:
+  tg_tensor_unref(a), tg_tensor_unref(b);
+  return rc;
+}
+static const tg_node_kind dot_kind = {"DotBackward0", dot_backward, NULL};
+
+static tg_tensor *record2(tg_ctx *c, const tg_node_kind *k, tg_tensor *out, tg_tensor *a, tg_tensor *b) {
+  tg_tensor *ins[2] = {a, b};
+  tg_node *n = tg_record(c, k, out, 2, ins, 2);
+  if (n && (tg_save(c, n, 0, a, false) < 0 || tg_save(c, n, 1, b, false) < 0)) {
+    tg_tensor_unref(out);
+    return NULL;
+  }
+  return out;
+}
+
+tg_tensor *tg_dot(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
+  if (a->ndim != 1 || b->ndim != 1)
+    return tg_errp(c, "1D tensors expected, but got %dD and %dD tensors", a->ndim, b->ndim);
+  if (a->size[0] != b->size[0])
+    return tg_errp(c, "inconsistent tensor size, expected tensor [%lld] and src [%lld] to have the same number of elements, but got %lld and %lld elements respectively",
+                   (long long)a->size[0], (long long)b->size[0], (long long)a->size[0], (long long)b->size[0]);
+  if (a->dtype != b->dtype)
+    return tg_errp(c, "dot : expected both vectors to have same dtype, but found %s and %s", torch_dtype(a->dtype), torch_dtype(b->dtype));
+  int64_t k = a->size[0], one[2] = {1, 1};
+  tg_tensor *A = as_matrix(c, a, 1, k, k * a->stride[0], a->stride[0]);
+  tg_tensor *B = A ? as_matrix(c, b, k, 1, b->stride[0], 1) : NULL;
+  tg_tensor *out = B ? mm_raw(c, A, B, 2, one) : NULL;
+  tg_tensor_unref(A), tg_tensor_unref(B);
+  if (!out) return NULL;
+  out->ndim = 0;
+  return record2(c, &dot_kind, out, a, b);
+}
+
+static int mv_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
+  tg_tensor *a = tg_unpack(c, n, 0), *v = a ? tg_unpack(c, n, 1) : NULL, *t = NULL;
+  int rc = -1;
+  if (!v) goto done;
+  if (tg_needs_input_grad(n, 0) && !(gin[0] = tg_outer(c, gout[0], v))) goto done;
+  if (tg_needs_input_grad(n, 1)) {
+    if (!(t = tg_transpose(c, a, 0, 1)) || !(gin[1] = tg_mv(c, t, gout[0]))) goto done;
+  }
+  rc = 0;
+done:
+  tg_tensor_unref(a), tg_tensor_unref(v), tg_tensor_unref(t);
+  return rc;
+}
+static const tg_node_kind mv_kind = {"MvBackward0", mv_backward, NULL};
+
+tg_tensor *tg_mv(tg_ctx *c, tg_tensor *a, tg_tensor *v) {
+  if (a->ndim != 2 || v->ndim != 1)
+    return tg_errp(c, "vector + matrix @ vector expected, got 1, %d, %d", a->ndim, v->ndim);
+  if (a->size[1] != v->size[0])
+    return tg_errp(c, "size mismatch, got input (%lld), mat (%lldx%lld), vec (%lld)", (long long)a->size[0],
+                   (long long)a->size[0], (long long)a->size[1], (long long)v->size[0]);
+  if (a->dtype != v->dtype)
+    return tg_errp(c, "expected m1 and m2 to have the same dtype, but got: %s != %s", torch_type(a->dtype), torch_type(v->dtype));
+  int64_t m = a->size[0], k = a->size[1], osz[2] = {m, 1};
+  tg_tensor *V = as_matrix(c, v, k, 1, v->stride[0], 1);
+  tg_tensor *out = V ? mm_raw(c, a, V, 2, osz) : NULL;
+  tg_tensor_unref(V);
+  if (!out) return NULL;
+  out->ndim = 1;
+  out->stride[0] = 1;
+  return record2(c, &mv_kind, out, a, v);
+}
+
+/* outer as PyTorch composes it: a.reshape(-1, 1) * b (MulBackward0) */
+tg_tensor *tg_outer(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
+  if (a->ndim != 1) return tg_errp(c, "outer: Expected 1-D argument self, but got %d-D", a->ndim);
+  if (b->ndim != 1) return tg_errp(c, "outer: Expected 1-D argument vec2, but got %d-D", b->ndim);
+  int64_t col[2] = {-1, 1};
+  tg_tensor *ac = tg_reshape(c, a, 2, col);
+  tg_tensor *r = ac ? tg_mul(c, ac, b) : NULL;
+  tg_tensor_unref(ac);
+  return r;
+}
+
+/* ------------------------------------------------------ addmm, baddbmm */
+/* dp[0] beta, dp[1] alpha; ip[0] batched; saved m1, m2 */
+static int addmm_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
+  double beta = n->dp[0], alpha = n->dp[1];
+  bool batched = n->ip[0];
+  tg_tensor *g = gout[0], *m1 = tg_unpack(c, n, 0), *m2 = m1 ? tg_unpack(c, n, 1) : NULL, *t = NULL, *p = NULL;
+  int rc = -1;
+  int d0 = batched, d1 = batched + 1;
+  if (!m2) goto done;
+  if (tg_needs_input_grad(n, 0) && !(gin[0] = beta == 1.0 ? tg_tensor_ref(g) : tg_mul_scalar(c, g, beta))) goto done;
+  if (tg_needs_input_grad(n, 1)) { /* alpha * g @ m2^T */
+    if (!(t = tg_transpose(c, m2, d0, d1)) || !(p = batched ? tg_bmm(c, g, t) : tg_mm(c, g, t))) goto done;
+    if (!(gin[1] = alpha == 1.0 ? tg_tensor_ref(p) : tg_mul_scalar(c, p, alpha))) goto done;
+    tg_tensor_unref(t), tg_tensor_unref(p);
+    t = p = NULL;
+  }
+  if (tg_needs_input_grad(n, 2)) { /* alpha * m1^T @ g */
+    if (!(t = tg_transpose(c, m1, d0, d1)) || !(p = batched ? tg_bmm(c, t, g) : tg_mm(c, t, g))) goto done;
+    if (!(gin[2] = alpha == 1.0 ? tg_tensor_ref(p) : tg_mul_scalar(c, p, alpha))) goto done;
+  }
+  rc = 0;
+done:
+  tg_tensor_unref(m1), tg_tensor_unref(m2), tg_tensor_unref(t), tg_tensor_unref(p);
+  return rc;
+}
+static const tg_node_kind addmm_kind = {"AddmmBackward0", addmm_backward, NULL};
+static const tg_node_kind baddbmm_kind = {"BaddbmmBackward0", addmm_backward, NULL};
+
+static tg_tensor *addmm_impl(tg_ctx *c, tg_tensor *self, tg_tensor *a, tg_tensor *b, double beta, double alpha, bool batched) {
+  if (self->dtype != a->dtype)
+    return tg_errp(c, "self and mat2 must have the same dtype, but got %s and %s", torch_dtype(self->dtype), torch_dtype(a->dtype));
+  bool gm = c->grad_enabled;
+  c->grad_enabled = false;
+  tg_tensor *p = batched ? tg_bmm(c, a, b) : tg_mm(c, a, b), *e = NULL, *s = NULL, *out = NULL;
+  if (p) e = tg_expand(c, self, p->ndim, p->size); /* self must broadcast to the product */
+  if (e) {
+    s = alpha == 1.0 ? tg_tensor_ref(p) : tg_mul_scalar(c, p, alpha);
+    if (s && beta == 0.0) out = tg_contiguous(c, s); /* beta = 0 ignores self (even nan) */
+    else if (s && beta == 1.0) out = tg_add(c, e, s);
+    else if (s) {
+      tg_tensor *be = tg_mul_scalar(c, e, beta);
+      out = be ? tg_add(c, be, s) : NULL;
+      tg_tensor_unref(be);
+    }
+  }
+  c->grad_enabled = gm;
+  tg_tensor_unref(p), tg_tensor_unref(e), tg_tensor_unref(s);
+  if (!out) return NULL;
+  if (out->refs > 1) { /* a shared result (alpha 1, beta 0): own it */
+    tg_tensor *o = tg_cast_raw(c, out, out->dtype);
+    tg_tensor_unref(out);
+    if (!(out = o)) return NULL;
+  }
+  tg_tensor *ins[3] = {self, a, b};
+  tg_node *n = tg_record(c, batched ? &baddbmm_kind : &addmm_kind, out, 3, ins, 2);
+  if (n) {
+    n->dp[0] = beta, n->dp[1] = alpha, n->ip[0] = batched;
+    if (tg_save(c, n, 0, a, false) < 0 || tg_save(c, n, 1, b, false) < 0) {
+      tg_tensor_unref(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+tg_tensor *tg_addmm(tg_ctx *c, tg_tensor *self, tg_tensor *a, tg_tensor *b, double beta, double alpha) {
+  return addmm_impl(c, self, a, b, beta, alpha, false);
+}
+
+tg_tensor *tg_baddbmm(tg_ctx *c, tg_tensor *self, tg_tensor *a, tg_tensor *b, double beta, double alpha) {
+  return addmm_impl(c, self, a, b, beta, alpha, true);
 }

@@ -1,4 +1,6 @@
--- tgrad.autograd: grad(), backward(), gradcheck (finite differences in float64).
+-- tgrad.autograd: grad(), backward(), gradcheck and gradgradcheck (finite
+-- differences in float64), custom Functions (function.lua), the functional
+-- API (functional.lua), in-place variants (inplace.lua), anomaly mode.
 return function(tg)
   local autograd = {}
   local is_tensor = tg.is_tensor
@@ -18,7 +20,10 @@ return function(tg)
     local outs = as_list(outputs)
     local ins = as_list(inputs)
     local gos = as_list(grad_outputs)
+    -- a core error comes back as nil, message (raised here at the caller's line);
+    -- an error raised by a hook or a custom Function propagates as it was raised
     local res, n = tg._grad(outs, ins, gos, opts or {})
+    if res == nil then error(n, 2) end
     res.n = n
     return res
   end
@@ -74,8 +79,10 @@ return function(tg)
     if #diff == 0 then error("gradcheck expects at least one input tensor to require gradient", 2) end
     for _, ii in ipairs(diff) do
       -- a fresh graph per input: the finite differences below write into inputs
-      local outs = outputs_of(fn, inputs)
-      for oi, out in ipairs(outs) do
+      local n_outs = #outputs_of(fn, inputs)
+      for oi = 1, n_outs do
+        -- a fresh graph per output: the finite differences bump the inputs' versions
+        local out = outputs_of(fn, inputs)[oi]
         local no = out:numel()
         local x = inputs[ii]
         local nx = x:numel()
@@ -85,7 +92,7 @@ return function(tg)
         for j = 1, no do
           local go = tg.zeros_like(out)
           tg.no_grad(function() local f = go:reshape(-1); f[j] = 1 end)
-          local g = autograd.grad(out, x, go, {retain_graph = true, allow_unused = true})[1]
+          local g = out.requires_grad and autograd.grad(out, x, go, {retain_graph = true, allow_unused = true})[1] or nil
           local gf = g and g:reshape(-1) or nil
           for k = 1, nx do ana[j][k] = gf and gf[k]:item() or 0 end
         end
@@ -120,6 +127,90 @@ return function(tg)
     end
     return true
   end
+
+  --- gradgradcheck(fn, inputs, grad_outputs, {eps, atol, rtol, raise_exception})
+  -- checks second derivatives: gradcheck of (inputs, v) -> grad(fn(inputs), inputs, v,
+  -- {create_graph = true}), with v random (float64) unless grad_outputs are given.
+  function autograd.gradgradcheck(fn, inputs, grad_outputs, opts)
+    if type(grad_outputs) == "table" and not is_tensor(grad_outputs) and grad_outputs[1] == nil and next(grad_outputs) ~= nil then
+      opts, grad_outputs = grad_outputs, nil
+    end
+    inputs = as_list(inputs)
+    local n_in = #inputs
+    local diff = {}
+    for i, x in ipairs(inputs) do
+      if is_tensor(x) and x.requires_grad then diff[#diff + 1] = i end
+    end
+    if #diff == 0 then error("gradgradcheck expects at least one input tensor to require gradient", 2) end
+    local gos = as_list(grad_outputs)
+    if not gos then
+      gos = {}
+      for i, o in ipairs(outputs_of(fn, inputs)) do
+        gos[i] = tg.randn(o.shape, {dtype = tg.float64}):to(o.dtype):requires_grad_(true)
+      end
+    end
+    local function first_order_impl(...)
+      local args = table.pack(...)
+      local ins = {}
+      for i = 1, n_in do ins[i] = args[i] end
+      local vs = {}
+      for i = 1, #gos do vs[i] = args[n_in + i] end
+      local outs = outputs_of(fn, ins)
+      local xs = {}
+      for k, i in ipairs(diff) do xs[k] = ins[i] end
+      local used, used_vs = {}, {}
+      for i, o in ipairs(outs) do
+        if o.requires_grad then used[#used + 1] = o; used_vs[#used_vs + 1] = vs[i] end
+      end
+      local res = {}
+      if #used == 0 then return res end
+      local gs = autograd.grad(used, xs, used_vs, {create_graph = true, allow_unused = true})
+      for k = 1, #xs do if gs[k] then res[#res + 1] = gs[k] end end
+      return res
+    end
+    -- gradcheck evaluates the function under no_grad for finite differences:
+    -- the first derivatives need grad mode inside
+    local function first_order(...) return tg.enable_grad(first_order_impl, ...) end
+    local all = {}
+    for i = 1, n_in do all[i] = inputs[i] end
+    for i = 1, #gos do all[n_in + i] = gos[i] end
+    local o = {}
+    for k, v in pairs(opts or {}) do o[k] = v end
+    if o.raise_exception == nil then o.raise_exception = true end
+    local ok, res, msg = pcall(autograd.gradcheck, first_order, all, o)
+    if not ok then
+      local m = tostring(res):gsub("^gradcheck failed: ", "gradgradcheck failed: ")
+      error(m, 2)
+    end
+    return res, msg
+  end
+
+  ---------------------------------------------------------------- anomaly mode
+  --- set_detect_anomaly(b): a NaN produced in backward raises, naming the node and
+  -- the Lua traceback of the forward call that created it. Returns the previous mode.
+  function autograd.set_detect_anomaly(enabled)
+    return tg._set_detect_anomaly(enabled and true or false)
+  end
+
+  function autograd.is_anomaly_enabled() return tg._is_anomaly_enabled() end
+
+  --- detect_anomaly(fn, ...): runs fn with anomaly mode on; detect_anomaly() returns a <close> guard
+  function autograd.detect_anomaly(fn, ...)
+    local prev = tg._set_detect_anomaly(true)
+    if fn == nil then
+      return setmetatable({}, {__close = function() tg._set_detect_anomaly(prev) end,
+                               __name = "tgrad.anomaly_guard"})
+    end
+    local res = table.pack(pcall(fn, ...))
+    tg._set_detect_anomaly(prev)
+    if not res[1] then error(res[2], 0) end
+    return table.unpack(res, 2, res.n)
+  end
+
+  ---------------------------------------------------------------- the rest
+  autograd.Function = require("tgrad.autograd.function")(tg)
+  autograd.functional = require("tgrad.autograd.functional")(tg, autograd)
+  autograd._install_inplace = require("tgrad.autograd.inplace")(tg)
 
   return autograd
 end

@@ -22,11 +22,23 @@ void tg_iter_init(tg_iter *it, int nops, const tg_tensor *const *ts);
  * parallel_ok (the output has no stride-0 dims) */
 void tg_iter_run(tg_ctx *c, const tg_iter *it, tg_loop_fn loop, const void *arg, bool parallel_ok);
 
+void *tg_cpu_alloc(tg_ctx *c, size_t nbytes);          /* cpu_alloc.c */
+void tg_cpu_free(tg_ctx *c, void *p, size_t nbytes);
 int tg_cpu_copy(tg_ctx *c, tg_tensor *dst, const tg_tensor *src);
 int tg_cpu_fill(tg_ctx *c, tg_tensor *t, double v);
 int tg_cpu_unary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x);
+int tg_cpu_unary_p(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const double *params);
 int tg_cpu_binary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *a, const tg_tensor *b);
 int tg_cpu_sum(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const bool *reduce);
 int tg_cpu_mm(tg_ctx *c, tg_tensor *out, const tg_tensor *a, const tg_tensor *b);
+/* reductions, scans, sort, take/put along a dim (cpu_reduce.c; helper: reduce) */
+int tg_cpu_reduce(tg_ctx *c, int kind, tg_tensor *out, tg_tensor *idx, const tg_tensor *x, const bool *reduce,
+                  double p);
+int tg_cpu_scan(tg_ctx *c, int kind, bool reverse, tg_tensor *out, const tg_tensor *x, int dim);
+int tg_cpu_cumprod_grad(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *g, int dim);
+int tg_cpu_sort(tg_ctx *c, tg_tensor *values, tg_tensor *indices, const tg_tensor *x, int dim, int64_t k,
+                bool descending);
+int tg_cpu_take_along(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *idx, int dim);
+int tg_cpu_put_along(tg_ctx *c, tg_tensor *out, const tg_tensor *src, const tg_tensor *idx, int dim);
 
 #endif

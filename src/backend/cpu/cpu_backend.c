@@ -2,21 +2,7 @@
 #include <stdlib.h>
 
 #include "cpu.h"
-
-static void *cpu_alloc(tg_ctx *c, size_t nbytes) {
-  (void)c;
-  void *p = NULL;
-  /* 64-byte alignment for vector loads; never a zero-size request */
-  size_t n = (nbytes + 63) & ~(size_t)63;
-  if (posix_memalign(&p, 64, n ? n : 64) != 0) return NULL;
-  return p;
-}
-
-static void cpu_free(tg_ctx *c, void *p, size_t nbytes) {
-  (void)c;
-  (void)nbytes;
-  free(p);
-}
+#include "cpu_nn.h"
 
 static bool cpu_supports(tg_kernel k, int op, tg_dtype dt) {
   (void)op;
@@ -41,14 +27,25 @@ static int cpu_random(tg_ctx *c, tg_tensor *t, bool normal) {
 
 const tg_backend tg_cpu_backend = {
     .name = "cpu",
-    .alloc = cpu_alloc,
-    .free = cpu_free,
+    .alloc = tg_cpu_alloc,
+    .free = tg_cpu_free,
     .supports = cpu_supports,
     .copy = tg_cpu_copy,
     .fill = tg_cpu_fill,
     .unary = tg_cpu_unary,
+    .unary_p = tg_cpu_unary_p,
     .binary = tg_cpu_binary,
     .sum = tg_cpu_sum,
     .mm = tg_cpu_mm,
     .random = cpu_random,
+    .reduce = tg_cpu_reduce,
+    .scan = tg_cpu_scan,
+    .cumprod_grad = tg_cpu_cumprod_grad,
+    .sort = tg_cpu_sort,
+    .take_along = tg_cpu_take_along,
+    .put_along = tg_cpu_put_along,
+    .softmax = tg_cpu_softmax,
+    .softmax_backward = tg_cpu_softmax_backward,
+    .nll = tg_cpu_nll,
+    .pointwise_loss = tg_cpu_pointwise_loss,
 };

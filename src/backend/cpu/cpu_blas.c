@@ -25,10 +25,19 @@ static bool blas_layout(int64_t r, int64_t k, int64_t sr, int64_t sk, bool *tran
   }
 NAIVE_MM(int64_t)
 
+/* OpenBLAS follows tg.set_num_threads. Its thread count is process-wide (one
+ * setting shared by every lua_State), so it is set before each gemm from the
+ * calling state's ctx->num_threads, and only when it differs from OpenBLAS's
+ * current value (read back from OpenBLAS itself: no state of ours), since
+ * setting it is not free. States in other threads with other counts take
+ * turns changing it; results do not depend on it. */
+static void blas_threads(tg_ctx *c) {
+  if (openblas_get_num_threads() != c->num_threads) openblas_set_num_threads(c->num_threads);
+}
+
 /* one 2-D product: out contiguous m x n */
 static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a, int64_t sa0,
                 int64_t sa1, char *b, int64_t sb0, int64_t sb1, char *o) {
-  (void)c;
   if (dt == TG_INT64) {
     naive_mm_int64_t(m, n, k, (int64_t *)a, sa0, sa1, (int64_t *)b, sb0, sb1, (int64_t *)o);
     return 0;
@@ -38,6 +47,7 @@ static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a
   if (!blas_layout(m, k, sa0, sa1, &ta, &lda) || !blas_layout(k, n, sb0, sb1, &tb, &ldb))
     return 1; /* caller makes the operands contiguous */
   if (m == 0 || n == 0) return 0;
+  blas_threads(c);
   enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   if (dt == TG_FLOAT32)
     cblas_sgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0f, (float *)a, (int)lda, (float *)b,

@@ -1,6 +1,7 @@
 /* cpu_elementwise.c: unary, binary, copy/cast and fill kernels.
  * The math is TG_SM_<OP> from ops/scalar_math.h; <tgmath.h> picks the float
  * or double libm function from the operand type. */
+#include <stdint.h>
 #include <tgmath.h>
 
 #include "../../ops/scalar_math.h"
@@ -18,28 +19,49 @@ static inline int64_t ipow(int64_t b, int64_t e) {
   return r;
 }
 
-/* ---- unary: y = f(x) */
-#define UNARY_LOOP(E, T)                                                              \
+/* ---- unary: y = f(x); ops with parameters read them from arg (const double *) */
+#define UNARY_LOOP_X(E, T, EXPR)                                                      \
   static void un_##E##_##T(int64_t n, char **p, const int64_t *s, const void *arg) {  \
-    (void)arg;                                                                        \
+    const double *prm = (const double *)arg;                                          \
+    (void)prm;                                                                        \
     if (s[0] == sizeof(T) && s[1] == sizeof(T)) {                                     \
       T *restrict y = (T *)p[0];                                                      \
       const T *restrict x = (const T *)p[1];                                          \
-      for (int64_t i = 0; i < n; i++) { T v = x[i]; y[i] = (T)(TG_SM_##E(v)); }       \
+      for (int64_t i = 0; i < n; i++) { T v = x[i]; y[i] = (T)(EXPR); }               \
     } else {                                                                          \
       for (int64_t i = 0; i < n; i++) {                                               \
         T v = *(const T *)(p[1] + i * s[1]);                                          \
-        *(T *)(p[0] + i * s[0]) = (T)(TG_SM_##E(v));                                  \
+        *(T *)(p[0] + i * s[0]) = (T)(EXPR);                                          \
       }                                                                               \
     }                                                                                 \
   }
+#define UNARY_LOOP(E, T) UNARY_LOOP_X(E, T, TG_SM_##E(v))
 #define TG_UNARY(E, name, gname, int_ok) UNARY_LOOP(E, f32) UNARY_LOOP(E, f64)
+#define TG_UNARY_P(E, name, gname, int_ok)
 #include "../../ops.def"
-/* integer versions only where defined on integers */
+/* integer versions only where defined on integers; rounding is the identity */
 UNARY_LOOP(NEG, i64)
 UNARY_LOOP(ABS, i64)
 UNARY_LOOP(SIGN, i64)
 UNARY_LOOP(RELU, i64)
+UNARY_LOOP(SQUARE, i64)
+UNARY_LOOP_X(FLOOR, i64, v)
+UNARY_LOOP_X(CEIL, i64, v)
+UNARY_LOOP_X(ROUND, i64, v)
+UNARY_LOOP_X(TRUNC, i64, v)
+/* parameters: gelu {approximate}, softplus {beta, threshold}, clamp {lo, hi, has_lo, has_hi} */
+#define GELU_EXPR(T) TG_SM_GELU(v, prm[0] != 0)
+#define SOFTPLUS_EXPR(T) TG_SM_SOFTPLUS(v, (T)prm[0], (T)prm[1])
+#define CLAMP_EXPR(T) TG_SM_CLAMP(v, (T)prm[0], (T)prm[1], prm[2] != 0, prm[3] != 0)
+UNARY_LOOP_X(GELU, f32, GELU_EXPR(f32))
+UNARY_LOOP_X(GELU, f64, GELU_EXPR(f64))
+UNARY_LOOP_X(SOFTPLUS, f32, SOFTPLUS_EXPR(f32))
+UNARY_LOOP_X(SOFTPLUS, f64, SOFTPLUS_EXPR(f64))
+UNARY_LOOP_X(CLAMP, f32, CLAMP_EXPR(f32))
+UNARY_LOOP_X(CLAMP, f64, CLAMP_EXPR(f64))
+UNARY_LOOP_X(CLAMP, i64, CLAMP_EXPR(i64))
+
+static bool has_params(tg_op op) { return op == TG_OP_GELU || op == TG_OP_SOFTPLUS || op == TG_OP_CLAMP; }
 
 static tg_loop_fn unary_loop(tg_op op, tg_dtype dt) {
   switch (dt) {
@@ -61,20 +83,31 @@ static tg_loop_fn unary_loop(tg_op op, tg_dtype dt) {
         case TG_OP_ABS: return un_ABS_i64;
         case TG_OP_SIGN: return un_SIGN_i64;
         case TG_OP_RELU: return un_RELU_i64;
+        case TG_OP_SQUARE: return un_SQUARE_i64;
+        case TG_OP_FLOOR: return un_FLOOR_i64;
+        case TG_OP_CEIL: return un_CEIL_i64;
+        case TG_OP_ROUND: return un_ROUND_i64;
+        case TG_OP_TRUNC: return un_TRUNC_i64;
+        case TG_OP_CLAMP: return un_CLAMP_i64;
         default: return NULL;
       }
     default: return NULL;
   }
 }
 
-int tg_cpu_unary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x) {
+int tg_cpu_unary_p(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const double *params) {
   tg_loop_fn f = unary_loop(op, x->dtype);
   if (!f) return tg_err(c, "\"%s\" not implemented for '%s'", tg_op_infos[op].name, tg_dtype_name(x->dtype));
+  if (has_params(op) && !params) return tg_err(c, "%s: missing parameters", tg_op_infos[op].name);
   tg_iter it;
   const tg_tensor *ts[2] = {out, x};
   tg_iter_init(&it, 2, ts);
-  tg_iter_run(c, &it, f, NULL, true);
+  tg_iter_run(c, &it, f, params, true);
   return 0;
+}
+
+int tg_cpu_unary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x) {
+  return tg_cpu_unary_p(c, op, out, x, NULL);
 }
 
 /* ---- binary: z = f(a, b); TO is the output type */
@@ -104,25 +137,44 @@ int tg_cpu_unary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x) {
   }
 
 #define TG_SM_IPOW(a, b) ipow(a, b)
-#define ARITH_LOOPS(E, F) BINARY_LOOP(E, f32, f32, F) BINARY_LOOP(E, f64, f64, F) BINARY_LOOP(E, i64, i64, F)
+#define FLOAT_LOOPS(E, F) BINARY_LOOP(E, f32, f32, F) BINARY_LOOP(E, f64, f64, F)
+#define ARITH_LOOPS(E, F) FLOAT_LOOPS(E, F) BINARY_LOOP(E, i64, i64, F)
 #define CMP_LOOPS(E, F) \
   BINARY_LOOP(E, f32, b8, F) BINARY_LOOP(E, f64, b8, F) BINARY_LOOP(E, i64, b8, F) BINARY_LOOP(E, b8, b8, F)
 ARITH_LOOPS(ADD, TG_SM_ADD)
 ARITH_LOOPS(SUB, TG_SM_SUB)
 ARITH_LOOPS(MUL, TG_SM_MUL)
-BINARY_LOOP(DIV, f32, f32, TG_SM_DIV)
-BINARY_LOOP(DIV, f64, f64, TG_SM_DIV)
-BINARY_LOOP(POW, f32, f32, TG_SM_POW)
-BINARY_LOOP(POW, f64, f64, TG_SM_POW)
+FLOAT_LOOPS(DIV, TG_SM_DIV)
+FLOAT_LOOPS(POW, TG_SM_POW)
 BINARY_LOOP(POW, i64, i64, TG_SM_IPOW)
+ARITH_LOOPS(MAXIMUM, TG_SM_MAXIMUM)
+ARITH_LOOPS(MINIMUM, TG_SM_MINIMUM)
+FLOAT_LOOPS(ATAN2, TG_SM_ATAN2)
+FLOAT_LOOPS(FMOD, TG_SM_FMOD)
+BINARY_LOOP(FMOD, i64, i64, TG_SM_IFMOD)
+FLOAT_LOOPS(REMAINDER, TG_SM_REMAINDER)
+BINARY_LOOP(REMAINDER, i64, i64, TG_SM_IREMAINDER)
+BINARY_LOOP(ADD, b8, b8, TG_SM_BOOL_ADD)
+BINARY_LOOP(MUL, b8, b8, TG_SM_BOOL_MUL)
+BINARY_LOOP(MAXIMUM, b8, b8, TG_SM_MAXIMUM)
+BINARY_LOOP(MINIMUM, b8, b8, TG_SM_MINIMUM)
 CMP_LOOPS(EQ, TG_SM_EQ)
 CMP_LOOPS(NE, TG_SM_NE)
 CMP_LOOPS(LT, TG_SM_LT)
 CMP_LOOPS(LE, TG_SM_LE)
 CMP_LOOPS(GT, TG_SM_GT)
 CMP_LOOPS(GE, TG_SM_GE)
+CMP_LOOPS(LOGICAL_AND, TG_SM_LOGICAL_AND)
+CMP_LOOPS(LOGICAL_OR, TG_SM_LOGICAL_OR)
+CMP_LOOPS(LOGICAL_XOR, TG_SM_LOGICAL_XOR)
 
 static tg_loop_fn binary_loop(tg_op op, tg_dtype dt) {
+#define BY_DTYPE_F(E)                                      \
+  switch (dt) {                                            \
+    case TG_FLOAT32: return bin_##E##_f32;                 \
+    case TG_FLOAT64: return bin_##E##_f64;                 \
+    default: return NULL;                                  \
+  }
 #define BY_DTYPE(E)                                        \
   switch (dt) {                                            \
     case TG_FLOAT32: return bin_##E##_f32;                 \
@@ -130,7 +182,7 @@ static tg_loop_fn binary_loop(tg_op op, tg_dtype dt) {
     case TG_INT64: return bin_##E##_i64;                   \
     default: return NULL;                                  \
   }
-#define BY_DTYPE_CMP(E)                                    \
+#define BY_DTYPE_B(E)                                      \
   switch (dt) {                                            \
     case TG_FLOAT32: return bin_##E##_f32;                 \
     case TG_FLOAT64: return bin_##E##_f64;                 \
@@ -139,24 +191,48 @@ static tg_loop_fn binary_loop(tg_op op, tg_dtype dt) {
     default: return NULL;                                  \
   }
   switch (op) {
-    case TG_OP_ADD: BY_DTYPE(ADD)
+    case TG_OP_ADD: BY_DTYPE_B(ADD)
     case TG_OP_SUB: BY_DTYPE(SUB)
-    case TG_OP_MUL: BY_DTYPE(MUL)
+    case TG_OP_MUL: BY_DTYPE_B(MUL)
     case TG_OP_POW: BY_DTYPE(POW)
-    case TG_OP_DIV: return dt == TG_FLOAT32 ? bin_DIV_f32 : dt == TG_FLOAT64 ? bin_DIV_f64 : NULL;
-    case TG_OP_EQ: BY_DTYPE_CMP(EQ)
-    case TG_OP_NE: BY_DTYPE_CMP(NE)
-    case TG_OP_LT: BY_DTYPE_CMP(LT)
-    case TG_OP_LE: BY_DTYPE_CMP(LE)
-    case TG_OP_GT: BY_DTYPE_CMP(GT)
-    case TG_OP_GE: BY_DTYPE_CMP(GE)
+    case TG_OP_DIV: BY_DTYPE_F(DIV)
+    case TG_OP_MAXIMUM: BY_DTYPE_B(MAXIMUM)
+    case TG_OP_MINIMUM: BY_DTYPE_B(MINIMUM)
+    case TG_OP_ATAN2: BY_DTYPE_F(ATAN2)
+    case TG_OP_FMOD: BY_DTYPE(FMOD)
+    case TG_OP_REMAINDER: BY_DTYPE(REMAINDER)
+    case TG_OP_EQ: BY_DTYPE_B(EQ)
+    case TG_OP_NE: BY_DTYPE_B(NE)
+    case TG_OP_LT: BY_DTYPE_B(LT)
+    case TG_OP_LE: BY_DTYPE_B(LE)
+    case TG_OP_GT: BY_DTYPE_B(GT)
+    case TG_OP_GE: BY_DTYPE_B(GE)
+    case TG_OP_LOGICAL_AND: BY_DTYPE_B(LOGICAL_AND)
+    case TG_OP_LOGICAL_OR: BY_DTYPE_B(LOGICAL_OR)
+    case TG_OP_LOGICAL_XOR: BY_DTYPE_B(LOGICAL_XOR)
     default: return NULL;
   }
+}
+
+/* sets *(bool *)arg when an int64 element is 0 (run serially) */
+static void any_zero_i64(int64_t n, char **p, const int64_t *s, const void *arg) {
+  bool *found = (bool *)(uintptr_t)arg;
+  for (int64_t i = 0; i < n && !*found; i++)
+    if (*(const i64 *)(p[0] + i * s[0]) == 0) *found = true;
 }
 
 int tg_cpu_binary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *a, const tg_tensor *b) {
   tg_loop_fn f = binary_loop(op, a->dtype);
   if (!f) return tg_err(c, "\"%s\" not implemented for '%s'", tg_op_infos[op].name, tg_dtype_name(a->dtype));
+  if ((op == TG_OP_FMOD || op == TG_OP_REMAINDER) && a->dtype == TG_INT64) {
+    /* integer division by zero: PyTorch's error, never SIGFPE */
+    bool zero = false;
+    tg_iter zi;
+    const tg_tensor *zs[1] = {b};
+    tg_iter_init(&zi, 1, zs);
+    tg_iter_run(c, &zi, any_zero_i64, &zero, false);
+    if (zero) return tg_err(c, "ZeroDivisionError");
+  }
   tg_iter it;
   const tg_tensor *ts[3] = {out, a, b};
   tg_iter_init(&it, 3, ts);

@@ -1,0 +1,24 @@
+-- Workload 5: elementwise ops on float32, GB/s counting bytes read + written.
+-- Allocating forms (c = a + b, a:exp(), a:sum()) plus the in-place a:add_(b).
+package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;" .. package.path
+local B = require "common"
+local tg = require "tgrad"
+B.setup(tg)
+
+for _, n in ipairs({1000000, 10000000}) do
+  local tag = n == 1000000 and "1e6" or "1e7"
+  local a, b = tg.randn(n), tg.randn(n)
+  local ops = {
+    {"add", 12, function() return a + b end},         -- read 2, write 1
+    {"exp", 8, function() return a:exp() end},         -- read 1, write 1
+    {"sum", 4, function() return a:sum() end},         -- read 1
+    {"add_inplace", 12, function() a:add_(b) end},   -- read 2, write 1
+  }
+  for _, op in ipairs(ops) do
+    local ok, err = pcall(function()
+      local t = B.measure(op[3])
+      B.result("elementwise", op[1] .. "_" .. tag, op[2] * n / t / 1e9, "GB/s")
+    end)
+    if not ok then io.stderr:write(op[1], "_", tag, ": ", tostring(err), "\n") end
+  end
+end

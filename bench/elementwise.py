@@ -1,0 +1,14 @@
+"""Workload 5: elementwise ops on float32, GB/s counting bytes read + written.
+Allocating forms (c = a + b, a.exp(), a.sum()) plus the in-place a.add_(b)."""
+import common as B
+from common import torch
+
+for n, tag in ((1_000_000, "1e6"), (10_000_000, "1e7")):
+    a, b = torch.randn(n), torch.randn(n)
+    ops = [("add", 12, lambda: a + b),          # read 2, write 1
+           ("exp", 8, lambda: a.exp()),         # read 1, write 1
+           ("sum", 4, lambda: a.sum()),         # read 1
+           ("add_inplace", 12, lambda: a.add_(b))]  # read 2, write 1
+    for name, nbytes, fn in ops:
+        t = B.measure(fn)
+        B.result("elementwise", f"{name}_{tag}", nbytes * n / t / 1e9, "GB/s")

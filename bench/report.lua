@@ -1,0 +1,58 @@
+-- Turns bench/build/results.txt (lines "side workload variant value unit"
+-- and "STATUS side workload ok|error") into the table printed by run.sh.
+local path = arg[1] or "bench/build/results.txt"
+local vals, status, rows, seen = {}, {}, {}, {}
+for line in io.lines(path) do
+  local s, w, st = line:match("^STATUS (%S+) (%S+) (%S+)$")
+  if s then
+    status[s .. " " .. w] = (status[s .. " " .. w] == "error") and "error" or st
+  else
+    local side, wl, var, v, unit = line:match("^(%S+) (%S+) (%S+) (%S+) (%S+)$")
+    if side then
+      local key = wl .. " " .. var
+      if not seen[key] then
+        seen[key] = true
+        rows[#rows + 1] = {wl = wl, var = var, unit = unit}
+      end
+      local k = side .. " " .. key
+      vals[k] = vals[k] or {}
+      table.insert(vals[k], tonumber(v))
+    end
+  end
+end
+
+local function median(xs)
+  table.sort(xs)
+  local n = #xs
+  return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
+end
+
+local function value(side, r)
+  local xs = vals[side .. " " .. r.wl .. " " .. r.var]
+  if xs then return median(xs) end
+  return nil, status[side .. " " .. r.wl] == "error" and "error" or "-"
+end
+
+-- ratio = tgrad time / peer time: for rates (GF/s, GB/s) that is peer / tgrad
+local function ratio(t, p, unit)
+  if not t or not p then return "-" end
+  if unit:find("/s$") then return string.format("%.2f", p / t) end
+  return string.format("%.2f", t / p)
+end
+
+local function fmt(v, miss)
+  if not v then return miss end
+  return string.format(v >= 100 and "%.0f" or v >= 10 and "%.1f" or "%.3g", v)
+end
+
+print("ratio = tgrad time / peer time (for GF/s and GB/s: peer rate / tgrad rate):"
+      .. " < 1 means tgrad is faster")
+local line = "%-12s %-18s %-5s %10s %10s %8s %10s %8s"
+print(string.format(line, "workload", "variant", "unit", "tgrad", "torch", "t/torch", "C ref", "t/C"))
+for _, r in ipairs(rows) do
+  local t, tm = value("tgrad", r)
+  local p, pm = value("torch", r)
+  local c, cm = value("cref", r)
+  print(string.format(line, r.wl, r.var, r.unit, fmt(t, tm), fmt(p, pm),
+    ratio(t, p, r.unit), fmt(c, cm), ratio(t, c, r.unit)))
+end

@@ -1,0 +1,13 @@
+-- Workload 2: tiny policy step, MLP 4-32-32-2, batch 1, cross-entropy, SGD.
+package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;" .. package.path
+local B = require "common"
+local mlp = require "mlp"
+local tg = require "tgrad"
+B.setup(tg)
+
+local params = mlp.new(tg, {4, 32, 32, 2})
+local x = tg.randn(1, 4)
+local target = mlp.targets(tg, 1, 2)
+local t = B.measure(function() mlp.step(tg, params, x, target, 0.01) end,
+                    {iters = 5000, reps = 5})
+B.result("tiny_policy", "hand_sgd", 1e6 * t, "us")

@@ -1,0 +1,179 @@
+-- tgrad.autograd.functional: jacobian, hessian, vjp, jvp, hvp, vhp
+-- (torch.autograd.functional). `inputs` is a tensor or a list of tensors;
+-- fn is called as fn(x) or fn(x1, x2, ...). opts: {create_graph = false}.
+-- Results for one input are tensors, for a list of inputs lists.
+return function(tg, autograd)
+  local functional = {}
+  local is_tensor = tg.is_tensor
+
+  -- inputs as a list of fresh tensors that require grad (the caller's graph is kept with create_graph)
+  local function prepare(inputs, create_graph)
+    local single = is_tensor(inputs)
+    local list = single and {inputs} or inputs
+    if type(list) ~= "table" then error("inputs must be a Tensor or a list of Tensors", 3) end
+    local out = {}
+    for i, x in ipairs(list) do
+      if not is_tensor(x) then error(("inputs[%d] is not a Tensor"):format(i), 3) end
+      if create_graph and x.requires_grad then
+        out[i] = x:view(x.shape)
+      else
+        out[i] = x:detach():requires_grad_(true)
+      end
+    end
+    return out, single
+  end
+
+  local function call(fn, xs)
+    local res = fn(table.unpack(xs))
+    local single = is_tensor(res)
+    local list = single and {res} or res
+    if type(list) ~= "table" then error("the function must return a Tensor or a list of Tensors", 3) end
+    return list, single
+  end
+
+  local function grads_or_zeros(outs, xs, gos, create_graph)
+    local any = false
+    for _, o in ipairs(outs) do any = any or o.requires_grad end
+    local gs = any and autograd.grad(outs, xs, gos, {retain_graph = true, create_graph = create_graph, allow_unused = true}) or {}
+    local r = {}
+    for i, x in ipairs(xs) do r[i] = gs[i] or tg.zeros_like(x) end
+    return r
+  end
+
+  local function shape_cat(a, b)
+    local s = {}
+    for _, v in ipairs(a) do s[#s + 1] = v end
+    for _, v in ipairs(b) do s[#s + 1] = v end
+    return s
+  end
+
+  local function maybe_detach(t, create_graph) return create_graph and t or t:detach() end
+
+  --- jacobian(fn, inputs, {create_graph}) -> J with shape out.shape .. in.shape
+  -- (nested lists J[i][j] for several outputs / inputs)
+  function functional.jacobian(fn, inputs, opts)
+    opts = opts or {}
+    local cg = opts.create_graph or false
+    local xs, single_in = prepare(inputs, cg)
+    local outs, single_out = call(fn, xs)
+    local J = {}
+    for oi, out in ipairs(outs) do
+      local no = out:numel()
+      J[oi] = {}
+      local rows = {}
+      for xi, x in ipairs(xs) do rows[xi] = tg.zeros(no, x:numel(), {dtype = x.dtype}) end
+      for j = 1, no do
+        local go = tg.zeros(no, {dtype = out.dtype})
+        go[j] = 1
+        local gs = grads_or_zeros({out}, xs, {go:reshape(out.shape)}, cg)
+        for xi in ipairs(xs) do rows[xi]:select(1, j):copy_(gs[xi]:reshape(-1)) end
+      end
+      for xi, x in ipairs(xs) do
+        J[oi][xi] = maybe_detach(rows[xi]:reshape(shape_cat(out.shape, x.shape)), cg)
+      end
+    end
+    if single_out and single_in then return J[1][1] end
+    if single_out then return J[1] end
+    if single_in then
+      local r = {}
+      for oi = 1, #J do r[oi] = J[oi][1] end
+      return r
+    end
+    return J
+  end
+
+  --- hessian(fn, inputs, {create_graph}) -> H with shape in.shape .. in.shape (fn returns a scalar)
+  function functional.hessian(fn, inputs, opts)
+    local single = is_tensor(inputs)
+    local function gradient(...)
+      local xs = {...}
+      local out = fn(...)
+      if not is_tensor(out) or out:numel() ~= 1 then
+        error("The function given to hessian should return a single Tensor with a single element", 2)
+      end
+      local gs = grads_or_zeros({out}, xs, nil, true)
+      if single then return gs[1] end
+      return gs
+    end
+    return functional.jacobian(gradient, inputs, opts)
+  end
+
+  local function as_list(v)
+    if v == nil then return nil end
+    if is_tensor(v) then return {v} end
+    return v
+  end
+
+  local function result(list, single)
+    if single then return list[1] end
+    return list
+  end
+
+  local function outputs_result(outs, single, cg)
+    local r = {}
+    for i, o in ipairs(outs) do r[i] = maybe_detach(o, cg) end
+    return result(r, single)
+  end
+
+  --- vjp(fn, inputs, v, {create_graph}) -> fn(inputs), v^T J
+  function functional.vjp(fn, inputs, v, opts)
+    opts = opts or {}
+    local cg = opts.create_graph or false
+    local xs, single_in = prepare(inputs, cg)
+    local outs, single_out = call(fn, xs)
+    local vs = as_list(v)
+    if not vs then
+      for _, o in ipairs(outs) do
+        if o:numel() ~= 1 then error("The vector v can only be nil if the user-provided function returns a single Tensor with a single element.", 2) end
+      end
+    end
+    local gs = grads_or_zeros(outs, xs, vs, cg)
+    for i, g in ipairs(gs) do gs[i] = maybe_detach(g, cg) end
+    return outputs_result(outs, single_out, cg), result(gs, single_in)
+  end
+
+  --- jvp(fn, inputs, v, {create_graph}) -> fn(inputs), J v (by the double-vjp trick)
+  function functional.jvp(fn, inputs, v, opts)
+    opts = opts or {}
+    local cg = opts.create_graph or false
+    local xs, single_in = prepare(inputs, cg)
+    local outs, single_out = call(fn, xs)
+    local vs = as_list(v)
+    if not vs then
+      for _, x in ipairs(xs) do
+        if x:numel() ~= 1 then error("The vector v can only be nil if the input to the user-provided function is a single Tensor with a single element.", 2) end
+      end
+      vs = {}
+      for i, x in ipairs(xs) do vs[i] = tg.ones_like(x) end
+    end
+    -- u -> u^T J is linear in u; its vjp with v is J v
+    local us = {}
+    for i, o in ipairs(outs) do us[i] = tg.zeros_like(o):requires_grad_(true) end
+    local gs = grads_or_zeros(outs, xs, us, true)
+    local jv = grads_or_zeros(gs, us, vs, cg)
+    for i, t in ipairs(jv) do jv[i] = maybe_detach(t, cg) end
+    return outputs_result(outs, single_out, cg), result(jv, single_out)
+  end
+
+  --- hvp(fn, inputs, v, {create_graph}) -> fn(inputs), H v (fn returns a scalar)
+  function functional.hvp(fn, inputs, v, opts)
+    opts = opts or {}
+    local cg = opts.create_graph or false
+    local xs, single_in = prepare(inputs, cg)
+    local outs = call(fn, xs)
+    if #outs ~= 1 or outs[1]:numel() ~= 1 then
+      error("The function given to hvp should return a single Tensor with a single element", 2)
+    end
+    local vs = as_list(v)
+    if not vs then error("hvp: the vector v is required", 2) end
+    local gs = grads_or_zeros(outs, xs, nil, true)
+    local hv = grads_or_zeros(gs, xs, vs, cg)
+    for i, t in ipairs(hv) do hv[i] = maybe_detach(t, cg) end
+    return maybe_detach(outs[1], cg), result(hv, single_in)
+  end
+
+  --- vhp(fn, inputs, v): v^T H (equal to H v: the Hessian is symmetric)
+  functional.vhp = functional.hvp
+
+  return functional
+end

@@ -18,9 +18,8 @@ compiled into the module, so a host that links it statically needs no files.
 dependencies = {
   "lua >= 5.4, < 5.5",
 }
-external_dependencies = {
-  OPENBLAS = { header = "cblas.h" },
-}
+-- OpenBLAS and Lua's headers are found by the Makefile with pkg-config
+-- (Debian: libopenblas-dev, liblua5.4-dev).
 build = {
   type = "make",
   build_variables = {

@@ -62,7 +62,7 @@ describe("dot, mv, outer", function()
     assert.are.equal("UnsafeViewBackward0", tg.matmul(b3, b3:transpose(2, 3)).grad_fn.name)
     assert.are.same({2, 3}, tg.matmul(b3, v).shape)
     assert.is_true(tg.autograd.gradcheck(tg.matmul, {b3, randn(4, 2)}))
-    assert.is_true(tg.autograd.gradcheck(tg.matmul, {b3:transpose(1, 2), randn(3)}))
+    assert.is_true(tg.autograd.gradcheck(function(p, q) return tg.matmul(p:transpose(1, 2), q) end, {b3, randn(4)}))
     assert.has_error(function() tg.matmul(b3, tg.zeros(3, 2, {dtype = tg.float64})) end,
       "mat1 and mat2 shapes cannot be multiplied (6x4 and 3x2)")
   end)

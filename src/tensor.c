@@ -156,7 +156,7 @@ tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size
   }
   t->dtype = dt;
   t->ndim = ndim;
-  memcpy(t->size, size, sizeof(int64_t) * (size_t)ndim);
+  if (ndim) memcpy(t->size, size, sizeof(int64_t) * (size_t)ndim);
   tg_contiguous_strides(ndim, size, t->stride);
   return t;
 }
@@ -182,8 +182,8 @@ tg_tensor *tg_tensor_as_strided(tg_ctx *c, const tg_tensor *src, int ndim, const
   t->dtype = src->dtype;
   t->ndim = ndim;
   t->offset = offset;
-  memcpy(t->size, size, sizeof(int64_t) * (size_t)ndim);
-  memcpy(t->stride, stride, sizeof(int64_t) * (size_t)ndim);
+  if (ndim) memcpy(t->size, size, sizeof(int64_t) * (size_t)ndim);
+  if (ndim) memcpy(t->stride, stride, sizeof(int64_t) * (size_t)ndim);
   return t;
 }
 

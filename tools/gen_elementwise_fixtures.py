@@ -339,6 +339,14 @@ def binary_cases():
         case(name + "_int_float_num", "tg.%s(a, 2.5)" % op, lambda a, tf=tf: tf(a, 2.5),
              [X(5, dtype="int64", gen="int")])
     case("rsub_num", "tg.sub(3, a)", lambda a: 3 - a, [X(3, 4)])
+    # inexact Lua numbers: backward formulas use them in the gradient's dtype
+    f64 = lambda v: torch.tensor(v, dtype=torch.float64)
+    case("atan2_num_inexact", "tg.atan2(a, 1.3)", lambda a: torch.atan2(a, f64(1.3)), [X(3, 4)])
+    case("atan2_num_left_inexact", "tg.atan2(0.7, a)", lambda a: torch.atan2(f64(0.7), a), [X(3, 4)])
+    case("div_num_left_inexact", "tg.div(1.3, a)", lambda a: torch.div(f64(1.3), a), [X(3, 4, gen="pos")])
+    case("pow_num_base_inexact", "tg.pow(2.7, a)", lambda a: torch.pow(2.7, a), [X(3, 4)])
+    case("pow_num_exp_inexact", "tg.pow(a, 1.3)", lambda a: torch.pow(a, 1.3), [X(3, 4, gen="pos")])
+    case("fmod_num_left_inexact", "tg.fmod(7.3, a)", lambda a: torch.fmod(f64(7.3), a), [X(3, 4, gen="pos")])
     case("remainder_num_left", "tg.remainder(5, a)", lambda a: torch.remainder(torch.tensor(5), a),
          [X(5, dtype="int64", gen="nz")])
     case("mod_num_left", "7.5 % a", lambda a: torch.remainder(torch.tensor(7.5, dtype=torch.float64), a),

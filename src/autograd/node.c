@@ -129,6 +129,11 @@ tg_node *tg_grad_accumulator(tg_ctx *c, tg_tensor *leaf) {
  * grad_fn regenerated from the base's current one */
 void tg_view_refresh(tg_ctx *c, tg_tensor *t) {
   tg_tensor *b = t->view_base;
+  if (b && b->storage != t->storage) { /* t.data = ... gave t other memory: no longer a view */
+    t->view_base = NULL;
+    tg_tensor_unref(b);
+    return;
+  }
   if (!b || t->view_stamp == tg_fn_stamp(b)) return;
   if (tg_requires_grad(b)) {
     if (tg_view_regenerate(c, t, b) < 0) return; /* keeps the old history */

@@ -488,6 +488,10 @@ static int binary_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **
     a = K(tg_unpack(c, n, 0));
     b = K(tg_unpack(c, n, 1));
     if (op == TG_OP_POW) out = K(tg_unpack(c, n, 2));
+    /* a Lua number takes the gradient's dtype, as a scalar does in PyTorch's formulas
+     * (two wrapped numbers would otherwise promote to float32) */
+    if (a && a->wrapped_number) a = K(tg_cast_raw(c, a, g->dtype));
+    if (b && b->wrapped_number) b = K(tg_cast_raw(c, b, g->dtype));
   }
   switch (op) {
     case TG_OP_ADD:
@@ -515,9 +519,8 @@ static int binary_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **
         t3 = K(tg_mul(c, t2, b));
         ga = K(tg_mul(c, g, t3));
       }
-      if (nb) { /* g * out * log(a), taken as 0 where a == 0 (as PyTorch); log in out's dtype
-                 * (a Lua number base is an int64 or float64 wrapped number) */
-        t5 = K(a->wrapped_number ? tg_cast_raw(c, a, out->dtype) : tg_to_dtype(c, a, out->dtype));
+      if (nb) { /* g * out * log(a), taken as 0 where a == 0 (as PyTorch); log in out's dtype */
+        t5 = K(tg_to_dtype(c, a, out->dtype));
         t1 = K(CMPS(TG_OP_EQ, t5, 0.0));
         t2 = K(tg_add(c, t5, t1));
         t3 = K(tg_unary(c, TG_OP_LOG, t2));

@@ -18,6 +18,7 @@
 static const char *MSG_LEAF = "a leaf Variable that requires grad is being used in an in-place operation.";
 
 int tg_check_inplace(tg_ctx *c, tg_tensor *t) {
+  if (t->view_base) tg_view_refresh(c, t);
   if (c->grad_enabled) {
     if (t->requires_grad && !t->grad_fn) return tg_err(c, "%s", MSG_LEAF);
     tg_tensor *b = t->view_base;
@@ -229,22 +230,61 @@ static const char *type_name(tg_dtype d) {
 
 static int category(tg_dtype d) { return d == TG_BOOL ? 0 : d == TG_INT64 ? 1 : 2; }
 
-/* saved tensors of the op's new nodes that alias self get a copy of the old value */
+/* Saved tensors that alias self and still hold the value they were saved
+ * with (same version) get a private copy of it before self is overwritten:
+ * the nodes that saved them stay correct (PyTorch's in-place formulas save
+ * "original self" the same way), and no saved view keeps self's base alive
+ * through its own new history (no cycle). Searched: the nodes reachable from
+ * the result made since self's base was computed (or since the op began). */
 static bool aliases_self(const tg_tensor *d, const tg_tensor *self) {
   return d->storage == self->storage && !(d->requires_grad && !d->grad_fn);
 }
 
+typedef struct ptrset { const void **slot; size_t cap, n; } ptrset;
+
+static bool ptrset_add(ptrset *s, const void *p) { /* true when newly added */
+  if ((s->n + 1) * 2 > s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 64;
+    const void **ns = calloc(ncap, sizeof *ns);
+    if (!ns) return false;
+    for (size_t i = 0; i < s->cap; i++) {
+      if (!s->slot[i]) continue;
+      size_t j = ((uintptr_t)s->slot[i] >> 4) & (ncap - 1);
+      while (ns[j]) j = (j + 1) & (ncap - 1);
+      ns[j] = s->slot[i];
+    }
+    free(s->slot);
+    s->slot = ns;
+    s->cap = ncap;
+  }
+  size_t j = ((uintptr_t)p >> 4) & (s->cap - 1);
+  while (s->slot[j]) {
+    if (s->slot[j] == p) return false;
+    j = (j + 1) & (s->cap - 1);
+  }
+  s->slot[j] = p;
+  s->n++;
+  return true;
+}
+
 static int preserve_saved(tg_ctx *c, tg_node *start, tg_tensor *self, uint64_t seq0) {
-  tg_node *buf[32], **stack = buf;
-  int sp = 0, cap = 32, rc = 0;
-  if (!start || start->seq < seq0) return 0;
-  stack[sp++] = start;
+  tg_tensor *base = self->view_base ? self->view_base : self;
+  uint64_t seq_min = seq0;
+  if (base->grad_fn && base->grad_fn->seq < seq_min) seq_min = base->grad_fn->seq;
+  if (!start || start->seq < seq_min || start->variable) return 0;
+  ptrset seen = {0};
+  size_t sp = 0, cap = 64;
+  tg_node **stack = malloc(sizeof *stack * cap);
+  int rc = 0;
+  if (!stack || !ptrset_add(&seen, start)) rc = tg_err(c, "out of memory");
+  else stack[sp++] = start;
   while (sp > 0 && rc == 0) {
     tg_node *n = stack[--sp];
-    for (int i = 0; i < n->n_saved; i++) {
+    for (int i = 0; i < n->n_saved && !n->freed; i++) {
       tg_saved *s = &n->saved[i];
-      if (!s->data || s->is_output || !aliases_self(s->data, self)) continue;
-      tg_tensor *d = s->data, *cp = tg_cast_raw(c, d, d->dtype);
+      tg_tensor *d = s->data;
+      if (!d || !aliases_self(d, self) || s->version != d->storage->version) continue;
+      tg_tensor *cp = tg_cast_raw(c, d, d->dtype);
       if (!cp) { rc = -1; break; }
       cp->grad_fn = tg_node_ref(d->grad_fn);
       cp->output_nr = d->output_nr;
@@ -253,24 +293,20 @@ static int preserve_saved(tg_ctx *c, tg_node *start, tg_tensor *self, uint64_t s
       s->version = cp->storage->version;
       tg_tensor_unref(d);
     }
-    for (int i = 0; i < n->n_in; i++) {
+    for (int i = 0; i < n->n_in && rc == 0; i++) {
       tg_node *m = n->next[i].fn;
-      if (!m || m->seq < seq0 || m->variable) continue;
-      bool seen = false;
-      for (int k = 0; k < sp && !seen; k++) seen = stack[k] == m;
-      if (seen) continue;
+      if (!m || m->seq < seq_min || m->variable || !ptrset_add(&seen, m)) continue;
       if (sp == cap) {
-        tg_node **big = malloc(sizeof *big * (size_t)cap * 2);
+        tg_node **big = realloc(stack, sizeof *big * cap * 2);
         if (!big) { rc = tg_err(c, "out of memory"); break; }
-        memcpy(big, stack, sizeof *big * (size_t)sp);
-        if (stack != buf) free(stack);
         stack = big;
         cap *= 2;
       }
       stack[sp++] = m;
     }
   }
-  if (stack != buf) free(stack);
+  free(stack);
+  free(seen.slot);
   return rc;
 }
 

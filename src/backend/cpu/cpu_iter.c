@@ -39,24 +39,27 @@ void tg_iter_init(tg_iter *it, int nops, const tg_tensor *const *ts) {
   for (int k = 0; k < nops; k++) it->base[k] = (char *)tg_data(ts[k]);
 }
 
-/* run outer indices [lo, hi) */
+/* run the flat (row-major) element range [lo, hi): whole or partial inner rows */
 static void iter_range(const tg_iter *it, int64_t lo, int64_t hi, tg_loop_fn loop, const void *arg) {
   int nd = it->ndim, nops = it->nops;
   int64_t inner = it->size[nd - 1];
   int64_t s_in[TG_MAX_OPS];
   for (int k = 0; k < nops; k++) s_in[k] = it->stride[k][nd - 1];
+  /* decompose lo into outer counters and an offset in the inner row */
   int64_t idx[TG_MAX_DIMS] = {0};
-  /* decompose lo into outer counters */
-  int64_t r = lo;
+  int64_t r = lo / inner, i0 = lo % inner;
   for (int d = nd - 2; d >= 0; d--) { idx[d] = r % it->size[d]; r /= it->size[d]; }
   char *p[TG_MAX_OPS];
-  for (int64_t o = lo; o < hi; o++) {
+  while (lo < hi) {
+    int64_t n = inner - i0 < hi - lo ? inner - i0 : hi - lo;
     for (int k = 0; k < nops; k++) {
-      char *q = it->base[k];
+      char *q = it->base[k] + i0 * s_in[k];
       for (int d = 0; d < nd - 1; d++) q += idx[d] * it->stride[k][d];
       p[k] = q;
     }
-    loop(inner, p, s_in, arg);
+    loop(n, p, s_in, arg);
+    lo += n;
+    i0 = 0;
     for (int d = nd - 2; d >= 0; d--) {
       if (++idx[d] < it->size[d]) break;
       idx[d] = 0;
@@ -64,36 +67,29 @@ static void iter_range(const tg_iter *it, int64_t lo, int64_t hi, tg_loop_fn loo
   }
 }
 
+/* Work below this many elements runs on the calling thread. */
 #define TG_PARALLEL_GRAIN 32768
 
+/* Elementwise work is split into c->num_threads contiguous ranges of the flat
+ * element order (rows are cut where needed, so a (2, 10^6) transposed view
+ * still uses every thread); ranges are multiples of 16 elements so threads do
+ * not share output cache lines. Each element is computed the same way whatever
+ * the split, so results do not depend on the thread count. */
 void tg_iter_run(tg_ctx *c, const tg_iter *it, tg_loop_fn loop, const void *arg, bool parallel_ok) {
   int nd = it->ndim;
-  int64_t outer = 1;
-  for (int d = 0; d < nd - 1; d++) outer *= it->size[d];
-  int64_t inner = it->size[nd - 1];
+  int64_t total = 1;
+  for (int d = 0; d < nd; d++) total *= it->size[d];
   int nt = c->num_threads;
-  int64_t total = outer * inner;
   if (!parallel_ok || nt <= 1 || total < TG_PARALLEL_GRAIN) {
-    iter_range(it, 0, outer, loop, arg);
+    iter_range(it, 0, total, loop, arg);
     return;
   }
-  if (outer == 1) { /* split the single inner run */
-    int64_t chunk = (inner + nt - 1) / nt;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int t = 0; t < nt; t++) {
-      int64_t lo = t * chunk, hi = lo + chunk < inner ? lo + chunk : inner;
-      if (lo >= hi) continue;
-      char *p[TG_MAX_OPS];
-      int64_t s[TG_MAX_OPS];
-      for (int k = 0; k < it->nops; k++) { s[k] = it->stride[k][0]; p[k] = it->base[k] + lo * s[k]; }
-      loop(hi - lo, p, s, arg);
-    }
-    return;
-  }
-  int64_t chunk = (outer + nt - 1) / nt;
+  if ((int64_t)nt > total / (TG_PARALLEL_GRAIN / 4)) nt = (int)(total / (TG_PARALLEL_GRAIN / 4)); /* >= 8k each */
+  int64_t chunk = (total + nt - 1) / nt;
+  chunk = (chunk + 15) & ~(int64_t)15;
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int t = 0; t < nt; t++) {
-    int64_t lo = t * chunk, hi = lo + chunk < outer ? lo + chunk : outer;
+    int64_t lo = t * chunk, hi = lo + chunk < total ? lo + chunk : total;
     if (lo < hi) iter_range(it, lo, hi, loop, arg);
   }
 }

@@ -69,7 +69,7 @@ SPEC_ENV = LUA_CPATH="$(ROOT)/?.so;;" LUA_PATH="$(ROOT)/spec/?.lua;;"
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory all
-	@set -o pipefail 2>/dev/null; $(SPEC_ENV) busted --lua=$(LUA) -o utfTerminal spec 2>&1 | tee $(BUILD)/test.log; \
+	@$(SPEC_ENV) busted --lua=$(LUA) -o utfTerminal spec 2>&1 | tee $(BUILD)/test.log; \
 	  $(LUA) tools/busted_summary.lua $(BUILD)/test.log
 	@$(MAKE) --no-print-directory host-example
 
@@ -81,7 +81,7 @@ check:
 	@$(MAKE) --no-print-directory BUILD=build-asan MODULE=build-asan/tgrad.so \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDLIBS="$(PKG_LIBS) -fopenmp -lm -Wl,-z,nodelete -fsanitize=address,undefined" build-asan/tgrad.so
-	@set -o pipefail 2>/dev/null; LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	@LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TGRAD_SANITIZE=1 \
 	  LUA_CPATH="$(ROOT)/build-asan/?.so;;" LUA_PATH="$(ROOT)/spec/?.lua;;" \
 	  busted --lua=$(LUA) -o utfTerminal spec 2>&1 | tee build-asan/test.log; \

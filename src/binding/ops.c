@@ -27,9 +27,10 @@ static tg_tensor *wrapped_arg(lua_State *L, tg_ctx *c, int idx, const char *fnam
   }
   tg_tensor *s;
   if (t == LUA_TBOOLEAN) s = tg_tensor_scalar(c, TG_BOOL, lua_toboolean(L, idx));
-  else if (lua_isinteger(L, idx)) s = tg_tensor_scalar(c, TG_INT64, (double)lua_tointeger(L, idx));
+  else if (lua_isinteger(L, idx)) s = tg_tensor_scalar(c, TG_INT64, 0);
   else s = tg_tensor_scalar(c, TG_FLOAT64, lua_tonumber(L, idx));
   if (!s) tgL_raise(L, c);
+  if (t == LUA_TNUMBER && lua_isinteger(L, idx)) *(int64_t *)tg_data(s) = lua_tointeger(L, idx); /* exact past 2^53 */
   s->wrapped_number = true;
   return s;
 }

@@ -22,8 +22,43 @@ void tg_ctx_init(tg_ctx *c) {
   tg_rng_seed(&c->rng, 0x2545F4914F6CDD1DULL);
 }
 
+/* ---- object pools: tensors and storages are made and dropped by the
+ * thousand per training step; a free list per context skips malloc */
+#define TG_POOL_MAX 1024
+
+void *tg_pool_get(tg_ctx *c, tg_pool *p, size_t size) {
+  (void)c;
+  if (!p->head) return calloc(1, size);
+  void *o = p->head;
+  p->head = *(void **)o;
+  p->count--;
+  memset(o, 0, size);
+  return o;
+}
+
+void tg_pool_put(tg_ctx *c, tg_pool *p, void *o) {
+  if (!c || c->blocks.closed || p->count >= TG_POOL_MAX) {
+    free(o);
+    return;
+  }
+  *(void **)o = p->head;
+  p->head = o;
+  p->count++;
+}
+
+static void pool_drain(tg_pool *p) {
+  while (p->head) {
+    void *o = p->head;
+    p->head = *(void **)o;
+    free(o);
+  }
+  p->count = 0;
+}
+
 void tg_ctx_cleanup(tg_ctx *c) {
-  tg_cpu_release_cache(c);
+  tg_cpu_release_cache(c); /* also marks the context closed: later frees go to free() */
+  pool_drain(&c->tensor_pool);
+  pool_drain(&c->storage_pool);
   free(c->dead_hooks);
   c->dead_hooks = NULL;
 }

@@ -73,11 +73,11 @@ tg_dtype tg_result_type(const tg_tensor *a, const tg_tensor *b) {
 
 /* ---------------------------------------------------------------- storage */
 tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes) {
-  tg_storage *s = calloc(1, sizeof *s);
+  tg_storage *s = tg_pool_get(c, &c->storage_pool, sizeof *s);
   if (!s) return tg_errp(c, "out of memory");
   s->data = be->alloc(c, nbytes);
   if (!s->data) {
-    free(s);
+    tg_pool_put(c, &c->storage_pool, s);
     return tg_errp(c, "out of memory: tried to allocate %zu bytes", nbytes);
   }
   s->refs = 1;
@@ -96,7 +96,10 @@ void tg_storage_unref(tg_storage *s) {
     s->release(s->release_ud, s->data);
   else if (!s->borrowed)
     s->backend->free(s->ctx, s->data, s->nbytes);
-  free(s);
+  if (s->ctx)
+    tg_pool_put(s->ctx, &s->ctx->storage_pool, s);
+  else
+    free(s);
 }
 
 /* ----------------------------------------------------------------- tensor */
@@ -135,7 +138,7 @@ bool tg_same_shape(const tg_tensor *a, const tg_tensor *b) {
 bool tg_on_cpu(const tg_tensor *t) { return t->storage->backend == &tg_cpu_backend; }
 
 static tg_tensor *tensor_struct(tg_ctx *c) {
-  tg_tensor *t = calloc(1, sizeof *t);
+  tg_tensor *t = tg_pool_get(c, &c->tensor_pool, sizeof *t);
   if (!t) return tg_errp(c, "out of memory");
   t->refs = 1;
   return t;
@@ -205,7 +208,7 @@ void tg_tensor_unref(tg_tensor *t) {
   tg_node_unref(t->grad_fn);
   tg_tensor_unref(t->view_base);
   tg_storage_unref(t->storage);
-  free(t);
+  tg_pool_put(c, c ? &c->tensor_pool : NULL, t);
 }
 
 void tg_bump_version(tg_tensor *t) { t->storage->version++; }
@@ -252,12 +255,21 @@ void tg_format_shape(char *buf, size_t n, int ndim, const int64_t *size) {
   if (k < n) snprintf(buf + k, n - k, "]");
 }
 
-double tg_get_flat(const tg_tensor *t, int64_t i) {
+static int64_t flat_offset(const tg_tensor *t, int64_t i) {
   int64_t off = t->offset;
   for (int d = t->ndim - 1; d >= 0; d--) {
     off += (i % t->size[d]) * t->stride[d];
     i /= t->size[d];
   }
+  return off;
+}
+
+int64_t tg_get_flat_i64(const tg_tensor *t, int64_t i) {
+  return ((const int64_t *)t->storage->data)[flat_offset(t, i)];
+}
+
+double tg_get_flat(const tg_tensor *t, int64_t i) {
+  int64_t off = flat_offset(t, i);
   const char *p = t->storage->data;
   switch (t->dtype) {
     case TG_FLOAT32: return ((const float *)p)[off];

@@ -77,15 +77,22 @@ typedef struct tg_rng { uint64_t s[4]; double spare; bool has_spare; } tg_rng;
  * binding (which may run Lua inside a protected call). Return 0 or -1. */
 typedef int (*tg_hook_fn)(tg_ctx *c, int hook_id, tg_tensor **grad);
 
-/* freed large CPU blocks kept for reuse (backend/cpu/cpu_alloc.c) */
+/* freed CPU buffers kept for reuse (backend/cpu/cpu_alloc.c): large blocks
+ * by exact size, small ones in power-of-two classes (intrusive free lists) */
 #define TG_BLOCK_CACHE_N 16
+#define TG_SMALL_CLASSES 11 /* 64 B .. 64 KiB */
 typedef struct tg_block_cache {
   void *ptr[TG_BLOCK_CACHE_N];
   size_t size[TG_BLOCK_CACHE_N];
   int count;
   size_t bytes;
+  void *small[TG_SMALL_CLASSES];
+  int small_count[TG_SMALL_CLASSES];
   bool closed;
 } tg_block_cache;
+
+/* freed tensor and storage structs kept for reuse (tensor.c) */
+typedef struct tg_pool { void *head; int count; } tg_pool;
 
 struct tg_ctx {
   char err[TG_ERR_MAX];
@@ -98,6 +105,7 @@ struct tg_ctx {
   size_t live_bytes;       /* tensor storage bytes alive in this context */
   size_t gc_threshold;     /* live_bytes at which the binding runs a full collection */
   tg_block_cache blocks;
+  tg_pool tensor_pool, storage_pool;
   tg_hook_fn run_hook;     /* set by the binding */
   void (*release_hook)(tg_ctx *c, int hook_id); /* set by the binding */
   void *binding;           /* binding-private (lua_State etc.) */
@@ -110,6 +118,8 @@ tg_ctx *tg_ctx_new(void);
 void tg_ctx_init(tg_ctx *c);    /* in caller-owned memory (a Lua userdata) */
 void tg_ctx_cleanup(tg_ctx *c); /* frees the block cache; later frees unmap directly */
 void tg_cpu_release_cache(tg_ctx *c);
+void *tg_pool_get(tg_ctx *c, tg_pool *p, size_t size); /* zeroed */
+void tg_pool_put(tg_ctx *c, tg_pool *p, void *obj);
 void tg_ctx_free(tg_ctx *c);
 int tg_err(tg_ctx *c, const char *fmt, ...);   /* returns -1 */
 void *tg_errp(tg_ctx *c, const char *fmt, ...); /* returns NULL */
@@ -156,6 +166,7 @@ void tg_broadcast_strides(const tg_tensor *t, int ndim, const int64_t *size, int
 int tg_wrap_dim(tg_ctx *c, int64_t dim, int ndim, int *out); /* 1-based/negative -> 0-based */
 void tg_format_shape(char *buf, size_t n, int ndim, const int64_t *size); /* "[2, 3]" */
 double tg_get_flat(const tg_tensor *t, int64_t i); /* i-th element in row-major order */
+int64_t tg_get_flat_i64(const tg_tensor *t, int64_t i); /* the same for int64 tensors, exact */
 void tg_bump_version(tg_tensor *t);
 
 /* data movement (no autograd) */

@@ -23,17 +23,18 @@ static void meta_of(tg_meta *m, const tg_tensor *t) {
   memcpy(m->size, t->size, sizeof(int64_t) * (size_t)t->ndim);
 }
 
+/* one allocation per node: the node, then its edge, meta and saved arrays */
 tg_node *tg_node_new(tg_ctx *c, const tg_node_kind *kind, int n_in, int n_out, int n_saved) {
-  tg_node *n = calloc(1, sizeof *n);
-  if (!n) return tg_errp(c, "out of memory");
-  n->next = calloc((size_t)(n_in ? n_in : 1), sizeof *n->next);
-  n->in = calloc((size_t)(n_in ? n_in : 1), sizeof *n->in);
-  n->out = calloc((size_t)(n_out ? n_out : 1), sizeof *n->out);
-  n->saved = calloc((size_t)(n_saved ? n_saved : 1), sizeof *n->saved);
-  if (!n->next || !n->in || !n->out || !n->saved) {
-    free(n->next), free(n->in), free(n->out), free(n->saved), free(n);
-    return tg_errp(c, "out of memory");
-  }
+  size_t ni = (size_t)(n_in ? n_in : 1), no = (size_t)(n_out ? n_out : 1), ns = (size_t)(n_saved ? n_saved : 1);
+  size_t bytes = sizeof(tg_node) + ni * (sizeof(tg_edge) + sizeof(tg_meta)) + no * sizeof(tg_meta) + ns * sizeof(tg_saved);
+  char *block = calloc(1, bytes);
+  if (!block) return tg_errp(c, "out of memory");
+  tg_node *n = (tg_node *)block;
+  block += sizeof(tg_node);
+  n->saved = (tg_saved *)block, block += ns * sizeof(tg_saved);
+  n->next = (tg_edge *)block, block += ni * sizeof(tg_edge);
+  n->in = (tg_meta *)block, block += ni * sizeof(tg_meta);
+  n->out = (tg_meta *)block;
   n->refs = 1;
   n->kind = kind;
   n->name = kind->name;
@@ -109,7 +110,7 @@ void tg_node_unref(tg_node *first) {
     }
     free(n->trace);
     free(n->aux);
-    free(n->next), free(n->in), free(n->out), free(n->saved), free(n);
+    free(n); /* its arrays live in the same block */
   }
   if (stack != stack_buf) free(stack);
 }

@@ -397,8 +397,11 @@ void tgL_register_ops(lua_State *L, int ctxi, int module, int methods) {
   tgL_setfuncs(L, module, ctxi, both);
   tgL_setfuncs(L, methods, ctxi, both);
   tgL_setfuncs(L, module, ctxi, module_only);
-  /* a % b is remainder (Python's %: the sign of the divisor), as PyTorch */
-  static const luaL_Reg meta[] = {{"__mod", op_remainder}, {NULL, NULL}};
+  /* the arithmetic metamethods are the same functions (a tensor and a tensor
+   * or Lua number/boolean on either side); a % b is remainder (Python's %:
+   * the sign of the divisor), as PyTorch */
+  static const luaL_Reg meta[] = {{"__add", op_add}, {"__sub", op_sub}, {"__mul", op_mul}, {"__div", op_div},
+                                  {"__pow", op_pow}, {"__mod", op_remainder}, {NULL, NULL}};
   luaL_getmetatable(L, TG_TENSOR_MT);
   tgL_setfuncs(L, lua_gettop(L), ctxi, meta);
   lua_pop(L, 1);

@@ -29,30 +29,7 @@ static int t_len(lua_State *L) {
   return 1;
 }
 
-/* ---- arithmetic metamethods: a tensor and a tensor or Lua number */
-static int arith(lua_State *L, tg_op op) {
-  tg_ctx *c = tgL_ctx(L);
-  bool ta = tgL_is_tensor(L, 1), tb = tgL_is_tensor(L, 2);
-  tg_tensor **box = tgL_newbox(L);
-  if (ta && tb) {
-    *box = tg_binary(c, op, tgL_check(L, 1), tgL_check(L, 2));
-  } else {
-    int num = ta ? 2 : 1;
-    if (lua_type(L, num) != LUA_TNUMBER && lua_type(L, num) != LUA_TBOOLEAN)
-      return luaL_error(L, "bad argument #%d to '%s': expected Tensor or number but got %s", num,
-                        tg_op_infos[op].name, luaL_typename(L, num));
-    double v = lua_type(L, num) == LUA_TBOOLEAN ? lua_toboolean(L, num) : lua_tonumber(L, num);
-    *box = tg_binary_scalar(c, op, tgL_check(L, ta ? 1 : 2), v, lua_isinteger(L, num), !ta);
-  }
-  if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
-  return 1;
-}
-static int t_add(lua_State *L) { return arith(L, TG_OP_ADD); }
-static int t_sub(lua_State *L) { return arith(L, TG_OP_SUB); }
-static int t_mul(lua_State *L) { return arith(L, TG_OP_MUL); }
-static int t_div(lua_State *L) { return arith(L, TG_OP_DIV); }
-static int t_pow(lua_State *L) { return arith(L, TG_OP_POW); }
+/* ---- unary minus (the binary metamethods are registered by ops.c) */
 static int t_unm(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   tg_tensor *t = tgL_check(L, 1);
@@ -212,6 +189,10 @@ static int m_is_contiguous(lua_State *L) { lua_pushboolean(L, tg_is_contiguous(t
 static int m_is_floating_point(lua_State *L) { lua_pushboolean(L, tg_is_float(tgL_check(L, 1)->dtype)); return 1; }
 
 static void push_elem(lua_State *L, const tg_tensor *t, int64_t i) {
+  if (t->dtype == TG_INT64) { /* exact, not through double */
+    lua_pushinteger(L, tg_get_flat_i64(t, i));
+    return;
+  }
   double v = tg_get_flat(t, i);
   if (t->dtype == TG_INT64) lua_pushinteger(L, (lua_Integer)v);
   else if (t->dtype == TG_BOOL) lua_pushboolean(L, v != 0);
@@ -222,11 +203,6 @@ static int m_item(lua_State *L) {
   tg_tensor *t = tgL_check(L, 1);
   int64_t n = tg_numel(t);
   if (n != 1) return luaL_error(L, "a Tensor with %I elements cannot be converted to Scalar", (lua_Integer)n);
-  if (t->dtype == TG_INT64) { /* exact, not through double */
-    int64_t off = t->offset;
-    lua_pushinteger(L, ((int64_t *)t->storage->data)[off]);
-    return 1;
-  }
   push_elem(L, t, 0);
   return 1;
 }
@@ -398,7 +374,6 @@ void tgL_register_tensor(lua_State *L, int ctxi, int module, int methods) {
   (void)module;
   static const luaL_Reg meta[] = {
       {"__gc", t_release}, {"__close", t_release}, {"__eq", t_eq}, {"__len", t_len},
-      {"__add", t_add}, {"__sub", t_sub}, {"__mul", t_mul}, {"__div", t_div}, {"__pow", t_pow},
       {"__unm", t_unm}, {NULL, NULL}};
   static const luaL_Reg meths[] = {
       {"size", m_size}, {"dim", m_dim}, {"numel", m_numel}, {"nelement", m_numel}, {"item", m_item},

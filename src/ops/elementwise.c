@@ -406,6 +406,10 @@ static bool binary_saves_inputs(tg_op op) {
 }
 
 tg_tensor *tg_binary(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
+  /* an integer tensor to a negative Lua integer power, as PyTorch refuses it */
+  if (op == TG_OP_POW && b->wrapped_number && b->dtype == TG_INT64 && !tg_is_float(a->dtype) &&
+      *(const int64_t *)tg_data(b) < 0)
+    return tg_errp(c, "Integers to negative integer powers are not allowed.");
   tg_tensor *out = binary_raw(c, op, a, b);
   if (!out || tg_op_infos[op].kind != TG_KIND_ARITH || !tg_is_float(out->dtype)) return out;
   tg_tensor *ins[2] = {a, b};
@@ -427,8 +431,6 @@ tg_tensor *tg_binary(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
 }
 
 tg_tensor *tg_binary_scalar(tg_ctx *c, tg_op op, tg_tensor *a, double s, bool s_is_int, bool scalar_first) {
-  if (op == TG_OP_POW && !scalar_first && s_is_int && s < 0 && !tg_is_float(a->dtype))
-    return tg_errp(c, "Integers to negative integer powers are not allowed.");
   tg_tensor *st = tg_tensor_scalar(c, s_is_int ? TG_INT64 : TG_FLOAT64, s);
   if (!st) return NULL;
   st->wrapped_number = true;

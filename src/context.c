@@ -59,6 +59,7 @@ void tg_ctx_cleanup(tg_ctx *c) {
   tg_cpu_release_cache(c); /* also marks the context closed: later frees go to free() */
   pool_drain(&c->tensor_pool);
   pool_drain(&c->storage_pool);
+  for (int k = 0; k < 3; k++) pool_drain(&c->node_pool[k]);
   free(c->dead_hooks);
   c->dead_hooks = NULL;
 }

@@ -106,6 +106,7 @@ struct tg_ctx {
   size_t gc_threshold;     /* live_bytes at which the binding runs a full collection */
   tg_block_cache blocks;
   tg_pool tensor_pool, storage_pool;
+  tg_pool node_pool[3];    /* graph nodes of up to 1, 2, 4 KiB (autograd/node.c) */
   tg_hook_fn run_hook;     /* set by the binding */
   void (*release_hook)(tg_ctx *c, int hook_id); /* set by the binding */
   void *binding;           /* binding-private (lua_State etc.) */

@@ -13,7 +13,8 @@ typedef struct entry {
   tg_node *node; /* NULL = empty slot */
   int deps;
   bool needed;
-  tg_tensor **buf; /* [n_out] incoming gradients */
+  tg_tensor **buf; /* [n_out] incoming gradients: small_buf, or malloc'd past 2 */
+  tg_tensor *small_buf[2];
 } entry;
 
 typedef struct task {
@@ -55,7 +56,7 @@ static entry *map_insert(task *t, tg_node *n, bool *fresh) {
   }
   entry *e = &t->map[i];
   memset(e, 0, sizeof *e);
-  e->buf = calloc((size_t)(n->n_out ? n->n_out : 1), sizeof *e->buf);
+  e->buf = n->n_out <= 2 ? e->small_buf : calloc((size_t)n->n_out, sizeof *e->buf);
   if (!e->buf) return tg_errp(t->c, "out of memory");
   e->node = n;
   t->count++;
@@ -75,6 +76,7 @@ static int map_grow(task *t) {
     size_t j = hash_ptr(old[i].node, ncap);
     while (t->map[j].node) j = (j + 1) & (ncap - 1);
     t->map[j] = old[i];
+    if (old[i].buf == old[i].small_buf) t->map[j].buf = t->map[j].small_buf; /* moved with the entry */
   }
   free(old);
   return 0;
@@ -425,7 +427,7 @@ out:
     entry *e = &t.map[i];
     if (!e->node) continue;
     for (int j = 0; j < e->node->n_out; j++) tg_tensor_unref(e->buf[j]);
-    free(e->buf);
+    if (e->buf != e->small_buf) free(e->buf);
   }
   if (rc < 0 && !o->accumulate)
     for (int k = 0; k < o->n_inputs; k++) { tg_tensor_unref(o->results[k]); o->results[k] = NULL; }

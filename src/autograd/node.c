@@ -23,11 +23,19 @@ static void meta_of(tg_meta *m, const tg_tensor *t) {
   memcpy(m->size, t->size, sizeof(int64_t) * (size_t)t->ndim);
 }
 
+/* pooled size classes of 1, 2 and 4 KiB, or -1 for a bigger node */
+static int node_class(size_t bytes) {
+  for (int k = 0; k < 3; k++)
+    if (bytes <= (size_t)1024 << k) return k;
+  return -1;
+}
+
 /* one allocation per node: the node, then its edge, meta and saved arrays */
 tg_node *tg_node_new(tg_ctx *c, const tg_node_kind *kind, int n_in, int n_out, int n_saved) {
   size_t ni = (size_t)(n_in ? n_in : 1), no = (size_t)(n_out ? n_out : 1), ns = (size_t)(n_saved ? n_saved : 1);
   size_t bytes = sizeof(tg_node) + ni * (sizeof(tg_edge) + sizeof(tg_meta)) + no * sizeof(tg_meta) + ns * sizeof(tg_saved);
-  char *block = calloc(1, bytes);
+  int k = node_class(bytes);
+  char *block = k < 0 ? calloc(1, bytes) : tg_pool_get(c, &c->node_pool[k], (size_t)1024 << k);
   if (!block) return tg_errp(c, "out of memory");
   tg_node *n = (tg_node *)block;
   block += sizeof(tg_node);
@@ -110,7 +118,14 @@ void tg_node_unref(tg_node *first) {
     }
     free(n->trace);
     free(n->aux);
-    free(n); /* its arrays live in the same block */
+    /* its arrays live in the same block */
+    size_t bytes = sizeof(tg_node) + (size_t)(n->n_in ? n->n_in : 1) * (sizeof(tg_edge) + sizeof(tg_meta)) +
+                   (size_t)(n->n_out ? n->n_out : 1) * sizeof(tg_meta) + (size_t)(n->n_saved ? n->n_saved : 1) * sizeof(tg_saved);
+    int k = node_class(bytes);
+    if (k < 0 || !n->ctx)
+      free(n);
+    else
+      tg_pool_put(n->ctx, &n->ctx->node_pool[k], n);
   }
   if (stack != stack_buf) free(stack);
 }

@@ -124,7 +124,7 @@ static void push_list(lua_State *L, tg_tensor **ts, int n) {
 }
 
 static tg_tensor *to_tensor_or_null(lua_State *L, int idx) {
-  tg_tensor **box = luaL_testudata(L, idx, TG_TENSOR_MT);
+  tg_tensor **box = tgL_testbox(L, idx);
   return box ? *box : NULL;
 }
 

@@ -44,7 +44,7 @@ int tgrad_push_wrapped(lua_State *L, void *data, tgrad_dtype dtype, int ndim, co
 }
 
 int tgrad_view_of(lua_State *L, int idx, tgrad_view *out) {
-  tg_tensor **box = luaL_testudata(L, idx, TG_TENSOR_MT);
+  tg_tensor **box = tgL_testbox(L, idx);
   if (!box || !*box || !tg_on_cpu(*box)) return -1;
   tg_tensor *t = *box;
   out->data = tg_data(t);

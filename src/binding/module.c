@@ -75,7 +75,7 @@ int luaopen_tgrad(lua_State *L) {
   lua_newtable(L); /* tensor methods */
   int methods = lua_gettop(L);
   luaL_newmetatable(L, TG_TENSOR_MT);
-  lua_pop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
   make_dtypes(L, module);
   tgL_register_tensor(L, ctxi, module, methods);
   tgL_register_ops(L, ctxi, module, methods);

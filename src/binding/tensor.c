@@ -6,7 +6,11 @@
 #include "../backend/backend.h"
 #include "binding.h"
 
-static tg_tensor **check_box(lua_State *L, int idx) { return luaL_checkudata(L, idx, TG_TENSOR_MT); }
+static tg_tensor **check_box(lua_State *L, int idx) {
+  tg_tensor **box = tgL_testbox(L, idx);
+  if (!box) luaL_typeerror(L, idx, TG_TENSOR_MT);
+  return box;
+}
 
 /* __gc and __close share one release, safe to call twice (rule 10) */
 static int t_release(lua_State *L) {
@@ -17,7 +21,7 @@ static int t_release(lua_State *L) {
 }
 
 static int t_eq(lua_State *L) {
-  tg_tensor **a = luaL_testudata(L, 1, TG_TENSOR_MT), **b = luaL_testudata(L, 2, TG_TENSOR_MT);
+  tg_tensor **a = tgL_testbox(L, 1), **b = tgL_testbox(L, 2);
   lua_pushboolean(L, a && b && *a == *b);
   return 1;
 }

@@ -7,10 +7,22 @@ int tgL_raise(lua_State *L, tg_ctx *c) {
   return luaL_error(L, "%s", c->err[0] ? c->err : "unknown error");
 }
 
+const char tgL_tensor_mt_key = 0;
+
+tg_tensor **tgL_testbox(lua_State *L, int idx) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
+  bool same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? p : NULL;
+}
+
 tg_tensor **tgL_newbox(lua_State *L) {
   tg_tensor **box = lua_newuserdatauv(L, sizeof(tg_tensor *), 0);
   *box = NULL;
-  luaL_setmetatable(L, TG_TENSOR_MT);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
+  lua_setmetatable(L, -2);
   return box;
 }
 
@@ -41,10 +53,10 @@ int tgL_push(lua_State *L, tg_ctx *c, tg_tensor *t) {
   return 1;
 }
 
-bool tgL_is_tensor(lua_State *L, int idx) { return luaL_testudata(L, idx, TG_TENSOR_MT) != NULL; }
+bool tgL_is_tensor(lua_State *L, int idx) { return tgL_testbox(L, idx) != NULL; }
 
 tg_tensor *tgL_check(lua_State *L, int idx) {
-  tg_tensor **box = luaL_testudata(L, idx, TG_TENSOR_MT);
+  tg_tensor **box = tgL_testbox(L, idx);
   if (!box) {
     const char *got = luaL_typename(L, idx);
     luaL_error(L, "bad argument #%d: expected Tensor but got %s", idx, got);

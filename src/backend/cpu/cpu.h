@@ -5,6 +5,15 @@
 
 #include "../backend.h"
 
+/* Hot loops are compiled twice, for AVX2 and for the x86-64 baseline, and
+ * the loader picks one for the CPU at hand (GCC's target_clones, an ifunc):
+ * one binary that still runs everywhere. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define TG_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TG_CLONES
+#endif
+
 #define TG_MAX_OPS 4
 /* n elements; p[i] base pointers; s[i] byte strides of the innermost dim */
 typedef void (*tg_loop_fn)(int64_t n, char **p, const int64_t *s, const void *arg);

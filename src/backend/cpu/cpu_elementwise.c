@@ -21,7 +21,7 @@ static inline int64_t ipow(int64_t b, int64_t e) {
 
 /* ---- unary: y = f(x); ops with parameters read them from arg (const double *) */
 #define UNARY_LOOP_X(E, T, EXPR)                                                      \
-  static void un_##E##_##T(int64_t n, char **p, const int64_t *s, const void *arg) {  \
+  TG_CLONES static void un_##E##_##T(int64_t n, char **p, const int64_t *s, const void *arg) {  \
     const double *prm = (const double *)arg;                                          \
     (void)prm;                                                                        \
     if (s[0] == sizeof(T) && s[1] == sizeof(T)) {                                     \
@@ -112,7 +112,7 @@ int tg_cpu_unary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x) {
 
 /* ---- binary: z = f(a, b); TO is the output type */
 #define BINARY_LOOP(E, T, TO, F)                                                      \
-  static void bin_##E##_##T(int64_t n, char **p, const int64_t *s, const void *arg) { \
+  TG_CLONES static void bin_##E##_##T(int64_t n, char **p, const int64_t *s, const void *arg) { \
     (void)arg;                                                                        \
     if (s[0] == sizeof(TO) && s[1] == sizeof(T) && s[2] == sizeof(T)) {               \
       TO *restrict z = (TO *)p[0];                                                    \
@@ -244,7 +244,7 @@ int tg_cpu_binary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *a, const
 #define CAST(TD, x) ((TD)(x))
 #define CAST_b8(x) ((x) != 0)
 #define COPY_LOOP(TS, TD, CONV)                                                       \
-  static void cp_##TS##_##TD(int64_t n, char **p, const int64_t *s, const void *arg) { \
+  TG_CLONES static void cp_##TS##_##TD(int64_t n, char **p, const int64_t *s, const void *arg) { \
     (void)arg;                                                                        \
     if (s[0] == sizeof(TD) && s[1] == sizeof(TS)) {                                   \
       TD *restrict y = (TD *)p[0];                                                    \

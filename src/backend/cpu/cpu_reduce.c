@@ -9,7 +9,7 @@
  * the lanes (a single accumulator is a serial chain it may not reorder),
  * and the lanes also make the rounding error smaller. */
 #define SUM_LANES(T)                                                                 \
-  static double sum_lanes_##T(const T *x, int64_t n) {                               \
+  TG_CLONES static double sum_lanes_##T(const T *x, int64_t n) {                             \
     double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                          \
     int64_t i = 0;                                                                   \
     for (; i + 8 <= n; i += 8)                                                       \

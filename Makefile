@@ -4,6 +4,7 @@
 #   make check    the specs again under AddressSanitizer + UBSan
 #   make demo     the autograd tutorial (examples/autograd_tour.lua)
 #   make host-example   a C host linking tgrad statically (examples/host.c)
+#   make memcheck the examples under valgrind (leaks, invalid accesses)
 #   make bench    benchmarks against PyTorch (bench/run.sh)
 #   eval "$(make -s env)"   LUA_PATH/LUA_CPATH so require "tgrad" works anywhere
 
@@ -14,7 +15,7 @@ ROOT     := $(abspath .)
 DEPS_OK  := $(shell tools/deps.sh build >/dev/null 2>&1 && echo yes)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs openblas 2>/dev/null)
-WARN     := -Wall -Wextra -Wno-unused-parameter
+WARN     := -Wall -Wextra
 CFLAGS   ?= -O2 -g
 LUA_INCDIR ?=
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fopenmp $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) $(PKG_CFLAGS)
@@ -29,7 +30,7 @@ BUILD ?= build
 OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS)) $(BUILD)/embedded_lua.o
 MODULE ?= tgrad.so
 
-.PHONY: all deps test check demo bench env clean install host-example
+.PHONY: all deps test check demo bench env clean install host-example memcheck
 
 all: deps $(MODULE)
 
@@ -90,6 +91,15 @@ check:
 	  LUA_CPATH="$(ROOT)/build-asan/?.so;;" LUA_PATH="$(ROOT)/spec/?.lua;;" \
 	  busted --lua=$(LUA) -o utfTerminal spec 2>&1 | tee build-asan/test.log; \
 	  $(LUA) tools/busted_summary.lua build-asan/test.log
+
+# leaks and invalid accesses under valgrind (the examples exercise graphs,
+# hooks, custom Functions, in-place ops and higher-order gradients)
+memcheck: all
+	@for f in examples/autograd_tour.lua examples/higher_order.lua examples/custom_function.lua; do \
+	  echo "valgrind: $$f"; \
+	  LUA_CPATH="$(ROOT)/?.so;;" valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    --error-exitcode=9 $(LUA) $$f > /dev/null || exit 1; \
+	done; echo "memcheck: no leaks, no invalid accesses"
 
 demo: all
 	@eval "$$($(MAKE) -s env)"; $(LUA) examples/autograd_tour.lua

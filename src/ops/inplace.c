@@ -411,6 +411,7 @@ int tg_binary_(tg_ctx *c, tg_op op, tg_tensor *self, tg_tensor *other, double al
 
 /* fill_/zero_: the value does not depend on self: its gradient is zero */
 static int fill_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
+  (void)n;
   gin[0] = tg_mul_scalar(c, gout[0], 0.0);
   return gin[0] ? 0 : -1;
 }

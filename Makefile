@@ -73,10 +73,9 @@ env:
 SPEC_ENV = LUA_CPATH="$(ROOT)/?.so;;" LUA_PATH="$(ROOT)/spec/?.lua;;"
 test:
 	@tools/deps.sh test
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all host-example
 	@$(SPEC_ENV) busted --lua=$(LUA) -o utfTerminal spec 2>&1 | tee $(BUILD)/test.log; \
 	  $(LUA) tools/busted_summary.lua $(BUILD)/test.log
-	@$(MAKE) --no-print-directory host-example
 
 # sanitizers: a separate build dir and module; the interpreter preloads libasan
 ASAN_LIB = $(shell $(CC) -print-file-name=libasan.so)

@@ -45,7 +45,7 @@ $(BUILD)/libtgrad.a: $(OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/host: examples/host.c $(BUILD)/libtgrad.a src/tgrad.h
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ examples/host.c $(BUILD)/libtgrad.a $(shell pkg-config --libs lua5.4) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ examples/host.c $(BUILD)/libtgrad.a $(shell pkg-config --libs lua5.4) $(LDLIBS) -lpthread
 
 host-example: deps $(BUILD)/host
 	$(BUILD)/host

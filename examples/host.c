@@ -2,6 +2,7 @@
  * It hands its own buffer to Lua as a tensor (no copy), lets a script train
  * on it, and reads the result back from C. Two lua_States run side by side,
  * each with its own tgrad context. Build and run: make host-example */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -50,13 +51,25 @@ static int run(lua_State *L, double *buf, int *released) {
   return ok ? 0 : 1;
 }
 
+typedef struct job {
+  double buf[3];
+  int released, rc;
+} job;
+
+/* one thread, one lua_State, from creation to close */
+static void *worker(void *arg) {
+  job *j = arg;
+  lua_State *L = luaL_newstate();
+  j->rc = run(L, j->buf, &j->released);
+  lua_close(L);
+  return NULL;
+}
+
 int main(void) {
-  double a[3] = {1, 2, 3}, b[3] = {1, 2, 3};
-  int released_a = 0, released_b = 0;
-  lua_State *L1 = luaL_newstate(), *L2 = luaL_newstate();
-  int rc = run(L1, a, &released_a) | run(L2, b, &released_b);
-  lua_close(L1);
-  lua_close(L2);
-  printf("release callbacks: %d %d\n", released_a, released_b);
-  return rc || released_a != 1 || released_b != 1;
+  job jobs[2] = {{{1, 2, 3}, 0, 0}, {{1, 2, 3}, 0, 0}};
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, worker, &jobs[i]);
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  printf("release callbacks: %d %d\n", jobs[0].released, jobs[1].released);
+  return jobs[0].rc || jobs[1].rc || jobs[0].released != 1 || jobs[1].released != 1;
 }

@@ -11,45 +11,14 @@
 -- tools/gen_elementwise_fixtures.py.
 local tg = require "tgrad"
 
-local function fixture_path()
-  local src = debug.getinfo(1, "S").source
-  local dir = src:sub(1, 1) == "@" and src:sub(2):match("^(.*[/\\])") or "spec/"
-  return dir .. "fixtures/elementwise.lua"
-end
+local fixtures = require "support.fixtures"
 
-local fx = assert(dofile(fixture_path()))
+local fx = fixtures.load("elementwise")
 
 ---------------------------------------------------------------- helpers
-local function nest(data, shape, dim, offset)
-  dim, offset = dim or 1, offset or 0
-  local stride = 1
-  for d = dim + 1, #shape do stride = stride * shape[d] end
-  local t = {}
-  for i = 1, shape[dim] do
-    if dim == #shape then
-      t[i] = data[offset + i]
-    else
-      t[i] = nest(data, shape, dim + 1, offset + (i - 1) * stride)
-    end
-  end
-  return t
-end
+local function build(spec) return fixtures.build(spec, spec.requires_grad) end
 
-local function build(spec)
-  local opts = {dtype = tg[spec.dtype]}
-  local t = #spec.shape == 0 and tg.tensor(spec.data[1], opts) or tg.tensor(nest(spec.data, spec.shape), opts)
-  if spec.requires_grad then t:requires_grad_(true) end
-  return t
-end
-
-local function flat(x, acc)
-  acc = acc or {}
-  if type(x) ~= "table" then acc[#acc + 1] = x return acc end
-  for _, v in ipairs(x) do flat(v, acc) end
-  return acc
-end
-
-local function values(t) return flat(t:tolist()) end
+local function values(t) return fixtures.flatten(t:tolist()) end
 
 local function close(a, b, tol)
   if type(b) == "boolean" or math.type(b) == "integer" and math.type(a) == "integer" then return a == b end

@@ -1,6 +1,7 @@
 -- foundation_spec.lua: the core of issue 2 (creation, fields, printing,
 -- autograd as the tutorial uses it, error messages, memory).
 local tg = require "tgrad"
+local errors = require("support.helpers").errors
 
 local function close(a, b, tol)
   tol = tol or 1e-5
@@ -10,12 +11,6 @@ local function close(a, b, tol)
     return
   end
   assert(math.abs(a - b) <= tol * (1 + math.abs(b)), ("%s vs %s"):format(a, b))
-end
-
-local function errors(pattern, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert(not ok, "expected an error matching: " .. pattern)
-  assert(tostring(err):find(pattern, 1, true), ("error %q does not contain %q"):format(tostring(err), pattern))
 end
 
 describe("creation", function()

@@ -1,20 +1,10 @@
 -- function_spec.lua: custom autograd Functions written in Lua
 -- (tg.autograd.Function{forward = ..., backward = ...}).
 local tg = require "tgrad"
+local helpers = require "support.helpers"
+local assert_close = helpers.assert_close
+local d64 = helpers.d64
 local grad = tg.autograd.grad
-
-local function assert_close(got, expected, tol)
-  tol = tol or 1e-9
-  local g = tg.is_tensor(got) and got:_flat() or got
-  assert.are.equal(#expected, #g)
-  for i = 1, #expected do
-    if math.abs(g[i] - expected[i]) > tol * (1 + math.abs(expected[i])) then
-      error(("element %d: got %.12g, expected %.12g"):format(i, g[i], expected[i]), 2)
-    end
-  end
-end
-
-local function d64(list, rg) return tg.tensor(list, {dtype = tg.float64, requires_grad = rg ~= false}) end
 
 local Exp = tg.autograd.Function{
   name = "Exp",

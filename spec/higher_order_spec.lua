@@ -3,32 +3,14 @@
 -- products, gradgradcheck, and tg.autograd.functional (jacobian, hessian,
 -- vjp, jvp, hvp) in float64.
 local tg = require "tgrad"
+local helpers = require "support.helpers"
+local flat = helpers.flat
+local assert_close = helpers.assert_close
+local d64 = helpers.d64
 local grad = tg.autograd.grad
 local F = tg.autograd.functional
 
-local function flat(t)
-  if type(t) == "number" then return {t} end
-  if tg.is_tensor(t) then return t:_flat() end
-  local out = {}
-  local function walk(v) if type(v) == "table" then for _, w in ipairs(v) do walk(w) end else out[#out + 1] = v end end
-  walk(t)
-  return out
-end
-
-local function assert_close(got, expected, tol)
-  tol = tol or 1e-9
-  local g, e = flat(got), flat(expected)
-  assert.are.equal(#e, #g, "element count")
-  for i = 1, #e do
-    if math.abs(g[i] - e[i]) > tol * (1 + math.abs(e[i])) then
-      error(("element %d: got %.12g, expected %.12g"):format(i, g[i], e[i]), 2)
-    end
-  end
-end
-
 local function map(xs, f) local r = {} for i, v in ipairs(xs) do r[i] = f(v) end return r end
-
-local function d64(list) return tg.tensor(list, {dtype = tg.float64, requires_grad = true}) end
 
 -- first and second derivative of an elementwise f at xs (summed output)
 local function d1_d2(f, xs)

@@ -2,19 +2,9 @@
 -- (grad_fn:register_hook / register_prehook), removable handles, errors
 -- raised inside hooks, hooks in coroutines, release of hook state.
 local tg = require "tgrad"
-
-local function assert_close(got, expected, tol)
-  tol = tol or 1e-9
-  local g = tg.is_tensor(got) and got:_flat() or got
-  assert.are.equal(#expected, #g)
-  for i = 1, #expected do
-    if math.abs(g[i] - expected[i]) > tol * (1 + math.abs(expected[i])) then
-      error(("element %d: got %.12g, expected %.12g"):format(i, g[i], expected[i]), 2)
-    end
-  end
-end
-
-local function d64(list, rg) return tg.tensor(list, {dtype = tg.float64, requires_grad = rg ~= false}) end
+local helpers = require "support.helpers"
+local assert_close = helpers.assert_close
+local d64 = helpers.d64
 
 describe("tensor hooks", function()
   it("run on a leaf's gradient before accumulation; a returned tensor replaces it", function()

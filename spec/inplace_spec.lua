@@ -4,25 +4,9 @@
 -- rebasing (including writes through views: CopySlices), with gradients
 -- checked against PyTorch's numbers.
 local tg = require "tgrad"
-
-local function flat(t)
-  if tg.is_tensor(t) then return t:_flat() end
-  local out = {}
-  local function walk(v) if type(v) == "table" then for _, w in ipairs(v) do walk(w) end else out[#out + 1] = v end end
-  walk(t)
-  return out
-end
-
-local function assert_close(got, expected, tol)
-  tol = tol or 1e-9
-  local g, e = flat(got), flat(expected)
-  assert.are.equal(#e, #g, "element count")
-  for i = 1, #e do
-    if math.abs(g[i] - e[i]) > tol * (1 + math.abs(e[i])) then
-      error(("element %d: got %.12g, expected %.12g"):format(i, g[i], e[i]), 2)
-    end
-  end
-end
+local helpers = require "support.helpers"
+local flat = helpers.flat
+local assert_close = helpers.assert_close
 
 local function X() return tg.tensor({1, 2, 3, 4}, {dtype = tg.float64, requires_grad = true}) end
 local W = tg.tensor({1, 2, 3, 4}, {dtype = tg.float64})

@@ -5,12 +5,8 @@
 local tg = require "tgrad"
 local F = tg.nn.functional
 
-local function fixture_path()
-  local src = debug.getinfo(1, "S").source
-  local dir = src:sub(1, 1) == "@" and src:sub(2):match("^(.*[/\\])") or "spec/"
-  return dir .. "fixtures/nn.lua"
-end
-local fixtures = assert(dofile(fixture_path()))
+local fixtures = require("support.fixtures").load("nn")
+local errors = require("support.helpers").errors
 
 ---------------------------------------------------------------- helpers
 local function make(spec, dtype, requires_grad)
@@ -37,12 +33,6 @@ local function check_values(got, want, tol, what)
         ("%s[%d]: got %.10g, expected %.10g"):format(what, i, v, w))
     end
   end
-end
-
-local function errors(pattern, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert(not ok, "expected an error containing: " .. pattern)
-  assert(tostring(err):find(pattern, 1, true), ("error %q does not contain %q"):format(tostring(err), pattern))
 end
 
 local function opts_for(case, dtype)

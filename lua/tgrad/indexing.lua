@@ -105,6 +105,13 @@ return function(tg)
 
   Tensor.__index_key = view_of
 
+  -- as PyTorch's setitem: a value with extra leading size-1 dims fits
+  -- (t[i] = tg.tensor({5}) into a 0-d slot)
+  local function strip_leading_ones(value, ndim)
+    while value:dim() > ndim and value:size(1) == 1 do value = value:squeeze(1) end
+    return value
+  end
+
   -- t[idx] = v / t[mask] = v: computed out of place, then copied into t (in place)
   local function assign_tensor_key(t, key, value)
     if key.dtype == tg.bool then
@@ -127,7 +134,7 @@ return function(tg)
       for i = 2, flat:dim() do idx_shape[i] = 1 end
       local full = {pos:numel(), table.unpack(flat.shape, 2)}
       local idx = pos:reshape(idx_shape):expand(full)
-      src = src:expand(full)
+      src = strip_leading_ones(src, #full):expand(full)
       t:copy_(flat:scatter(1, idx, src):reshape(t.shape))
       return
     elseif key.dtype == tg.int64 then
@@ -138,7 +145,7 @@ return function(tg)
       for i = 2, t:dim() do idx_shape[i] = 1 end
       local idx = k:reshape(idx_shape):expand(full)
       if is_tensor(value) then
-        t:copy_(t:scatter(1, idx, value:to(t.dtype):expand(full)))
+        t:copy_(t:scatter(1, idx, strip_leading_ones(value:to(t.dtype), #full):expand(full)))
       else
         t:copy_(t:scatter(1, idx, value))
       end
@@ -153,6 +160,6 @@ return function(tg)
     end
     if is_tensor(key) then return assign_tensor_key(t, key, value) end
     local v = view_of(t, key)
-    if is_tensor(value) then v:copy_(value) else v:fill_(value) end
+    if is_tensor(value) then v:copy_(strip_leading_ones(value, v:dim())) else v:fill_(value) end
   end
 end

@@ -84,6 +84,9 @@ static inline bool tg_needs_input_grad(const tg_node *n, int i) { return n->next
 
 /* convenience: record a node for a 1- or 2-input, 1-output op when any input
  * requires grad and grad mode is on; returns the node (borrowed) or NULL. */
+/* out shares x's storage: remember the root base so in-place writes through
+ * out rebase the base's history (done by tg_record for one-input ops) */
+void tg_track_view(tg_ctx *c, tg_tensor *out, tg_tensor *x);
 tg_node *tg_record(tg_ctx *c, const tg_node_kind *kind, tg_tensor *out, int n_in,
                    tg_tensor *const *ins, int n_saved);
 

@@ -247,7 +247,7 @@ tg_tensor *tg_unpack(tg_ctx *c, tg_node *n, int slot) {
 
 /* out shares x's storage: a view; remember the root base (grad mode only,
  * as PyTorch's views made in no_grad mode are not differentiable views) */
-static void track_view(tg_ctx *c, tg_tensor *out, tg_tensor *x) {
+void tg_track_view(tg_ctx *c, tg_tensor *out, tg_tensor *x) {
   if (!c->grad_enabled || !x || out == x || out->storage != x->storage || out->view_base) return;
   tg_view_refresh(c, x);
   tg_tensor *base = x->view_base ? x->view_base : x;
@@ -257,7 +257,7 @@ static void track_view(tg_ctx *c, tg_tensor *out, tg_tensor *x) {
 
 tg_node *tg_record(tg_ctx *c, const tg_node_kind *kind, tg_tensor *out, int n_in, tg_tensor *const *ins,
                    int n_saved) {
-  if (n_in == 1) track_view(c, out, ins[0]);
+  if (n_in == 1) tg_track_view(c, out, ins[0]);
   if (!tg_any_requires_grad(c, n_in, ins)) return NULL;
   tg_node *n = tg_node_new(c, kind, n_in, 1, n_saved);
   if (!n) return NULL;

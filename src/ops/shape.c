@@ -450,6 +450,7 @@ static const tg_node_kind unbind_kind = {"UnbindBackward0", unbind_backward, NUL
 
 /* one node for all the pieces (PyTorch's multi-output view nodes) */
 static int record_multi(tg_ctx *c, const tg_node_kind *kind, tg_tensor *x, int cnt, tg_tensor **outs, int d) {
+  for (int i = 0; i < cnt; i++) tg_track_view(c, outs[i], x); /* each piece is a view of x's base */
   if (!tg_any_requires_grad(c, 1, &x)) return 0;
   tg_node *n = tg_node_new(c, kind, 1, cnt, 0);
   if (!n) return -1;

@@ -24,7 +24,7 @@ void tg_ctx_init(tg_ctx *c) {
 
 /* ---- object pools: tensors and storages are made and dropped by the
  * thousand per training step; a free list per context skips malloc */
-#define TG_POOL_MAX 1024
+#define TG_POOL_MAX 16384 /* structs kept: the collector frees them in batches */
 
 void *tg_pool_get(tg_ctx *c, tg_pool *p, size_t size) {
   (void)c;

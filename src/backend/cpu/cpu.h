@@ -14,6 +14,19 @@
 #define TG_CLONES
 #endif
 
+/* `for` loop over chunks, split across `nt` threads (a variable of that name
+ * in scope) when nt > 1. `omp parallel for ... if (nt > 1)` would still
+ * enter libgomp to run a team of one: a visible cost on tiny tensors, so the
+ * serial case is a plain loop. The loop body may use _Pragma, not #pragma. */
+#define TG_PARALLEL_FOR(...)                                               \
+  do {                                                                     \
+    if (nt > 1) {                                                          \
+      _Pragma("omp parallel for num_threads(nt) schedule(static)") __VA_ARGS__ \
+    } else {                                                               \
+      __VA_ARGS__                                                          \
+    }                                                                      \
+  } while (0)
+
 #define TG_MAX_OPS 4
 /* n elements; p[i] base pointers; s[i] byte strides of the innermost dim */
 typedef void (*tg_loop_fn)(int64_t n, char **p, const int64_t *s, const void *arg);

@@ -19,7 +19,12 @@
 #define CACHE_MAX_BYTES ((size_t)256 << 20)
 
 #define SMALL_MAX ((size_t)64 << 10)
-#define SMALL_KEEP 256 /* blocks kept per class */
+/* blocks kept per class: at least 256, and up to 2 MiB of the small ones,
+ * since Lua's collector frees garbage tensors in batches of thousands */
+static int small_keep(int k) {
+  int by_bytes = (int)(((size_t)2 << 20) >> (6 + k));
+  return by_bytes > 256 ? by_bytes : 256;
+}
 
 static size_t big_size(size_t n) { return (n + PAGE - 1) & ~(PAGE - 1); }
 
@@ -66,7 +71,7 @@ void tg_cpu_free(tg_ctx *c, void *p, size_t nbytes) {
   if (nbytes <= SMALL_MAX) {
     int k = small_class(nbytes);
     tg_block_cache *bc = c ? &c->blocks : NULL;
-    if (bc && !bc->closed && bc->small_count[k] < SMALL_KEEP) {
+    if (bc && !bc->closed && bc->small_count[k] < small_keep(k)) {
       *(void **)p = bc->small[k];
       bc->small[k] = p;
       bc->small_count[k]++;

@@ -133,18 +133,16 @@ SOFTMAX_KERNELS(double, exp)
                              int64_t in, bool log) {                                                   \
     int nt = threads_for(c, outer * C * in, outer);                                                    \
     if (in == 1) {                                                                                     \
-      _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")                        \
-      for (int64_t r = 0; r < outer; r++) {                                                            \
+      TG_PARALLEL_FOR(for (int64_t r = 0; r < outer; r++) {                                            \
         if (g) softmax_bwd_row_##T(g + r * C, x + r * C, o + r * C, C, log);                           \
         else softmax_row_##T(x + r * C, o + r * C, C, log);                                            \
-      }                                                                                                \
+      });                                                                                              \
       return 0;                                                                                        \
     }                                                                                                  \
     size_t per = (size_t)in * (sizeof(T) + sizeof(double));                                            \
     char *buf = malloc(per * (size_t)nt);                                                              \
     if (!buf) return tg_err(c, "out of memory");                                                       \
-    _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")                          \
-    for (int64_t r = 0; r < outer; r++) {                                                              \
+    TG_PARALLEL_FOR(for (int64_t r = 0; r < outer; r++) {                                              \
       int tid = 0;                                                                                     \
       if (nt > 1) tid = omp_tid();                                                                     \
       double *acc = (double *)(buf + per * (size_t)tid);                                               \
@@ -152,7 +150,7 @@ SOFTMAX_KERNELS(double, exp)
       int64_t off = r * C * in;                                                                        \
       if (g) softmax_bwd_block_##T(g + off, x + off, o + off, C, in, log, acc);                        \
       else softmax_block_##T(x + off, o + off, C, in, log, mx, acc);                                   \
-    }                                                                                                  \
+    });                                                                                                \
     free(buf);                                                                                         \
     return 0;                                                                                          \
   }

@@ -386,13 +386,13 @@ int tg_cpu_reduce(tg_ctx *c, int kind, tg_tensor *out, tg_tensor *idx, const tg_
   int nt = n_threads_for(c, g.nout * g.rn, g.nout);
   int64_t chunk = (g.nout + nt - 1) / nt;
   bool oom = false;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  TG_PARALLEL_FOR(
   for (int t = 0; t < nt; t++) {
     int64_t lo = t * chunk, hi = lo + chunk < g.nout ? lo + chunk : g.nout;
     if (lo >= hi) continue;
     void *buf = malloc(sizeof(double) * (size_t)(g.rn ? g.rn : 1));
     if (!buf) {
-#pragma omp atomic write
+_Pragma("omp atomic write")
       oom = true;
       continue;
     }
@@ -409,6 +409,7 @@ int tg_cpu_reduce(tg_ctx *c, int kind, tg_tensor *out, tg_tensor *idx, const tg_
     }
     free(buf);
   }
+  );
   return oom ? tg_err(c, "out of memory") : 0;
 }
 
@@ -457,7 +458,7 @@ int tg_cpu_scan(tg_ctx *c, int kind, bool reverse, tg_tensor *out, const tg_tens
   int nt = n_threads_for(c, l.nlanes * l.n, l.nlanes);
   int64_t chunk = (l.nlanes + nt - 1) / nt;
   bool is_int = !tg_is_float(out->dtype);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  TG_PARALLEL_FOR(
   for (int t = 0; t < nt; t++) {
     int64_t lo = t * chunk, hi = lo + chunk < l.nlanes ? lo + chunk : l.nlanes;
     for (int64_t lane = lo; lane < hi; lane++) {
@@ -482,6 +483,7 @@ int tg_cpu_scan(tg_ctx *c, int kind, bool reverse, tg_tensor *out, const tg_tens
       }
     }
   }
+  );
   return 0;
 }
 
@@ -495,7 +497,7 @@ int tg_cpu_cumprod_grad(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_
   lanes_init(&l, 3, ts, dim);
   int nt = n_threads_for(c, l.nlanes * l.n, l.nlanes);
   int64_t chunk = (l.nlanes + nt - 1) / nt;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  TG_PARALLEL_FOR(
   for (int t = 0; t < nt; t++) {
     int64_t lo = t * chunk, hi = lo + chunk < l.nlanes ? lo + chunk : l.nlanes;
     for (int64_t lane = lo; lane < hi; lane++) {
@@ -516,6 +518,7 @@ int tg_cpu_cumprod_grad(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_
       }
     }
   }
+  );
   return 0;
 }
 
@@ -580,14 +583,14 @@ int tg_cpu_sort(tg_ctx *c, tg_tensor *values, tg_tensor *indices, const tg_tenso
   int nt = n_threads_for(c, l.nlanes * l.n, l.nlanes);
   int64_t chunk = (l.nlanes + nt - 1) / nt;
   bool oom = false;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  TG_PARALLEL_FOR(
   for (int t = 0; t < nt; t++) {
     int64_t lo = t * chunk, hi = lo + chunk < l.nlanes ? lo + chunk : l.nlanes;
     if (lo >= hi) continue;
     size_t n = (size_t)l.n;
     char *mem = malloc(n * 3 * 8);
     if (!mem) {
-#pragma omp atomic write
+_Pragma("omp atomic write")
       oom = true;
       continue;
     }
@@ -613,6 +616,7 @@ int tg_cpu_sort(tg_ctx *c, tg_tensor *values, tg_tensor *indices, const tg_tenso
     }
     free(mem);
   }
+  );
   return oom ? tg_err(c, "out of memory") : 0;
 }
 

@@ -51,8 +51,9 @@ host-example: deps $(BUILD)/host
 	$(BUILD)/host
 
 # the CPU kernels: -O3 is what vectorises their loops (GCC 12's -O2 cost model
-# vectorises none of them), and no libm call in them reads errno
-$(BUILD)/backend/cpu/%.o: ALL_CFLAGS += -O3 -fno-math-errno
+# vectorises none of them), no libm call in them reads errno, and nothing
+# reads the FP exception flags (so compares in a loop may become blends)
+$(BUILD)/backend/cpu/%.o: ALL_CFLAGS += -O3 -fno-math-errno -fno-trapping-math
 
 $(BUILD)/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)

@@ -438,3 +438,29 @@ describe("elementwise details", function()
     assert.same({0, 3}, tg.fmod(tg.zeros(0, 3, {dtype = tg.int64}), tg.zeros(3, {dtype = tg.int64})).shape)
   end)
 end)
+
+describe("float32 kernels written for the vector units", function()
+  local assert_close = require("support.helpers").assert_close
+  it("exp is within one ulp of the exact value, and right at the edges", function()
+    local x = tg.linspace(-87, 88, 200001)
+    local exact = x:double():exp()
+    local rel = ((x:exp():double() - exact):abs() / exact):max():item()
+    assert.is_true(rel < 2 ^ -23, "max relative error " .. rel)
+    local e = tg.tensor({0 / 0, 1 / 0, -1 / 0, 0, 88.73, 89, 200, -103, -104, -1000}):exp():tolist()
+    assert.is_true(e[1] ~= e[1])
+    assert.are.same({1 / 0, 0, 1, 1 / 0, 1 / 0, 1 / 0, 2 ^ -149, 0, 0}, {table.unpack(e, 2)})
+    -- the vector body and the scalar tail give the same bits
+    local v = tg.full({37}, 0.3):exp():tolist()
+    for i = 2, 37 do assert.are.equal(v[1], v[i]) end
+    assert_close(tg.tensor({-30, -2, 0, 2, 30}):sigmoid(), {9.357622968840175e-14, 0.11920292202211755, 0.5, 0.8807970779778823, 1}, 1e-6)
+    assert_close(tg.tensor({-2, 0.5}):silu(), {-0.23840584404423515, 0.3112296656009273}, 1e-6)
+  end)
+
+  it("sum of float32 accumulates in double", function()
+    -- a float accumulator would drift to 100958.34 here
+    assert_close(tg.full({1000003}, 0.1):sum(), 1000003 * 0.1, 1e-6)
+    local x = tg.arange(1, 1000001):float()
+    -- the exact 500000500000, rounded once to float32
+    assert.are.equal(tg.tensor(500000500000):float():double():item(), x:sum():double():item())
+  end)
+end)

@@ -6,6 +6,15 @@
 
 #include "../../ops/scalar_math.h"
 #include "cpu.h"
+#include "cpu_vmath.h"
+
+/* float32 exp and what is built on it: the vectorisable exp (cpu_vmath.h) */
+#undef TG_SM_EXP
+#define TG_SM_EXP(x) TG_VEXP(x)
+#undef TG_SM_SIGMOID
+#define TG_SM_SIGMOID(x) ((x) >= 0 ? 1 / (1 + TG_VEXP(-(x))) : TG_VEXP(x) / (1 + TG_VEXP(x)))
+#undef TG_SM_SILU
+#define TG_SM_SILU(x) ((x) / (1 + TG_VEXP(-(x))))
 
 typedef float f32;
 typedef double f64;

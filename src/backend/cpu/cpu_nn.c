@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cpu_vmath.h"
 #include "cpu_nn.h"
 
 #define NN_PARALLEL_GRAIN 32768
@@ -124,7 +125,7 @@ static int threads_for(tg_ctx *c, int64_t work, int64_t outer) {
 
 static inline float logf_or_log_float(double s) { return logf((float)s); }
 static inline double logf_or_log_double(double s) { return log(s); }
-SOFTMAX_KERNELS(float, expf)
+SOFTMAX_KERNELS(float, tg_vexpf)
 SOFTMAX_KERNELS(double, exp)
 
 /* run fwd (g == NULL) or bwd over (outer, C, inner) blocks, in parallel when large */

@@ -457,15 +457,11 @@ tg_tensor *tg_max_dim(tg_ctx *c, tg_tensor *x, int dim, bool keepdim, bool is_ma
   if (reduce_mask(c, x, 1, &dim, red) < 0 || empty_check(c, is_max ? "max" : "min", x, 1, red) < 0) return NULL;
   if (reduce_run(c, is_max ? TG_RED_MAX : TG_RED_MIN, x, red, keepdim, x->dtype, 1, &out, &idx) < 0) return NULL;
   if (tg_is_float(x->dtype)) {
-    tg_node *n = tg_record(c, is_max ? &max_dim_kind : &min_dim_kind, out, 1, &x, 1);
-    if (n) {
-      store_mask(n, x, red);
-      n->ip[0] = x->ndim ? dim : 0;
-      if (tg_save(c, n, 0, idx, false) < 0) {
-        tg_tensor_unref(out);
-        tg_tensor_unref(idx);
-        return NULL;
-      }
+    tg_node *n = tg_record_indexed(c, is_max ? &max_dim_kind : &min_dim_kind, &out, 1, &x, x->ndim ? dim : 0, idx);
+    if (n) store_mask(n, x, red);
+    if (!out) {
+      tg_tensor_unref(idx);
+      return NULL;
     }
   }
   *indices = idx;

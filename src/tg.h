@@ -184,8 +184,8 @@ int tg_fill_raw(tg_ctx *c, tg_tensor *t, double v);
 #include "autograd/autograd.h"
 
 /* record kind for *out with dim in ip[0] and idx saved in slot 0, what the index-driven
- * backward formulas read (ops/index.c, ops/sort.c); returns the node, NULL when none.
- * When saving fails *out is freed and set to NULL */
+ * backward formulas read (ops/index.c, ops/sort.c, max(dim) in ops/reduce.c); returns
+ * the node, NULL when none. When saving fails *out is freed and set to NULL */
 tg_node *tg_record_indexed(tg_ctx *c, const tg_node_kind *kind, tg_tensor **out, int n_in, tg_tensor *const *ins,
                            int dim, tg_tensor *idx);
 

@@ -248,6 +248,13 @@ int tg_wrap_dim(tg_ctx *c, int64_t dim, int ndim, int *out) {
   return 0;
 }
 
+int tg_check_dim(tg_ctx *c, const tg_tensor *t, int dim) {
+  int n = t->ndim ? t->ndim : 1;
+  if (dim < 0 || dim >= n)
+    return tg_err(c, "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -n, n, dim + 1);
+  return 0;
+}
+
 void tg_format_shape(char *buf, size_t n, int ndim, const int64_t *size) {
   size_t k = (size_t)snprintf(buf, n, "[");
   for (int d = 0; d < ndim && k < n; d++)

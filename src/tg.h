@@ -165,6 +165,7 @@ int tg_broadcast_shapes(tg_ctx *c, int na, const int64_t *sa, int nb, const int6
 /* strides of t viewed as the (broadcast) shape ndim/size: 0 on broadcast dims */
 void tg_broadcast_strides(const tg_tensor *t, int ndim, const int64_t *size, int64_t *stride);
 int tg_wrap_dim(tg_ctx *c, int64_t dim, int ndim, int *out); /* 1-based/negative -> 0-based */
+int tg_check_dim(tg_ctx *c, const tg_tensor *t, int dim); /* 0-based dim in range (a 0-d t has dim 0) */
 void tg_format_shape(char *buf, size_t n, int ndim, const int64_t *size); /* "[2, 3]" */
 double tg_get_flat(const tg_tensor *t, int64_t i); /* i-th element in row-major order */
 int64_t tg_get_flat_i64(const tg_tensor *t, int64_t i); /* the same for int64 tensors, exact */
@@ -181,5 +182,11 @@ int tg_fill_raw(tg_ctx *c, tg_tensor *t, double v);
 
 /* --------------------------------------------------------------- autograd */
 #include "autograd/autograd.h"
+
+/* record kind for *out with dim in ip[0] and idx saved in slot 0, what the index-driven
+ * backward formulas read (ops/index.c, ops/sort.c, max(dim) in ops/reduce.c); returns
+ * the node, NULL when none. When saving fails *out is freed and set to NULL */
+tg_node *tg_record_indexed(tg_ctx *c, const tg_node_kind *kind, tg_tensor **out, int n_in, tg_tensor *const *ins,
+                           int dim, tg_tensor *idx);
 
 #endif

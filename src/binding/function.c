@@ -246,6 +246,14 @@ static void append_hook(tg_hook **list, tg_hook *h) {
   *list = h;
 }
 
+/* every register_hook/prehook: a hook for the function at index 2 on list; pushes its handle */
+static int add_hook(lua_State *L, tg_ctx *c, tg_hook **list, int kind, int n_in, int n_out) {
+  tg_hook *h = new_hook(L, c, kind, 2, n_in, n_out);
+  append_hook(list, h);
+  push_handle(L, h->id);
+  return 1;
+}
+
 /* t:register_hook(fn): fn(grad) -> nil or a replacement gradient */
 static int t_register_hook(lua_State *L) {
   CTX;
@@ -257,15 +265,9 @@ static int t_register_hook(lua_State *L) {
     tg_node *n = t->grad_fn;
     if (!n->out_hooks && !(n->out_hooks = calloc((size_t)n->n_out, sizeof *n->out_hooks)))
       return luaL_error(L, "out of memory");
-    tg_hook *h = new_hook(L, c, HOOK_TENSOR, 2, 0, 0);
-    append_hook(&n->out_hooks[t->output_nr], h);
-    push_handle(L, h->id);
-  } else {
-    tg_hook *h = new_hook(L, c, HOOK_TENSOR, 2, 0, 0);
-    append_hook(&t->hooks, h);
-    push_handle(L, h->id);
+    return add_hook(L, c, &n->out_hooks[t->output_nr], HOOK_TENSOR, 0, 0);
   }
-  return 1;
+  return add_hook(L, c, &t->hooks, HOOK_TENSOR, 0, 0);
 }
 
 static tg_node *check_node(lua_State *L, int idx) {
@@ -274,27 +276,19 @@ static tg_node *check_node(lua_State *L, int idx) {
   return *box;
 }
 
-/* grad_fn:register_hook(fn(grad_inputs, grad_outputs)) -> nil or new grad_inputs */
-static int n_register_hook(lua_State *L) {
+/* a post hook (kind HOOK_POST) or a pre hook on grad_fn */
+static int node_hook(lua_State *L, int kind) {
   CTX;
   tg_node *n = check_node(L, 1);
   luaL_checktype(L, 2, LUA_TFUNCTION);
-  tg_hook *h = new_hook(L, c, HOOK_POST, 2, n->n_in, n->n_out);
-  append_hook(&n->post_hooks, h);
-  push_handle(L, h->id);
-  return 1;
+  return add_hook(L, c, kind == HOOK_POST ? &n->post_hooks : &n->pre_hooks, kind, n->n_in, n->n_out);
 }
 
+/* grad_fn:register_hook(fn(grad_inputs, grad_outputs)) -> nil or new grad_inputs */
+static int n_register_hook(lua_State *L) { return node_hook(L, HOOK_POST); }
+
 /* grad_fn:register_prehook(fn(grad_outputs)) -> nil or new grad_outputs */
-static int n_register_prehook(lua_State *L) {
-  CTX;
-  tg_node *n = check_node(L, 1);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
-  tg_hook *h = new_hook(L, c, HOOK_PRE, 2, n->n_in, n->n_out);
-  append_hook(&n->pre_hooks, h);
-  push_handle(L, h->id);
-  return 1;
-}
+static int n_register_prehook(lua_State *L) { return node_hook(L, HOOK_PRE); }
 
 /* ------------------------------------------------------- custom Functions */
 static void function_release(tg_ctx *c, tg_node *n) {

@@ -177,31 +177,30 @@ static int op_stack(lua_State *L) {
   return push_result(L, c, box);
 }
 
-static int op_index_select(lua_State *L) {
-  CTX;
+/* (input, dim, index): the arguments every gather/scatter-style op starts with */
+static tg_tensor *dim_index_args(lua_State *L, tg_ctx *c, int *d, tg_tensor **idx) {
   tg_tensor *x = tgL_check(L, 1);
-  int d = tgL_dim(L, c, 2, x->ndim);
-  tg_tensor *idx = tgL_check(L, 3);
-  tg_tensor **box = tgL_newbox(L);
-  *box = tg_index_select(c, x, d, idx);
-  return push_result(L, c, box);
+  *d = tgL_dim(L, c, 2, x->ndim);
+  *idx = tgL_check(L, 3);
+  return x;
 }
 
-static int op_gather(lua_State *L) {
+/* index_select and gather take the same arguments */
+static int dim_index_fn(lua_State *L, tg_tensor *(*f)(tg_ctx *, tg_tensor *, int, tg_tensor *)) {
   CTX;
-  tg_tensor *x = tgL_check(L, 1);
-  int d = tgL_dim(L, c, 2, x->ndim);
-  tg_tensor *idx = tgL_check(L, 3);
+  int d;
+  tg_tensor *idx, *x = dim_index_args(L, c, &d, &idx);
   tg_tensor **box = tgL_newbox(L);
-  *box = tg_gather(c, x, d, idx);
+  *box = f(c, x, d, idx);
   return push_result(L, c, box);
 }
+static int op_index_select(lua_State *L) { return dim_index_fn(L, tg_index_select); }
+static int op_gather(lua_State *L) { return dim_index_fn(L, tg_gather); }
 
 static int op_scatter(lua_State *L) {
   CTX;
-  tg_tensor *x = tgL_check(L, 1);
-  int d = tgL_dim(L, c, 2, x->ndim);
-  tg_tensor *idx = tgL_check(L, 3);
+  int d;
+  tg_tensor *idx, *x = dim_index_args(L, c, &d, &idx);
   tg_tensor **box;
   if (tgL_is_tensor(L, 4)) {
     tg_tensor *src = tgL_check(L, 4);
@@ -217,9 +216,8 @@ static int op_scatter(lua_State *L) {
 
 static int op_scatter_add(lua_State *L) {
   CTX;
-  tg_tensor *x = tgL_check(L, 1);
-  int d = tgL_dim(L, c, 2, x->ndim);
-  tg_tensor *idx = tgL_check(L, 3), *src = tgL_check(L, 4);
+  int d;
+  tg_tensor *idx, *x = dim_index_args(L, c, &d, &idx), *src = tgL_check(L, 4);
   tg_tensor **box = tgL_newbox(L);
   *box = tg_scatter_add(c, x, d, idx, src);
   return push_result(L, c, box);
@@ -227,9 +225,8 @@ static int op_scatter_add(lua_State *L) {
 
 static int op_index_add(lua_State *L) {
   CTX;
-  tg_tensor *x = tgL_check(L, 1);
-  int d = tgL_dim(L, c, 2, x->ndim);
-  tg_tensor *idx = tgL_check(L, 3), *src = tgL_check(L, 4);
+  int d;
+  tg_tensor *idx, *x = dim_index_args(L, c, &d, &idx), *src = tgL_check(L, 4);
   double alpha = 1.0;
   if (lua_type(L, 5) == LUA_TNUMBER) {
     alpha = lua_tonumber(L, 5);

@@ -623,24 +623,17 @@ static int clamp_tensor_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_ten
       t3 = K(tg_mul(c, g, t2));
       if (!A.bad) gin[0] = tg_tensor_ref(t3);
     }
-    if (tg_needs_input_grad(n, imin)) {
-      CMPF(m1, TG_OP_LT, x, lo);
+    for (int s = 0; s < 2; s++) { /* min, then max: the same rule, and max also gets gt */
+      int ib = s ? imax : imin;
+      if (!tg_needs_input_grad(n, ib)) continue;
+      CMPF(m1, s ? TG_OP_GT : TG_OP_LT, x, s ? hi : lo);
       m2 = K(tg_mul(c, le, m1));
-      t2 = K(tg_mul(c, lt, eqlo));
+      t2 = K(tg_mul(c, lt, s ? eqhi : eqlo));
       t3 = K(MULS(t2, 0.5));
       m3 = K(tg_add(c, m2, t3));
+      if (s) m3 = K(tg_add(c, m3, gt));
       m4 = K(tg_mul(c, g, m3));
-      if (!A.bad) gin[imin] = tg_tensor_ref(m4);
-    }
-    if (tg_needs_input_grad(n, imax)) {
-      CMPF(m1, TG_OP_GT, x, hi);
-      m2 = K(tg_mul(c, le, m1));
-      t2 = K(tg_mul(c, lt, eqhi));
-      t3 = K(MULS(t2, 0.5));
-      m3 = K(tg_add(c, m2, t3));
-      m4 = K(tg_add(c, m3, gt));
-      t2 = K(tg_mul(c, g, m4));
-      if (!A.bad) gin[imax] = tg_tensor_ref(t2);
+      if (!A.bad) gin[ib] = tg_tensor_ref(m4);
     }
   } else {
     tg_tensor *b = hmin ? lo : hi, *half;
@@ -648,17 +641,13 @@ static int clamp_tensor_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_ten
     tg_op toward_x = hmin ? TG_OP_GT : TG_OP_LT, toward_b = hmin ? TG_OP_LT : TG_OP_GT;
     CMPF(m1, TG_OP_EQ, x, b);
     half = K(MULS(m1, 0.5));
-    if (tg_needs_input_grad(n, 0)) {
-      CMPF(m2, toward_x, x, b);
+    for (int s = 0; s < 2; s++) { /* x, then the bound: the same rule toward each side */
+      int i = s ? ib : 0;
+      if (!tg_needs_input_grad(n, i)) continue;
+      CMPF(m2, s ? toward_b : toward_x, x, b);
       m3 = K(tg_add(c, m2, half));
       m4 = K(tg_mul(c, g, m3));
-      if (!A.bad) gin[0] = tg_tensor_ref(m4);
-    }
-    if (tg_needs_input_grad(n, ib)) {
-      CMPF(m2, toward_b, x, b);
-      m3 = K(tg_add(c, m2, half));
-      m4 = K(tg_mul(c, g, m3));
-      if (!A.bad) gin[ib] = tg_tensor_ref(m4);
+      if (!A.bad) gin[i] = tg_tensor_ref(m4);
     }
   }
 #undef CMPF

@@ -22,6 +22,19 @@ static int need_index(tg_ctx *c, const char *op, const tg_tensor *idx) {
   return need_cpu(c, op, idx);
 }
 
+tg_node *tg_record_indexed(tg_ctx *c, const tg_node_kind *kind, tg_tensor **out, int n_in, tg_tensor *const *ins,
+                           int dim, tg_tensor *idx) {
+  tg_node *n = tg_record(c, kind, *out, n_in, ins, 1);
+  if (!n) return NULL;
+  n->ip[0] = dim;
+  if (tg_save(c, n, 0, idx, false) < 0) {
+    tg_tensor_unref(*out);
+    *out = NULL;
+    return NULL;
+  }
+  return n;
+}
+
 static const char *torch_dtype(tg_dtype d) {
   static const char *n[TG_NDTYPES] = {"Float", "Double", "Long", "Bool"};
   return n[d];
@@ -81,14 +94,7 @@ tg_tensor *tg_index_select(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx) {
   tg_tensor *out = tg_tensor_empty(c, x->dtype, x->ndim, sz);
   if (!out) return NULL;
   if (tg_numel(out)) tg_cpu_index_select(c, out, x, dim, idx);
-  tg_node *n = tg_record(c, &index_select_kind, out, 1, &x, 1);
-  if (n) {
-    n->ip[0] = dim;
-    if (tg_save(c, n, 0, idx, false) < 0) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
-  }
+  tg_record_indexed(c, &index_select_kind, &out, 1, &x, dim, idx);
   return out;
 }
 
@@ -138,15 +144,8 @@ tg_tensor *tg_index_add(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx, tg_ten
     tg_cpu_index_add(c, out, dim, idx, &sv, alpha);
   }
   tg_tensor *ins[2] = {x, src};
-  tg_node *n = tg_record(c, &index_add_kind, out, 2, ins, 1);
-  if (n) {
-    n->ip[0] = dim;
-    n->dp[0] = alpha;
-    if (tg_save(c, n, 0, idx, false) < 0) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
-  }
+  tg_node *n = tg_record_indexed(c, &index_add_kind, &out, 2, ins, dim, idx);
+  if (n) n->dp[0] = alpha;
   return out;
 }
 
@@ -162,13 +161,6 @@ static int gather_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **
 }
 static const tg_node_kind gather_kind = {"GatherBackward0", gather_backward, NULL};
 
-static int check_dim(tg_ctx *c, const tg_tensor *x, int dim) {
-  int nd = x->ndim ? x->ndim : 1;
-  if (dim < 0 || dim >= nd)
-    return tg_err(c, "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -nd, nd, dim + 1);
-  return 0;
-}
-
 /* a 0-d tensor as 1-d [1] (gather/scatter treat scalars so) */
 static tg_tensor as1d(const tg_tensor *t) {
   tg_tensor v = *t;
@@ -177,7 +169,7 @@ static tg_tensor as1d(const tg_tensor *t) {
 }
 
 tg_tensor *tg_gather(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx) {
-  if (need_index(c, "gather", idx) < 0 || need_cpu(c, "gather", x) < 0 || check_dim(c, x, dim) < 0) return NULL;
+  if (need_index(c, "gather", idx) < 0 || need_cpu(c, "gather", x) < 0 || tg_check_dim(c, x, dim) < 0) return NULL;
   tg_tensor xv = as1d(x), iv = as1d(idx);
   if (xv.ndim != iv.ndim) return tg_errp(c, "Index tensor must have the same number of dimensions as input tensor");
   for (int d = 0; d < xv.ndim; d++)
@@ -195,14 +187,7 @@ tg_tensor *tg_gather(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx) {
     tg_tensor ov = as1d(out);
     tg_cpu_gather(c, &ov, &xv, dim, &iv);
   }
-  tg_node *n = tg_record(c, &gather_kind, out, 1, &x, 1);
-  if (n) {
-    n->ip[0] = dim;
-    if (tg_save(c, n, 0, idx, false) < 0) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
-  }
+  tg_record_indexed(c, &gather_kind, &out, 1, &x, dim, idx);
   return out;
 }
 
@@ -234,7 +219,7 @@ static const tg_node_kind scatter_add_kind = {"ScatterAddBackward0", scatter_bac
 
 static tg_tensor *scatter_impl(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx, tg_tensor *src, double value, int kind) {
   const char *op = kind == 2 ? "scatter_add" : "scatter";
-  if (need_index(c, op, idx) < 0 || need_cpu(c, op, x) < 0 || check_dim(c, x, dim) < 0) return NULL;
+  if (need_index(c, op, idx) < 0 || need_cpu(c, op, x) < 0 || tg_check_dim(c, x, dim) < 0) return NULL;
   if (src && need_cpu(c, op, src) < 0) return NULL;
   if (src && src->dtype != x->dtype) return tg_errp(c, "%s(): Expected self.dtype to be equal to src.dtype", op);
   tg_tensor xv = as1d(x), iv = as1d(idx), sv;
@@ -261,15 +246,8 @@ static tg_tensor *scatter_impl(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx,
   }
   tg_tensor *ins[2] = {x, src};
   const tg_node_kind *k = kind == 0 ? &scatter_src_kind : kind == 1 ? &scatter_value_kind : &scatter_add_kind;
-  tg_node *n = tg_record(c, k, out, src ? 2 : 1, ins, 1);
-  if (n) {
-    n->ip[0] = dim;
-    n->ip[1] = kind;
-    if (tg_save(c, n, 0, idx, false) < 0) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
-  }
+  tg_node *n = tg_record_indexed(c, k, &out, src ? 2 : 1, ins, dim, idx);
+  if (n) n->ip[1] = kind;
   return out;
 }
 

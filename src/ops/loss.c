@@ -198,6 +198,24 @@ static const tg_node_kind bce_kind = {"BinaryCrossEntropyBackward0", pointwise_b
 static const tg_node_kind smooth_l1_kind = {"SmoothL1LossBackward0", pointwise_backward, NULL};
 static const tg_node_kind huber_kind = {"HuberLossBackward0", pointwise_backward, NULL};
 
+/* the node of a pointwise loss: inputs saved[0..1] (x, y), all of saved kept; ip[0] the
+ * reduction, dp[0] el's element count, dp[1] p. When saving fails *out is freed, set to NULL */
+static tg_node *record_loss(tg_ctx *c, const tg_node_kind *kind, tg_tensor **out, tg_tensor *const *saved,
+                            int n_saved, tg_reduction r, const tg_tensor *el, double p) {
+  tg_node *n = tg_record(c, kind, *out, 2, saved, n_saved);
+  if (!n) return NULL;
+  n->ip[0] = r;
+  n->dp[0] = (double)tg_numel(el);
+  n->dp[1] = p;
+  for (int i = 0; i < n_saved; i++)
+    if (tg_save(c, n, i, saved[i], false) < 0) {
+      tg_tensor_unref(*out);
+      *out = NULL;
+      return NULL;
+    }
+  return n;
+}
+
 static tg_tensor *pointwise_loss(tg_ctx *c, const tg_node_kind *kind, tg_loss_kind k, tg_tensor *x, tg_tensor *y,
                                  tg_tensor *w, double p, tg_reduction r) {
   tg_tensor *el, *out;
@@ -209,18 +227,9 @@ static tg_tensor *pointwise_loss(tg_ctx *c, const tg_node_kind *kind, tg_loss_ki
     tg_tensor_unref(el);
     return NULL;
   }
-  tg_tensor *ins[2] = {x, y};
-  tg_node *n = tg_record(c, kind, out, 2, ins, 3);
-  if (n) {
-    n->ip[0] = r;
-    n->ip[1] = k;
-    n->dp[0] = (double)tg_numel(el);
-    n->dp[1] = p;
-    if (tg_save(c, n, 0, x, false) < 0 || tg_save(c, n, 1, y, false) < 0 || tg_save(c, n, 2, w, false) < 0) {
-      tg_tensor_unref(out);
-      out = NULL;
-    }
-  }
+  tg_tensor *saved[3] = {x, y, w};
+  tg_node *n = record_loss(c, kind, &out, saved, 3, r, el, p);
+  if (n) n->ip[1] = k;
   tg_tensor_unref(el);
   return out;
 }
@@ -347,18 +356,8 @@ tg_tensor *tg_bce_with_logits(tg_ctx *c, tg_tensor *x, tg_tensor *y, tg_tensor *
     tg_tensor_unref(el);
     return NULL;
   }
-  tg_tensor *ins[2] = {x, y};
-  tg_node *n = tg_record(c, &bce_logits_kind, out, 2, ins, 4);
-  if (n) {
-    n->ip[0] = r;
-    n->dp[0] = (double)tg_numel(el);
-    n->dp[1] = 0;
-    if (tg_save(c, n, 0, x, false) < 0 || tg_save(c, n, 1, y, false) < 0 || tg_save(c, n, 2, w, false) < 0 ||
-        tg_save(c, n, 3, pw, false) < 0) {
-      tg_tensor_unref(out);
-      out = NULL;
-    }
-  }
+  tg_tensor *saved[4] = {x, y, w, pw};
+  record_loss(c, &bce_logits_kind, &out, saved, 4, r, el, 0);
   tg_tensor_unref(el);
   return out;
 }

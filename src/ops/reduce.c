@@ -30,6 +30,26 @@ static void reduced_shapes(const tg_tensor *x, const bool *red, bool keepdim, in
   *nout = k;
 }
 
+/* a contiguous result made with the kept shape takes the result shape: dropping
+ * size-1 dims is a metadata change */
+static void set_result_shape(tg_tensor *t, int no, const int64_t *osz) {
+  t->ndim = no;
+  memcpy(t->size, osz, sizeof(int64_t) * (size_t)no);
+  tg_contiguous_strides(no, osz, t->stride);
+}
+
+static void store_mask(tg_node *n, const tg_tensor *x, const bool *red) {
+  for (int d = 0; d < x->ndim; d++) n->ip[1 + d] = red[d];
+}
+
+/* t (a result) viewed with the kept shape: 1 on the reduced dims */
+static tg_tensor *keep_view(tg_ctx *c, tg_node *n, tg_tensor *t) {
+  tg_meta *m = &n->in[0];
+  int64_t keep[TG_MAX_DIMS];
+  for (int d = 0; d < m->ndim; d++) keep[d] = n->ip[1 + d] ? 1 : m->size[d];
+  return tg_reshape(c, t, m->ndim, keep);
+}
+
 static tg_tensor *sum_raw(tg_ctx *c, tg_tensor *x, const bool *red, bool keepdim) {
   int64_t keep[TG_MAX_DIMS], osz[TG_MAX_DIMS];
   int no;
@@ -41,20 +61,15 @@ static tg_tensor *sum_raw(tg_ctx *c, tg_tensor *x, const bool *red, bool keepdim
     tg_tensor_unref(out);
     return NULL;
   }
-  out->ndim = no; /* contiguous: dropping size-1 dims is a metadata change */
-  memcpy(out->size, osz, sizeof(int64_t) * (size_t)no);
-  tg_contiguous_strides(no, osz, out->stride);
+  set_result_shape(out, no, osz);
   return out;
 }
 
 /* backward of sum/mean: g viewed with the kept shape, expanded to the input */
 static tg_tensor *expand_back(tg_ctx *c, tg_node *n, tg_tensor *g) {
-  tg_meta *m = &n->in[0];
-  int64_t keep[TG_MAX_DIMS];
-  for (int d = 0; d < m->ndim; d++) keep[d] = n->ip[1 + d] ? 1 : m->size[d];
-  tg_tensor *k = tg_reshape(c, g, m->ndim, keep);
+  tg_tensor *k = keep_view(c, n, g);
   if (!k) return NULL;
-  tg_tensor *e = tg_expand(c, k, m->ndim, m->size);
+  tg_tensor *e = tg_expand(c, k, n->in[0].ndim, n->in[0].size);
   tg_tensor_unref(k);
   return e;
 }
@@ -102,7 +117,7 @@ static tg_tensor *reduce_op(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims
   tg_node *n = tg_record(c, k, out, 1, &x, 0);
   if (n) {
     n->dp[0] = count;
-    for (int d = 0; d < x->ndim; d++) n->ip[1 + d] = red[d];
+    store_mask(n, x, red);
   }
   return out;
 }
@@ -152,19 +167,11 @@ static int reduce_run(tg_ctx *c, int kind, tg_tensor *x, const bool *red, bool k
     return -1;
   }
   tg_tensor *r[2] = {o, i};
-  for (int k = 0; k < 2; k++) {
-    if (!r[k]) continue;
-    r[k]->ndim = no;
-    memcpy(r[k]->size, osz, sizeof(int64_t) * (size_t)no);
-    tg_contiguous_strides(no, osz, r[k]->stride);
-  }
+  for (int k = 0; k < 2; k++)
+    if (r[k]) set_result_shape(r[k], no, osz);
   if (out) *out = o;
   if (idx) *idx = i;
   return 0;
-}
-
-static void store_mask(tg_node *n, const tg_tensor *x, const bool *red) {
-  for (int d = 0; d < x->ndim; d++) n->ip[1 + d] = red[d];
 }
 
 /* the reduced dims of a node as a list; returns the count */
@@ -175,12 +182,40 @@ static int node_dims(const tg_node *n, int *dims) {
   return k;
 }
 
-/* t (a result) viewed with the kept shape: 1 on the reduced dims */
-static tg_tensor *keep_view(tg_ctx *c, tg_node *n, tg_tensor *t) {
-  tg_meta *m = &n->in[0];
-  int64_t keep[TG_MAX_DIMS];
-  for (int d = 0; d < m->ndim; d++) keep[d] = n->ip[1 + d] ? 1 : m->size[d];
-  return tg_reshape(c, t, m->ndim, keep);
+/* the node of a reduction over x with mask red; saves x and, with save_out, the
+ * result (what most backward formulas here read). Frees out and returns NULL
+ * when saving fails; *np (if given) gets the node, NULL when none */
+static tg_tensor *record_reduction(tg_ctx *c, const tg_node_kind *kind, tg_tensor *out, tg_tensor *x,
+                                   const bool *red, bool save_out, tg_node **np) {
+  tg_node *n = tg_record(c, kind, out, 1, &x, save_out ? 2 : 1);
+  if (np) *np = n;
+  if (n) {
+    store_mask(n, x, red);
+    if (tg_save(c, n, 0, x, false) < 0 || (save_out && tg_save(c, n, 1, out, true) < 0)) {
+      tg_tensor_unref(out);
+      if (np) *np = NULL;
+      return NULL;
+    }
+  }
+  return out;
+}
+
+/* a backward's saved input x and result r, and g and r viewed with the kept shape */
+typedef struct saved_xr { tg_tensor *x, *r, *gk, *rk; } saved_xr;
+
+static bool unpack_xr(tg_ctx *c, tg_node *n, tg_tensor *g, saved_xr *s) {
+  s->x = tg_unpack(c, n, 0);
+  s->r = s->x ? tg_unpack(c, n, 1) : NULL;
+  s->gk = s->r ? keep_view(c, n, g) : NULL;
+  s->rk = s->gk ? keep_view(c, n, s->r) : NULL;
+  return s->rk != NULL;
+}
+
+static void release_xr(saved_xr *s) {
+  tg_tensor_unref(s->x);
+  tg_tensor_unref(s->r);
+  tg_tensor_unref(s->gk);
+  tg_tensor_unref(s->rk);
 }
 
 static int64_t reduced_count(const tg_tensor *x, const bool *red) {
@@ -343,15 +378,7 @@ tg_tensor *tg_prod(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool ke
   tg_dtype dt = tg_is_float(x->dtype) ? x->dtype : TG_INT64;
   if (reduce_run(c, TG_RED_PROD, x, red, keepdim, dt, 0, &out, NULL) < 0) return NULL;
   if (!tg_is_float(dt)) return out;
-  tg_node *n = tg_record(c, n_dims ? &prod_dim_kind : &prod_all_kind, out, 1, &x, 2);
-  if (n) {
-    store_mask(n, x, red);
-    if (tg_save(c, n, 0, x, false) < 0 || tg_save(c, n, 1, out, true) < 0) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
-  }
-  return out;
+  return record_reduction(c, n_dims ? &prod_dim_kind : &prod_all_kind, out, x, red, true, NULL);
 }
 
 /* --------------------------------------------------------- amax, max() */
@@ -368,19 +395,14 @@ static int empty_check(tg_ctx *c, const char *name, tg_tensor *x, int n_dims, co
 
 /* the gradient is shared evenly among the elements equal to the result */
 static int amax_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
-  tg_tensor *x = tg_unpack(c, n, 0), *r = x ? tg_unpack(c, n, 1) : NULL;
-  tg_tensor *gk = NULL, *rk = NULL, *mask = NULL, *cnt = NULL, *q = NULL;
+  saved_xr s;
+  tg_tensor *mask = NULL, *cnt = NULL, *q = NULL;
   int dims[TG_MAX_DIMS], nd = node_dims(n, dims);
-  if (r) gk = keep_view(c, n, gout[0]);
-  if (gk) rk = keep_view(c, n, r);
-  if (rk) mask = tg_binary(c, TG_OP_EQ, x, rk);
+  if (unpack_xr(c, n, gout[0], &s)) mask = tg_binary(c, TG_OP_EQ, s.x, s.rk);
   if (mask) cnt = nd ? tg_sum(c, mask, nd, dims, true) : tg_tensor_ref(mask);
-  if (cnt) q = tg_div(c, gk, cnt);
+  if (cnt) q = tg_div(c, s.gk, cnt);
   if (q) gin[0] = tg_mul(c, q, mask);
-  tg_tensor_unref(x);
-  tg_tensor_unref(r);
-  tg_tensor_unref(gk);
-  tg_tensor_unref(rk);
+  release_xr(&s);
   tg_tensor_unref(mask);
   tg_tensor_unref(cnt);
   tg_tensor_unref(q);
@@ -400,15 +422,7 @@ static tg_tensor *amax_impl(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims
   if (reduce_run(c, is_max ? TG_RED_MAX : TG_RED_MIN, x, red, keepdim, x->dtype, 0, &out, NULL) < 0)
     return NULL;
   if (!tg_is_float(x->dtype)) return out;
-  tg_node *n = tg_record(c, kind, out, 1, &x, 2);
-  if (n) {
-    store_mask(n, x, red);
-    if (tg_save(c, n, 0, x, false) < 0 || tg_save(c, n, 1, out, true) < 0) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
-  }
-  return out;
+  return record_reduction(c, kind, out, x, red, true, NULL);
 }
 
 tg_tensor *tg_amax(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bool keepdim, bool is_max) {
@@ -443,15 +457,11 @@ tg_tensor *tg_max_dim(tg_ctx *c, tg_tensor *x, int dim, bool keepdim, bool is_ma
   if (reduce_mask(c, x, 1, &dim, red) < 0 || empty_check(c, is_max ? "max" : "min", x, 1, red) < 0) return NULL;
   if (reduce_run(c, is_max ? TG_RED_MAX : TG_RED_MIN, x, red, keepdim, x->dtype, 1, &out, &idx) < 0) return NULL;
   if (tg_is_float(x->dtype)) {
-    tg_node *n = tg_record(c, is_max ? &max_dim_kind : &min_dim_kind, out, 1, &x, 1);
-    if (n) {
-      store_mask(n, x, red);
-      n->ip[0] = x->ndim ? dim : 0;
-      if (tg_save(c, n, 0, idx, false) < 0) {
-        tg_tensor_unref(out);
-        tg_tensor_unref(idx);
-        return NULL;
-      }
+    tg_node *n = tg_record_indexed(c, is_max ? &max_dim_kind : &min_dim_kind, &out, 1, &x, x->ndim ? dim : 0, idx);
+    if (n) store_mask(n, x, red);
+    if (!out) {
+      tg_tensor_unref(idx);
+      return NULL;
     }
   }
   *indices = idx;
@@ -513,16 +523,12 @@ tg_tensor *tg_var(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, double c
   if (!tg_is_float(x->dtype)) return tg_errp(c, "std and var only support floating point and complex dtypes");
   if (reduce_run(c, is_std ? TG_RED_STD : TG_RED_VAR, x, red, keepdim, x->dtype, correction, &out, NULL) < 0)
     return NULL;
-  tg_node *n = tg_record(c, is_std ? &std_kind : &var_kind, out, 1, &x, is_std ? 2 : 1);
+  tg_node *n;
+  out = record_reduction(c, is_std ? &std_kind : &var_kind, out, x, red, is_std, &n);
   if (n) {
-    store_mask(n, x, red);
     n->ip[0] = is_std;
     n->dp[0] = correction;
     n->dp[1] = (double)reduced_count(x, red);
-    if (tg_save(c, n, 0, x, false) < 0 || (is_std && tg_save(c, n, 1, out, true) < 0)) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
   }
   return out;
 }
@@ -542,11 +548,11 @@ static tg_tensor *nonzero_safe(tg_ctx *c, tg_tensor *t, tg_tensor **nonzero) {
 static int norm_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   double p = n->dp[0];
   int dims[TG_MAX_DIMS], nd = node_dims(n, dims);
-  tg_tensor *x = tg_unpack(c, n, 0), *r = x ? tg_unpack(c, n, 1) : NULL;
-  tg_tensor *gk = NULL, *rk = NULL, *t[8] = {0};
-  if (r) gk = keep_view(c, n, gout[0]);
-  if (gk) rk = keep_view(c, n, r);
-  if (!rk) goto done;
+  saved_xr s;
+  tg_tensor *t[8] = {0};
+  bool ok = unpack_xr(c, n, gout[0], &s);
+  tg_tensor *x = s.x, *gk = s.gk, *rk = s.rk;
+  if (!ok) goto done;
   if (p == 0) {
     tg_tensor *e = tg_mul_scalar(c, x, 0.0);
     if (e) gin[0] = tg_mul(c, e, gk);
@@ -587,10 +593,7 @@ static int norm_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gi
   }
 done:
   for (int i = 0; i < 8; i++) tg_tensor_unref(t[i]);
-  tg_tensor_unref(x);
-  tg_tensor_unref(r);
-  tg_tensor_unref(gk);
-  tg_tensor_unref(rk);
+  release_xr(&s);
   return gin[0] ? 0 : -1;
 }
 
@@ -608,31 +611,20 @@ tg_tensor *tg_norm(tg_ctx *c, tg_tensor *x, double p, int n_dims, const int *dim
     return tg_errp(c, "linalg.vector_norm cannot compute the %g norm on an empty tensor because the operation "
                       "does not have an identity", p);
   if (reduce_run(c, TG_RED_NORM, x, red, keepdim, x->dtype, p, &out, NULL) < 0) return NULL;
-  tg_node *n = tg_record(c, &norm_kind, out, 1, &x, 2);
-  if (n) {
-    store_mask(n, x, red);
-    n->dp[0] = p;
-    if (tg_save(c, n, 0, x, false) < 0 || tg_save(c, n, 1, out, true) < 0) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
-  }
+  tg_node *n;
+  out = record_reduction(c, &norm_kind, out, x, red, true, &n);
+  if (n) n->dp[0] = p;
   return out;
 }
 
 /* ------------------------------------------------------------- logsumexp */
 static int logsumexp_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
-  tg_tensor *x = tg_unpack(c, n, 0), *r = x ? tg_unpack(c, n, 1) : NULL;
-  tg_tensor *gk = NULL, *rk = NULL, *d = NULL, *e = NULL;
-  if (r) gk = keep_view(c, n, gout[0]);
-  if (gk) rk = keep_view(c, n, r);
-  if (rk) d = tg_sub(c, x, rk);
+  saved_xr s;
+  tg_tensor *d = NULL, *e = NULL;
+  if (unpack_xr(c, n, gout[0], &s)) d = tg_sub(c, s.x, s.rk);
   if (d) e = tg_unary(c, TG_OP_EXP, d);
-  if (e) gin[0] = tg_mul(c, gk, e);
-  tg_tensor_unref(x);
-  tg_tensor_unref(r);
-  tg_tensor_unref(gk);
-  tg_tensor_unref(rk);
+  if (e) gin[0] = tg_mul(c, s.gk, e);
+  release_xr(&s);
   tg_tensor_unref(d);
   tg_tensor_unref(e);
   return gin[0] ? 0 : -1;
@@ -652,15 +644,7 @@ tg_tensor *tg_logsumexp(tg_ctx *c, tg_tensor *x, int n_dims, const int *dims, bo
     return rc < 0 ? NULL : out;
   }
   if (reduce_run(c, TG_RED_LOGSUMEXP, x, red, keepdim, x->dtype, 0, &out, NULL) < 0) return NULL;
-  tg_node *n = tg_record(c, &logsumexp_kind, out, 1, &x, 2);
-  if (n) {
-    store_mask(n, x, red);
-    if (tg_save(c, n, 0, x, false) < 0 || tg_save(c, n, 1, out, true) < 0) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
-  }
-  return out;
+  return record_reduction(c, &logsumexp_kind, out, x, red, true, NULL);
 }
 
 /* ------------------------------------------------- all, any, count_nonzero */

@@ -6,13 +6,6 @@
 #include "../backend/backend.h"
 #include "../tg.h"
 
-static int check_dim(tg_ctx *c, const tg_tensor *x, int dim) {
-  int n = x->ndim ? x->ndim : 1;
-  if (dim < 0 || dim >= n)
-    return tg_err(c, "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -n, n, dim + 1);
-  return 0;
-}
-
 /* -------------------------------------------------- take/put along dim */
 static int take_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   tg_tensor *idx = tg_unpack(c, n, 0);
@@ -44,7 +37,7 @@ static int along_shapes(tg_ctx *c, const char *name, int nd, const int64_t *size
 }
 
 tg_tensor *tg_take_along_dim(tg_ctx *c, tg_tensor *x, tg_tensor *idx, int dim) {
-  if (check_dim(c, x, dim) < 0 || along_shapes(c, "gather", x->ndim, x->size, idx, dim) < 0) return NULL;
+  if (tg_check_dim(c, x, dim) < 0 || along_shapes(c, "gather", x->ndim, x->size, idx, dim) < 0) return NULL;
   const tg_backend *be = tg_backend_of(x);
   if (!be->take_along) return tg_errp(c, "gather is not implemented on %s", be->name);
   tg_tensor *out = tg_tensor_empty(c, x->dtype, idx->ndim, idx->size);
@@ -53,15 +46,7 @@ tg_tensor *tg_take_along_dim(tg_ctx *c, tg_tensor *x, tg_tensor *idx, int dim) {
     tg_tensor_unref(out);
     return NULL;
   }
-  if (!tg_is_float(x->dtype)) return out;
-  tg_node *n = tg_record(c, &take_kind, out, 1, &x, 1);
-  if (n) {
-    n->ip[0] = dim;
-    if (tg_save(c, n, 0, idx, false) < 0) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
-  }
+  if (tg_is_float(x->dtype)) tg_record_indexed(c, &take_kind, &out, 1, &x, dim, idx);
   return out;
 }
 
@@ -76,15 +61,7 @@ tg_tensor *tg_put_along_dim(tg_ctx *c, tg_tensor *src, tg_tensor *idx, int dim, 
     tg_tensor_unref(out);
     return NULL;
   }
-  if (!tg_is_float(src->dtype)) return out;
-  tg_node *n = tg_record(c, &put_kind, out, 1, &src, 1);
-  if (n) {
-    n->ip[0] = dim;
-    if (tg_save(c, n, 0, idx, false) < 0) {
-      tg_tensor_unref(out);
-      return NULL;
-    }
-  }
+  if (tg_is_float(src->dtype)) tg_record_indexed(c, &put_kind, &out, 1, &src, dim, idx);
   return out;
 }
 
@@ -112,7 +89,7 @@ static int cumsum_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **
 static const tg_node_kind cumsum_kind = {"CumsumBackward0", cumsum_backward, NULL};
 
 static tg_tensor *cumsum_dir(tg_ctx *c, tg_tensor *x, int dim, bool reverse) {
-  if (check_dim(c, x, dim) < 0) return NULL;
+  if (tg_check_dim(c, x, dim) < 0) return NULL;
   tg_tensor *out = scan_raw(c, 0, reverse, x, dim);
   if (!out || !tg_is_float(out->dtype)) return out;
   tg_node *n = tg_record(c, &cumsum_kind, out, 1, &x, 0);
@@ -193,7 +170,7 @@ done:
 static const tg_node_kind cumprod_kind = {"CumprodBackward0", cumprod_backward, NULL};
 
 tg_tensor *tg_cumprod(tg_ctx *c, tg_tensor *x, int dim) {
-  if (check_dim(c, x, dim) < 0) return NULL;
+  if (tg_check_dim(c, x, dim) < 0) return NULL;
   tg_tensor *out = scan_raw(c, 1, false, x, dim);
   if (!out || !tg_is_float(out->dtype)) return out;
   tg_node *n = tg_record(c, &cumprod_kind, out, 1, &x, 2);
@@ -208,20 +185,13 @@ tg_tensor *tg_cumprod(tg_ctx *c, tg_tensor *x, int dim) {
 }
 
 /* ------------------------------------------------------------- sort, topk */
-static int sort_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
-  tg_tensor *idx = tg_unpack(c, n, 0);
-  if (!idx) return -1;
-  gin[0] = tg_put_along_dim(c, gout[0], idx, (int)n->ip[0], n->in[0].ndim, n->in[0].size);
-  tg_tensor_unref(idx);
-  return gin[0] ? 0 : -1;
-}
-
-static const tg_node_kind sort_kind = {"SortBackward0", sort_backward, NULL};
-static const tg_node_kind topk_kind = {"TopkBackward0", sort_backward, NULL};
+/* the values are x taken along dim at the indices: take_along_dim's backward */
+static const tg_node_kind sort_kind = {"SortBackward0", take_backward, NULL};
+static const tg_node_kind topk_kind = {"TopkBackward0", take_backward, NULL};
 
 static tg_tensor *sort_impl(tg_ctx *c, tg_tensor *x, int64_t k, int dim, bool descending, bool topk,
                             tg_tensor **indices) {
-  if (check_dim(c, x, dim) < 0) return NULL;
+  if (tg_check_dim(c, x, dim) < 0) return NULL;
   const tg_backend *be = tg_backend_of(x);
   if (!be->sort) return tg_errp(c, "%s is not implemented on %s", topk ? "topk" : "sort", be->name);
   int64_t size[TG_MAX_DIMS];
@@ -235,14 +205,10 @@ static tg_tensor *sort_impl(tg_ctx *c, tg_tensor *x, int64_t k, int dim, bool de
     return NULL;
   }
   if (tg_is_float(x->dtype)) {
-    tg_node *n = tg_record(c, topk ? &topk_kind : &sort_kind, v, 1, &x, 1);
-    if (n) {
-      n->ip[0] = x->ndim ? dim : 0;
-      if (tg_save(c, n, 0, i, false) < 0) {
-        tg_tensor_unref(v);
-        tg_tensor_unref(i);
-        return NULL;
-      }
+    tg_record_indexed(c, topk ? &topk_kind : &sort_kind, &v, 1, &x, x->ndim ? dim : 0, i);
+    if (!v) {
+      tg_tensor_unref(i);
+      return NULL;
     }
   }
   *indices = i;
@@ -250,12 +216,12 @@ static tg_tensor *sort_impl(tg_ctx *c, tg_tensor *x, int64_t k, int dim, bool de
 }
 
 tg_tensor *tg_sort(tg_ctx *c, tg_tensor *x, int dim, bool descending, tg_tensor **indices) {
-  if (check_dim(c, x, dim) < 0) return NULL;
+  if (tg_check_dim(c, x, dim) < 0) return NULL;
   return sort_impl(c, x, x->ndim ? x->size[dim] : 1, dim, descending, false, indices);
 }
 
 tg_tensor *tg_topk(tg_ctx *c, tg_tensor *x, int64_t k, int dim, bool largest, tg_tensor **indices) {
-  if (check_dim(c, x, dim) < 0) return NULL;
+  if (tg_check_dim(c, x, dim) < 0) return NULL;
   if (x->dtype == TG_BOOL) return tg_errp(c, "\"topk_cpu\" not implemented for 'Bool'");
   int64_t n = x->ndim ? x->size[dim] : 1;
   if (k < 0 || k > n) return tg_errp(c, "selected index k out of range");

@@ -10,10 +10,10 @@ return function(tg, autograd)
   local function prepare(inputs, create_graph)
     local single = is_tensor(inputs)
     local list = single and {inputs} or inputs
-    if type(list) ~= "table" then error("inputs must be a Tensor or a list of Tensors", 3) end
+    if type(list) ~= "table" then error("inputs must be a Tensor or a list of Tensors", 4) end
     local out = {}
     for i, x in ipairs(list) do
-      if not is_tensor(x) then error(("inputs[%d] is not a Tensor"):format(i), 3) end
+      if not is_tensor(x) then error(("inputs[%d] is not a Tensor"):format(i), 4) end
       if create_graph and x.requires_grad then
         out[i] = x:view(x.shape)
       else
@@ -27,8 +27,17 @@ return function(tg, autograd)
     local res = fn(table.unpack(xs))
     local single = is_tensor(res)
     local list = single and {res} or res
-    if type(list) ~= "table" then error("the function must return a Tensor or a list of Tensors", 3) end
+    if type(list) ~= "table" then error("the function must return a Tensor or a list of Tensors", 4) end
     return list, single
+  end
+
+  -- the start every entry point shares: create_graph, the prepared inputs, fn's outputs
+  -- (prepare and call raise at level 4: the caller of the entry point)
+  local function setup(fn, inputs, opts)
+    local cg = (opts or {}).create_graph or false
+    local xs, single_in = prepare(inputs, cg)
+    local outs, single_out = call(fn, xs)
+    return cg, xs, single_in, outs, single_out
   end
 
   local function grads_or_zeros(outs, xs, gos, create_graph)
@@ -52,10 +61,7 @@ return function(tg, autograd)
   --- jacobian(fn, inputs, {create_graph}) -> J with shape out.shape .. in.shape
   -- (nested lists J[i][j] for several outputs / inputs)
   function functional.jacobian(fn, inputs, opts)
-    opts = opts or {}
-    local cg = opts.create_graph or false
-    local xs, single_in = prepare(inputs, cg)
-    local outs, single_out = call(fn, xs)
+    local cg, xs, single_in, outs, single_out = setup(fn, inputs, opts)
     local J = {}
     for oi, out in ipairs(outs) do
       local no = out:numel()
@@ -109,40 +115,37 @@ return function(tg, autograd)
     return list
   end
 
-  local function outputs_result(outs, single, cg)
+  -- a list of results (outputs or gradients), detached unless create_graph
+  local function detached_result(list, single, cg)
     local r = {}
-    for i, o in ipairs(outs) do r[i] = maybe_detach(o, cg) end
+    for i, t in ipairs(list) do r[i] = maybe_detach(t, cg) end
     return result(r, single)
+  end
+
+  -- v may be left out only when each tensor of list has one element (raises msg at the entry's caller)
+  local function check_single_elements(list, msg)
+    for _, t in ipairs(list) do
+      if t:numel() ~= 1 then error(msg, 3) end
+    end
   end
 
   --- vjp(fn, inputs, v, {create_graph}) -> fn(inputs), v^T J
   function functional.vjp(fn, inputs, v, opts)
-    opts = opts or {}
-    local cg = opts.create_graph or false
-    local xs, single_in = prepare(inputs, cg)
-    local outs, single_out = call(fn, xs)
+    local cg, xs, single_in, outs, single_out = setup(fn, inputs, opts)
     local vs = as_list(v)
     if not vs then
-      for _, o in ipairs(outs) do
-        if o:numel() ~= 1 then error("The vector v can only be nil if the user-provided function returns a single Tensor with a single element.", 2) end
-      end
+      check_single_elements(outs, "The vector v can only be nil if the user-provided function returns a single Tensor with a single element.")
     end
     local gs = grads_or_zeros(outs, xs, vs, cg)
-    for i, g in ipairs(gs) do gs[i] = maybe_detach(g, cg) end
-    return outputs_result(outs, single_out, cg), result(gs, single_in)
+    return detached_result(outs, single_out, cg), detached_result(gs, single_in, cg)
   end
 
   --- jvp(fn, inputs, v, {create_graph}) -> fn(inputs), J v (by the double-vjp trick)
   function functional.jvp(fn, inputs, v, opts)
-    opts = opts or {}
-    local cg = opts.create_graph or false
-    local xs, single_in = prepare(inputs, cg)
-    local outs, single_out = call(fn, xs)
+    local cg, xs, _, outs, single_out = setup(fn, inputs, opts)
     local vs = as_list(v)
     if not vs then
-      for _, x in ipairs(xs) do
-        if x:numel() ~= 1 then error("The vector v can only be nil if the input to the user-provided function is a single Tensor with a single element.", 2) end
-      end
+      check_single_elements(xs, "The vector v can only be nil if the input to the user-provided function is a single Tensor with a single element.")
       vs = {}
       for i, x in ipairs(xs) do vs[i] = tg.ones_like(x) end
     end
@@ -151,16 +154,12 @@ return function(tg, autograd)
     for i, o in ipairs(outs) do us[i] = tg.zeros_like(o):requires_grad_(true) end
     local gs = grads_or_zeros(outs, xs, us, true)
     local jv = grads_or_zeros(gs, us, vs, cg)
-    for i, t in ipairs(jv) do jv[i] = maybe_detach(t, cg) end
-    return outputs_result(outs, single_out, cg), result(jv, single_out)
+    return detached_result(outs, single_out, cg), detached_result(jv, single_out, cg)
   end
 
   --- hvp(fn, inputs, v, {create_graph}) -> fn(inputs), H v (fn returns a scalar)
   function functional.hvp(fn, inputs, v, opts)
-    opts = opts or {}
-    local cg = opts.create_graph or false
-    local xs, single_in = prepare(inputs, cg)
-    local outs = call(fn, xs)
+    local cg, xs, single_in, outs = setup(fn, inputs, opts)
     if #outs ~= 1 or outs[1]:numel() ~= 1 then
       error("The function given to hvp should return a single Tensor with a single element", 2)
     end
@@ -168,8 +167,7 @@ return function(tg, autograd)
     if not vs then error("hvp: the vector v is required", 2) end
     local gs = grads_or_zeros(outs, xs, nil, true)
     local hv = grads_or_zeros(gs, xs, vs, cg)
-    for i, t in ipairs(hv) do hv[i] = maybe_detach(t, cg) end
-    return maybe_detach(outs[1], cg), result(hv, single_in)
+    return maybe_detach(outs[1], cg), detached_result(hv, single_in, cg)
   end
 
   --- vhp(fn, inputs, v): v^T H (equal to H v: the Hessian is symmetric)

@@ -132,34 +132,35 @@ int tg_cpu_scatter(tg_ctx *c, tg_tensor *dst, int dim, const tg_tensor *idx, con
   return 0;
 }
 
-int tg_cpu_index_select(tg_ctx *c, tg_tensor *out, const tg_tensor *x, int dim, const tg_tensor *idx) {
-  (void)c;
-  int64_t total = tg_numel(out), n = x->size[dim], sd = x->stride[dim];
+/* index_select and index_add walk alike: over each element of t, paired with the
+ * element of `along` at position idx[i] on dim (i: t's position on dim).
+ * add: along += alpha t (index_add); else t = along (index_select) */
+static void index_walk(const tg_tensor *t, const tg_tensor *along, int dim, const tg_tensor *idx, bool add,
+                       double alpha) {
+  int64_t total = tg_numel(t), n = along->size[dim], sd = along->stride[dim];
   int64_t is = idx->ndim ? idx->stride[0] : 0;
-  size_t es = tg_dtype_size(x->dtype);
+  size_t es = tg_dtype_size(along->dtype);
   walker w;
-  walk_init(&w, out->ndim, out->size, 2);
-  walk_operand(&w, 0, out, -1);
-  walk_operand(&w, 1, x, dim);
+  walk_init(&w, t->ndim, t->size, 2);
+  walk_operand(&w, 0, t, -1);
+  walk_operand(&w, 1, along, dim);
   for (int64_t i = 0; i < total; i++, walk_next(&w)) {
     int64_t j = idx_at(idx, idx->offset + w.cnt[dim] * is, n);
-    copy_elem(elem(out, w.off[0]), elem(x, w.off[1] + j * sd), es);
+    char *a = elem(along, w.off[1] + j * sd), *e = elem(t, w.off[0]);
+    if (add) add_elem(along->dtype, a, e, alpha);
+    else copy_elem(e, a, es);
   }
+}
+
+int tg_cpu_index_select(tg_ctx *c, tg_tensor *out, const tg_tensor *x, int dim, const tg_tensor *idx) {
+  (void)c;
+  index_walk(out, x, dim, idx, false, 0);
   return 0;
 }
 
 int tg_cpu_index_add(tg_ctx *c, tg_tensor *dst, int dim, const tg_tensor *idx, const tg_tensor *src, double alpha) {
   (void)c;
-  int64_t total = tg_numel(src), n = dst->size[dim], sd = dst->stride[dim];
-  int64_t is = idx->ndim ? idx->stride[0] : 0;
-  walker w;
-  walk_init(&w, src->ndim, src->size, 2);
-  walk_operand(&w, 0, src, -1);
-  walk_operand(&w, 1, dst, dim);
-  for (int64_t i = 0; i < total; i++, walk_next(&w)) {
-    int64_t j = idx_at(idx, idx->offset + w.cnt[dim] * is, n);
-    add_elem(dst->dtype, elem(dst, w.off[1] + j * sd), elem(src, w.off[0]), alpha);
-  }
+  index_walk(src, dst, dim, idx, true, alpha);
   return 0;
 }
 

@@ -464,3 +464,15 @@ describe("float32 kernels written for the vector units", function()
     assert.are.equal(tg.tensor(500000500000):float():double():item(), x:sum():double():item())
   end)
 end)
+
+describe("pow's gradient with a zero exponent", function()
+  local helpers = require "support.helpers"
+  it("is 0 (PyTorch masks it), also at x = 0 where b * x^(b-1) would be 0 * inf", function()
+    local x = helpers.d64({0, 2})
+    ;(x ^ 0):sum():backward()
+    helpers.assert_close(x.grad, {0, 0})
+    x.grad = nil
+    ;(x ^ tg.tensor({0, 3}, {dtype = tg.float64})):sum():backward()
+    helpers.assert_close(x.grad, {0, 12})
+  end)
+end)

@@ -144,14 +144,32 @@ static tg_tensor *tensor_struct(tg_ctx *c) {
   return t;
 }
 
+/* the element count, or an error (PyTorch's text) when it, or its bytes,
+ * would not fit in int64: an overflowed count is a too-small buffer */
+static int checked_numel(tg_ctx *c, int ndim, const int64_t *size, size_t elem, int64_t *out) {
+  int64_t n = 1;
+  bool over = false;
+  for (int d = 0; d < ndim; d++)
+    if (__builtin_mul_overflow(n, size[d], &n)) over = true;
+  int64_t bytes;
+  if (over || __builtin_mul_overflow(n, (int64_t)elem, &bytes)) {
+    char shape[256];
+    tg_format_shape(shape, sizeof shape, ndim, size);
+    return tg_err(c, "Storage size calculation overflowed with sizes=%s", shape);
+  }
+  *out = n;
+  return 0;
+}
+
 tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size) {
   if (ndim > TG_MAX_DIMS) return tg_errp(c, "tensors of more than %d dimensions are not supported", TG_MAX_DIMS);
   for (int d = 0; d < ndim; d++)
     if (size[d] < 0)
       return tg_errp(c, "Trying to create tensor with negative dimension %lld: ", (long long)size[d]);
+  int64_t n;
+  if (checked_numel(c, ndim, size, tg_dtype_size(dt), &n) < 0) return NULL;
   tg_tensor *t = tensor_struct(c);
   if (!t) return NULL;
-  int64_t n = tg_shape_numel(ndim, size);
   t->storage = tg_storage_new(c, &tg_cpu_backend, (size_t)n * tg_dtype_size(dt));
   if (!t->storage) {
     free(t);
@@ -178,6 +196,8 @@ tg_tensor *tg_tensor_scalar(tg_ctx *c, tg_dtype dt, double v) { return tg_tensor
 
 tg_tensor *tg_tensor_as_strided(tg_ctx *c, const tg_tensor *src, int ndim, const int64_t *size,
                                 const int64_t *stride, int64_t offset) {
+  int64_t n; /* a view (expand) may not have more elements than int64 counts */
+  if (checked_numel(c, ndim, size, 1, &n) < 0) return NULL;
   tg_tensor *t = tensor_struct(c);
   if (!t) return NULL;
   t->storage = src->storage;

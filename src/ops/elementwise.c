@@ -515,11 +515,14 @@ static int binary_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **
       }
       break;
     case TG_OP_POW:
-      if (na) { /* g * b * a^(b-1) */
+      if (na) { /* g * b * a^(b-1), and 0 where b == 0 (as PyTorch: not 0 * a^-1 at a = 0) */
         t1 = K(tg_binary_scalar(c, TG_OP_SUB, b, 1.0, false, false));
         t2 = K(tg_binary(c, TG_OP_POW, a, t1));
         t3 = K(tg_mul(c, t2, b));
-        ga = K(tg_mul(c, g, t3));
+        t4 = K(tg_mul(c, g, t3));
+        t1 = K(CMPS(TG_OP_EQ, b, 0.0));
+        t5 = K(tg_tensor_scalar(c, t4->dtype, 0));
+        ga = K(tg_masked_fill(c, t4, t1, t5));
       }
       if (nb) { /* g * out * log(a), taken as 0 where a == 0 (as PyTorch); log in out's dtype */
         t5 = K(tg_to_dtype(c, a, out->dtype));

@@ -446,9 +446,42 @@ static int copy_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gi
 }
 static const tg_node_kind copy_kind = {"CopyBackwards", copy_backward, NULL};
 
+/* the byte range [lo, hi] that t's elements span in its storage */
+static void byte_span(const tg_tensor *t, int64_t *lo, int64_t *hi) {
+  int64_t a = t->offset, b = t->offset;
+  for (int d = 0; d < t->ndim; d++) {
+    int64_t e = (t->size[d] - 1) * t->stride[d];
+    if (e < 0) a += e; else b += e;
+  }
+  int64_t es = (int64_t)tg_dtype_size(t->dtype);
+  *lo = a * es;
+  *hi = (b + 1) * es - 1;
+}
+
+/* src and dst share memory but are not the same view: a direct copy would
+ * read elements it has already overwritten */
+static bool partial_overlap(const tg_tensor *dst, const tg_tensor *src) {
+  if (dst->storage != src->storage || tg_numel(dst) == 0 || tg_numel(src) == 0) return false;
+  if (dst->offset == src->offset && dst->dtype == src->dtype && tg_same_shape(dst, src) &&
+      !memcmp(dst->stride, src->stride, sizeof(int64_t) * (size_t)dst->ndim))
+    return false;
+  int64_t dl, dh, sl, sh;
+  byte_span(dst, &dl, &dh);
+  byte_span(src, &sl, &sh);
+  return dl <= sh && sl <= dh;
+}
+
 int tg_copy_(tg_ctx *c, tg_tensor *dst, tg_tensor *src) {
   if (tg_check_inplace(c, dst) < 0) return -1;
   if (!recording(c, dst, src) || !tg_is_float(dst->dtype)) {
+    if (partial_overlap(dst, src)) { /* through a copy of src */
+      tg_tensor *tmp = tg_cast_raw(c, src, src->dtype);
+      int rc = tmp ? tg_copy_raw(c, dst, tmp) : -1;
+      tg_tensor_unref(tmp);
+      if (rc < 0) return -1;
+      tg_bump_version(dst);
+      return 0;
+    }
     if (tg_copy_raw(c, dst, src) < 0) return -1;
     tg_bump_version(dst);
     return 0;

@@ -393,12 +393,26 @@ static int empty_check(tg_ctx *c, const char *name, tg_tensor *x, int n_dims, co
   return 0;
 }
 
-/* the gradient is shared evenly among the elements equal to the result */
+static const tg_node_kind max_all_kind, min_all_kind;
+
+/* the elements that produced the result: equal to it, or (max()/min() of
+ * everything, as PyTorch) NaN where the result is NaN */
+static tg_tensor *result_mask(tg_ctx *c, tg_node *n, saved_xr *s) {
+  tg_tensor *eq = tg_binary(c, TG_OP_EQ, s->x, s->rk);
+  if (!eq || (n->kind != &max_all_kind && n->kind != &min_all_kind)) return eq;
+  tg_tensor *xn = tg_binary(c, TG_OP_NE, s->x, s->x), *rn = xn ? tg_binary(c, TG_OP_NE, s->rk, s->rk) : NULL;
+  tg_tensor *both = rn ? tg_binary(c, TG_OP_LOGICAL_AND, xn, rn) : NULL;
+  tg_tensor *m = both ? tg_binary(c, TG_OP_LOGICAL_OR, eq, both) : NULL;
+  tg_tensor_unref(eq), tg_tensor_unref(xn), tg_tensor_unref(rn), tg_tensor_unref(both);
+  return m;
+}
+
+/* the gradient is shared evenly among the elements that produced the result */
 static int amax_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   saved_xr s;
   tg_tensor *mask = NULL, *cnt = NULL, *q = NULL;
   int dims[TG_MAX_DIMS], nd = node_dims(n, dims);
-  if (unpack_xr(c, n, gout[0], &s)) mask = tg_binary(c, TG_OP_EQ, s.x, s.rk);
+  if (unpack_xr(c, n, gout[0], &s)) mask = result_mask(c, n, &s);
   if (mask) cnt = nd ? tg_sum(c, mask, nd, dims, true) : tg_tensor_ref(mask);
   if (cnt) q = tg_div(c, s.gk, cnt);
   if (q) gin[0] = tg_mul(c, q, mask);
@@ -496,6 +510,13 @@ static int var_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin
     r = tg_unpack(c, n, 1);
     tg_tensor *rk = r ? keep_view(c, n, r) : NULL;
     t = rk ? tg_div(c, gk, rk) : NULL;
+    if (t) { /* where std == 0 the gradient is 0 (PyTorch), not 0 * inf */
+      tg_tensor *z = tg_binary_scalar(c, TG_OP_EQ, rk, 0, false, false);
+      tg_tensor *zero = z ? tg_tensor_scalar(c, t->dtype, 0) : NULL;
+      tg_tensor *f = zero ? tg_masked_fill(c, t, z, zero) : NULL;
+      tg_tensor_unref(z), tg_tensor_unref(zero), tg_tensor_unref(t);
+      t = f;
+    }
     tg_tensor_unref(rk);
     s = t ? tg_mul_scalar(c, t, 1.0 / div) : NULL;
   } else if (dev) { /* 2 g (x - mean) / (N - correction) */

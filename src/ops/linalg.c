@@ -38,12 +38,41 @@ static int check_same_dtype(tg_ctx *c, const tg_tensor *a, const tg_tensor *b) {
   return 0;
 }
 
+/* t with dims d0 and d1 swapped, as a struct on the caller's stack: only
+ * for reading during the call (never referenced, never freed) */
+static void stack_transpose(tg_tensor *v, const tg_tensor *t, int d0, int d1) {
+  *v = *t;
+  v->grad = NULL, v->grad_fn = NULL, v->grad_acc = NULL, v->hooks = NULL, v->view_base = NULL;
+  int64_t s = v->size[d0]; v->size[d0] = v->size[d1]; v->size[d1] = s;
+  s = v->stride[d0]; v->stride[d0] = v->stride[d1]; v->stride[d1] = s;
+}
+
+/* x @ y with y's last two dims the product's: the shape of the result */
+static tg_tensor *mm_plain(tg_ctx *c, tg_tensor *x, tg_tensor *y, bool batched) {
+  int64_t osz[3] = {x->size[0], x->size[1], y->size[batched + 1]};
+  if (!batched) osz[1] = y->size[1];
+  return mm_raw(c, x, y, batched ? 3 : 2, osz);
+}
+
 static int mm_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   tg_tensor *a = tg_unpack(c, n, 0), *b = a ? tg_unpack(c, n, 1) : NULL, *t = NULL;
   int rc = -1;
   bool batched = n->ip[0];
   int d0 = batched, d1 = batched + 1;
   if (!b) goto done;
+  if (!c->grad_enabled) { /* nothing to record: BLAS reads the transposes in place */
+    tg_tensor v;
+    if (tg_needs_input_grad(n, 0)) {
+      stack_transpose(&v, b, d0, d1);
+      if (!(gin[0] = mm_plain(c, gout[0], &v, batched))) goto done;
+    }
+    if (tg_needs_input_grad(n, 1)) {
+      stack_transpose(&v, a, d0, d1);
+      if (!(gin[1] = mm_plain(c, &v, gout[0], batched))) goto done;
+    }
+    rc = 0;
+    goto done;
+  }
   if (tg_needs_input_grad(n, 0)) { /* g @ b^T */
     if (!(t = tg_transpose(c, b, d0, d1))) goto done;
     if (!(gin[0] = batched ? tg_bmm(c, gout[0], t) : tg_mm(c, gout[0], t))) goto done;

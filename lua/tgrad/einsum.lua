@@ -7,7 +7,8 @@
 return function(tg)
   local is_tensor = tg.is_tensor
 
-  local function fail(msg) error("einsum(): " .. msg, 4) end
+  -- the work raises at this file's lines; tg.einsum re-raises at the caller's
+  local function fail(msg) error("einsum(): " .. msg) end
 
   local function index_of(list, x)
     for i, v in ipairs(list) do if v == x then return i end end
@@ -132,24 +133,24 @@ return function(tg)
     return P:reshape(out_shape), out_labels
   end
 
-  function tg.einsum(eq, ...)
+  local function einsum(eq, ...)
     local ops = table.pack(...)
     if ops.n == 1 and type(ops[1]) == "table" and not is_tensor(ops[1]) then ops = ops[1] end
-    if type(eq) ~= "string" then error("einsum(): the equation must be a string", 2) end
-    if #ops == 0 then error("einsum(): must provide at least one operand", 2) end
+    if type(eq) ~= "string" then fail("the equation must be a string") end
+    if #ops == 0 then fail("must provide at least one operand") end
     eq = eq:gsub("%s", "")
     local lhs, rhs = eq:match("^(.-)%->(.*)$")
     if not lhs then lhs = eq end
     local terms = {}
     for t in (lhs .. ","):gmatch("([^,]*),") do terms[#terms + 1] = t end
     if #terms ~= #ops then
-      error(("einsum(): %s operands were provided than specified in the equation"):format(#terms < #ops and "more" or "fewer"), 2)
+      fail(("%s operands were provided than specified in the equation"):format(#terms < #ops and "more" or "fewer"))
     end
     local labels, sizes, count, max_ell = {}, {}, {}, 0
     local xs = {}
     for k, t in ipairs(terms) do
       local x = ops[k]
-      if not is_tensor(x) then error(("einsum(): operand %d is not a Tensor"):format(k), 2) end
+      if not is_tensor(x) then fail(("operand %d is not a Tensor"):format(k)) end
       local ls, ne = parse_term(t, x:dim(), k)
       max_ell = math.max(max_ell, ne)
       for _, l in ipairs(ls) do count[l] = (count[l] or 0) + 1 end -- "ii" counts i twice
@@ -157,7 +158,7 @@ return function(tg)
       for d, l in ipairs(ls) do
         local n = x:size(d)
         if sizes[l] and sizes[l] ~= n and sizes[l] ~= 1 and n ~= 1 then
-          fail(("operands do not broadcast with remapped shapes: subscript %s has size %d for operand %d which does not broadcast with previously seen size %d")
+          fail(("subscript %s has size %d for operand %d which does not broadcast with previously seen size %d")
             :format(l:sub(1, 1) == "." and "..." or l, n, k, sizes[l]))
         end
         if not sizes[l] or sizes[l] == 1 then sizes[l] = n end
@@ -218,5 +219,11 @@ return function(tg)
     if need then x = x:expand(want) end
     if #out == 0 then return #lx == 0 and x or x:sum() end
     return permute_to(x, lx, out)
+  end
+
+  function tg.einsum(eq, ...)
+    local ok, r = pcall(einsum, eq, ...)
+    if not ok then tg._rethrow(r, 2) end
+    return r
   end
 end

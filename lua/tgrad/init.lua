@@ -8,6 +8,27 @@ tg.is_tensor = is_tensor
 
 tg.__version__ = "0.1.0"
 
+---------------------------------------------------------------- error positions
+-- An error for bad input names the user's file:line. A C function called from
+-- tgrad's own Lua code names that code instead ("[tgrad] tgrad.indexing:78: "),
+-- and one called from C (t[k] = v, t:clamp_(...)) names nothing; so the Lua
+-- entry points pcall their work and re-raise here. The work itself raises with
+-- plain error(msg) (an internal position, replaced here).
+local INTERNAL_POS = "^%[tgrad%] [%w_.]+:%d+: "
+
+--- tg._rethrow(e, level [, keep_unplaced]) raises e as error(e, level) would in
+-- the calling function, for a string e that names a position inside tgrad (the
+-- position is replaced) or none (unless keep_unplaced: use it where user code
+-- ran, whose error(msg, 0) must stay as raised). Anything else (an error the
+-- user's own code raised, with its own position, or a non-string) is re-raised unchanged.
+function tg._rethrow(e, level, keep_unplaced)
+  if type(e) == "string" then
+    local msg, n = e:gsub(INTERNAL_POS, "", 1)
+    if n > 0 or (not keep_unplaced and not msg:find("^[^\n]-:%d+: ")) then error(msg, level + 1) end
+  end
+  error(e, 0)
+end
+
 -- printing and indexing live in their own files
 require("tgrad.print")(tg)
 require("tgrad.indexing")(tg)
@@ -32,13 +53,22 @@ local function with_mode(enabled, fn, ...)
 end
 
 --- tg.no_grad(fn, ...) runs fn without tracking; tg.no_grad() returns a <close> guard.
+local function check_callable(fn, name)
+  local mt = getmetatable(fn)
+  if type(fn) ~= "function" and not (type(mt) == "table" and mt.__call) then
+    error(("%s() expects a function (or nothing, for a <close> guard), got %s"):format(name, type(fn)), 3)
+  end
+end
+
 function tg.no_grad(fn, ...)
   if fn == nil then return mode_guard(set_grad_enabled(false)) end
+  check_callable(fn, "no_grad")
   return with_mode(false, fn, ...)
 end
 
 function tg.enable_grad(fn, ...)
   if fn == nil then return mode_guard(set_grad_enabled(true)) end
+  check_callable(fn, "enable_grad")
   return with_mode(true, fn, ...)
 end
 
@@ -49,7 +79,7 @@ end
 
 --- tg.Variable(t, {requires_grad = b}): the old API, returns a tensor.
 function tg.Variable(t, opts)
-  assert(is_tensor(t), "Variable(): expected a Tensor")
+  if not is_tensor(t) then error("Variable data has to be a tensor, but got " .. type(t), 2) end
   local v = t:detach()
   if opts and opts.requires_grad then v:requires_grad_(true) end
   return v

@@ -74,6 +74,18 @@ static int new_record(lua_State *L, tg_ctx *c) {
   return id;
 }
 
+/* coroutine.yield in a hook or a custom Function fails (backward and apply run
+ * them from C, through lua_pcall): the message says why */
+static void explain_yield(lua_State *L, const char *what) {
+  static const char yerr[] = "attempt to yield across a C-call boundary";
+  size_t len, n = sizeof yerr - 1;
+  if (lua_type(L, -1) != LUA_TSTRING) return;
+  const char *s = lua_tolstring(L, -1, &len);
+  if (len < n || strcmp(s + len - n, yerr) != 0) return;
+  lua_pushfstring(L, "%s (%s cannot yield: tgrad runs it from C)", s, what);
+  lua_replace(L, -2);
+}
+
 /* a Lua error inside backward: keep the error object, give the core its text */
 static int stash_error(lua_State *L, tg_ctx *c) {
   const char *msg = luaL_tolstring(L, -1, NULL);
@@ -185,6 +197,7 @@ static int run_hook(tg_ctx *c, int id, tg_tensor **arr) {
   int st = lua_pcall(L, nargs, 1, 0);
   bs->cur_L = L;
   if (st != LUA_OK) {
+    explain_yield(L, kind == HOOK_TENSOR ? "a tensor hook" : "a graph node hook");
     rc = stash_error(L, c);
   } else if (kind == HOOK_TENSOR) {
     if (!lua_isnil(L, -1)) {
@@ -359,6 +372,7 @@ static int function_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor 
   lua_setfield(L, ctxo, "saved_tensors");
   if (st != LUA_OK) {
     lua_settop(L, base); /* the error object */
+    explain_yield(L, "a custom Function's backward");
     rc = stash_error(L, c);
     lua_settop(L, top);
     return rc;
@@ -448,7 +462,10 @@ static int fn_apply(lua_State *L) {
   c->grad_enabled = false;
   int st = lua_pcall(L, nargs + 1, LUA_MULTRET, 0);
   c->grad_enabled = gm;
-  if (st != LUA_OK) return lua_error(L);
+  if (st != LUA_OK) {
+    explain_yield(L, "a custom Function's forward");
+    return lua_error(L);
+  }
   int nres = lua_gettop(L) - r0 + 1;
   if (!any) return nres;
   /* the lists the forward left in ctx */

@@ -31,6 +31,12 @@ static int infer_size(tg_ctx *c, int64_t numel, int nd, const int64_t *in, int64
     out[d] = in[d];
   }
   if (neg >= 0 && prod != 0 && numel % prod == 0) out[neg] = numel / prod;
+  if (neg >= 0 && prod == 0 && numel == 0) {
+    char buf[256];
+    tg_format_shape(buf, sizeof buf, nd, in);
+    return tg_err(c, "cannot reshape tensor of 0 elements into shape %s because the unspecified dimension size -1 "
+                     "can be any value and is ambiguous", buf);
+  }
   if ((neg >= 0 && (prod == 0 || numel % prod)) || (neg < 0 && prod != numel)) {
     char buf[256];
     tg_format_shape(buf, sizeof buf, nd, in);
@@ -130,8 +136,10 @@ tg_tensor *tg_permute(tg_ctx *c, tg_tensor *x, const int *perm) {
   int64_t sz[TG_MAX_DIMS], st[TG_MAX_DIMS];
   bool seen[TG_MAX_DIMS] = {false};
   for (int d = 0; d < x->ndim; d++) {
-    if (perm[d] < 0 || perm[d] >= x->ndim || seen[perm[d]])
-      return tg_errp(c, "permute(): duplicate or out-of-range dims in the permutation");
+    if (perm[d] < 0 || perm[d] >= x->ndim)
+      return tg_errp(c, "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -x->ndim, x->ndim,
+                     perm[d] < 0 ? perm[d] : perm[d] + 1);
+    if (seen[perm[d]]) return tg_errp(c, "permute(): duplicate dims are not allowed.");
     seen[perm[d]] = true;
     sz[d] = x->size[perm[d]];
     st[d] = x->stride[perm[d]];
@@ -273,9 +281,12 @@ static tg_tensor *region(tg_ctx *c, tg_tensor *x, int kind, int d, int64_t a, in
 tg_tensor *tg_select(tg_ctx *c, tg_tensor *x, int d, int64_t i) {
   if (x->ndim == 0) return tg_errp(c, "select() cannot be applied to a 0-dim tensor.");
   int64_t n = x->size[d];
-  if (i < -n || i >= n)
-    return tg_errp(c, "index %lld is out of bounds for dimension %d with size %lld", (long long)(i < 0 ? i : i + 1),
-                   d + 1, (long long)n);
+  if (i < -n || i >= n) {
+    char buf[256];
+    tg_format_shape(buf, sizeof buf, x->ndim, x->size);
+    return tg_errp(c, "select(): index %lld out of range for tensor of size %s at dimension %d",
+                   (long long)(i < 0 ? i : i + 1), buf, d + 1);
+  }
   return region(c, x, 0, d, i < 0 ? i + n : i, 0);
 }
 

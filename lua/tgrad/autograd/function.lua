@@ -30,6 +30,13 @@ return function(tg)
     rawset(self, "_non_diff", table.pack(...))
   end
 
+  -- tg._fn_apply from a Lua frame, so that its errors name a line (this file's,
+  -- replaced by apply with the caller's)
+  local function run_apply(...)
+    local r = table.pack(tg._fn_apply(...))
+    return r
+  end
+
   local FunctionMT = {}
   FunctionMT.__index = FunctionMT
   FunctionMT.__name = "tgrad.autograd.Function"
@@ -46,9 +53,17 @@ return function(tg)
     for k, v in pairs(def) do F[k] = v end
     setmetatable(F, FunctionMT)
     --- F:apply(...) / F.apply(...)
+    -- the core's errors (mark_dirty on a leaf ...) at the caller's line; an error
+    -- raised by forward propagates as it was raised
     F.apply = function(first, ...)
-      if first == F then return tg._fn_apply(F, setmetatable({}, Ctx), ...) end
-      return tg._fn_apply(F, setmetatable({}, Ctx), first, ...)
+      local ok, r
+      if first == F then
+        ok, r = pcall(run_apply, F, setmetatable({}, Ctx), ...)
+      else
+        ok, r = pcall(run_apply, F, setmetatable({}, Ctx), first, ...)
+      end
+      if not ok then tg._rethrow(r, 2, true) end
+      return table.unpack(r, 1, r.n)
     end
     return F
   end

@@ -10,10 +10,10 @@ return function(tg, autograd)
   local function prepare(inputs, create_graph)
     local single = is_tensor(inputs)
     local list = single and {inputs} or inputs
-    if type(list) ~= "table" then error("inputs must be a Tensor or a list of Tensors", 4) end
+    if type(list) ~= "table" then error("inputs must be a Tensor or a list of Tensors") end
     local out = {}
     for i, x in ipairs(list) do
-      if not is_tensor(x) then error(("inputs[%d] is not a Tensor"):format(i), 4) end
+      if not is_tensor(x) then error(("inputs[%d] is not a Tensor"):format(i)) end
       if create_graph and x.requires_grad then
         out[i] = x:view(x.shape)
       else
@@ -27,12 +27,11 @@ return function(tg, autograd)
     local res = fn(table.unpack(xs))
     local single = is_tensor(res)
     local list = single and {res} or res
-    if type(list) ~= "table" then error("the function must return a Tensor or a list of Tensors", 4) end
+    if type(list) ~= "table" then error("the function must return a Tensor or a list of Tensors") end
     return list, single
   end
 
   -- the start every entry point shares: create_graph, the prepared inputs, fn's outputs
-  -- (prepare and call raise at level 4: the caller of the entry point)
   local function setup(fn, inputs, opts)
     local cg = (opts or {}).create_graph or false
     local xs, single_in = prepare(inputs, cg)
@@ -95,13 +94,14 @@ return function(tg, autograd)
       local xs = {...}
       local out = fn(...)
       if not is_tensor(out) or out:numel() ~= 1 then
-        error("The function given to hessian should return a single Tensor with a single element", 2)
+        error("The function given to hessian should return a single Tensor with a single element")
       end
       local gs = grads_or_zeros({out}, xs, nil, true)
       if single then return gs[1] end
       return gs
     end
-    return functional.jacobian(gradient, inputs, opts)
+    local H = functional.jacobian(gradient, inputs, opts) -- not a tail call: its errors name this line
+    return H
   end
 
   local function as_list(v)
@@ -122,10 +122,10 @@ return function(tg, autograd)
     return result(r, single)
   end
 
-  -- v may be left out only when each tensor of list has one element (raises msg at the entry's caller)
+  -- v may be left out only when each tensor of list has one element
   local function check_single_elements(list, msg)
     for _, t in ipairs(list) do
-      if t:numel() ~= 1 then error(msg, 3) end
+      if t:numel() ~= 1 then error(msg) end
     end
   end
 
@@ -161,10 +161,10 @@ return function(tg, autograd)
   function functional.hvp(fn, inputs, v, opts)
     local cg, xs, single_in, outs = setup(fn, inputs, opts)
     if #outs ~= 1 or outs[1]:numel() ~= 1 then
-      error("The function given to hvp should return a single Tensor with a single element", 2)
+      error("The function given to hvp should return a single Tensor with a single element")
     end
     local vs = as_list(v)
-    if not vs then error("hvp: the vector v is required", 2) end
+    if not vs then error("hvp: the vector v is required") end
     local gs = grads_or_zeros(outs, xs, nil, true)
     local hv = grads_or_zeros(gs, xs, vs, cg)
     return maybe_detach(outs[1], cg), detached_result(hv, single_in, cg)
@@ -172,6 +172,17 @@ return function(tg, autograd)
 
   --- vhp(fn, inputs, v): v^T H (equal to H v: the Hessian is symmetric)
   functional.vhp = functional.hvp
+
+  -- the entry points: the work raises at this file's lines (and autograd.grad at
+  -- them too); re-raised at the caller's. An error raised by fn propagates as it was.
+  local rethrow = tg._rethrow
+  for name, work in pairs(functional) do
+    functional[name] = function(...)
+      local r = table.pack(pcall(work, ...))
+      if not r[1] then rethrow(r[2], 2, true) end
+      return table.unpack(r, 2, r.n)
+    end
+  end
 
   return functional
 end

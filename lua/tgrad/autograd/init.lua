@@ -4,11 +4,19 @@
 return function(tg)
   local autograd = {}
   local is_tensor = tg.is_tensor
+  local rethrow = tg._rethrow
 
   local function as_list(x)
     if x == nil then return nil end
     if is_tensor(x) then return {x}, true end
     return x, false
+  end
+
+  -- tg._grad from a Lua frame, so that its argument errors name a line (this
+  -- file's, replaced by grad with the caller's)
+  local function run_grad(...)
+    local res, n = tg._grad(...)
+    return res, n
   end
 
   --- grad(outputs, inputs, grad_outputs, {retain_graph, create_graph, allow_unused})
@@ -20,23 +28,44 @@ return function(tg)
     local outs = as_list(outputs)
     local ins = as_list(inputs)
     local gos = as_list(grad_outputs)
-    -- a core error comes back as nil, message (raised here at the caller's line);
-    -- an error raised by a hook or a custom Function propagates as it was raised
-    local res, n = tg._grad(outs, ins, gos, opts or {})
+    -- PyTorch's checks, in its order: the outputs, then the inputs (the core checks the rest)
+    if type(outs) == "table" then
+      for i, o in ipairs(outs) do
+        if is_tensor(o) and not o.requires_grad then
+          error(("element %d of tensors does not require grad and does not have a grad_fn"):format(i - 1), 2)
+        end
+      end
+    end
+    if type(ins) == "table" then
+      for i = 1, #ins do
+        if not is_tensor(ins[i]) then error("all inputs have to be Tensors, but got " .. type(ins[i]), 2) end
+      end
+    end
+    -- a core error comes back as nil, message (raised here at the caller's line); a
+    -- bad argument is raised at this file's line (moved to the caller's); an error
+    -- raised by a hook or a custom Function propagates as it was raised
+    local ok, res, n = pcall(run_grad, outs, ins, gos, opts or {})
+    if not ok then rethrow(res, 2, true) end
     if res == nil then error(n, 2) end
     res.n = n
     return res
   end
 
   --- backward(tensors, grad_tensors, opts): as t:backward for one or several roots
-  function autograd.backward(tensors, grads, opts)
+  local function backward(tensors, grads, opts)
     local ts = as_list(tensors)
     local gs = as_list(grads) or {}
+    if type(ts) ~= "table" then error("backward(): expected a Tensor or a list of Tensors, got " .. type(ts)) end
     for i, t in ipairs(ts) do
       local o = opts or {}
       if i < #ts then o = setmetatable({retain_graph = true}, {__index = opts}) end
       t:backward(gs[i], o)
     end
+  end
+
+  function autograd.backward(tensors, grads, opts)
+    local ok, e = pcall(backward, tensors, grads, opts)
+    if not ok then rethrow(e, 2, true) end
   end
 
   ---------------------------------------------------------------- gradcheck
@@ -62,7 +91,7 @@ return function(tg)
 
   --- gradcheck(fn, inputs, {eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=true})
   -- compares the analytical Jacobian (backward) with central finite differences.
-  function autograd.gradcheck(fn, inputs, opts)
+  local function gradcheck(fn, inputs, opts)
     opts = opts or {}
     local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
     local raise = opts.raise_exception ~= false
@@ -76,7 +105,7 @@ return function(tg)
         diff[#diff + 1] = i
       end
     end
-    if #diff == 0 then error("gradcheck expects at least one input tensor to require gradient", 2) end
+    if #diff == 0 then error("gradcheck expects at least one input tensor to require gradient") end
     for _, ii in ipairs(diff) do
       -- a fresh graph per input: the finite differences below write into inputs
       local n_outs = #outputs_of(fn, inputs)
@@ -118,7 +147,7 @@ return function(tg)
             if not (math.abs(a - n) <= atol + rtol * math.abs(n)) then
               local msg = ("Jacobian mismatch for output %d with respect to input %d,\nnumerical:\n%s\nanalytical:\n%s\n")
                 :format(oi - 1, ii - 1, fmt_matrix(num), fmt_matrix(ana))
-              if raise then error("gradcheck failed: " .. msg, 2) end
+              if raise then error("gradcheck failed: " .. msg) end
               return false, msg
             end
           end
@@ -128,10 +157,18 @@ return function(tg)
     return true
   end
 
+  -- the entry points: errors of the work (and of the core it calls) at the caller's line;
+  -- an error raised by fn, a hook or a custom Function propagates as it was raised
+  function autograd.gradcheck(fn, inputs, opts)
+    local r = table.pack(pcall(gradcheck, fn, inputs, opts))
+    if not r[1] then rethrow(r[2], 2, true) end
+    return table.unpack(r, 2, r.n)
+  end
+
   --- gradgradcheck(fn, inputs, grad_outputs, {eps, atol, rtol, raise_exception})
   -- checks second derivatives: gradcheck of (inputs, v) -> grad(fn(inputs), inputs, v,
   -- {create_graph = true}), with v random (float64) unless grad_outputs are given.
-  function autograd.gradgradcheck(fn, inputs, grad_outputs, opts)
+  local function gradgradcheck(fn, inputs, grad_outputs, opts)
     if type(grad_outputs) == "table" and not is_tensor(grad_outputs) and grad_outputs[1] == nil and next(grad_outputs) ~= nil then
       opts, grad_outputs = grad_outputs, nil
     end
@@ -141,7 +178,7 @@ return function(tg)
     for i, x in ipairs(inputs) do
       if is_tensor(x) and x.requires_grad then diff[#diff + 1] = i end
     end
-    if #diff == 0 then error("gradgradcheck expects at least one input tensor to require gradient", 2) end
+    if #diff == 0 then error("gradgradcheck expects at least one input tensor to require gradient") end
     local gos = as_list(grad_outputs)
     if not gos then
       gos = {}
@@ -177,12 +214,18 @@ return function(tg)
     local o = {}
     for k, v in pairs(opts or {}) do o[k] = v end
     if o.raise_exception == nil then o.raise_exception = true end
-    local ok, res, msg = pcall(autograd.gradcheck, first_order, all, o)
+    local ok, res, msg = pcall(gradcheck, first_order, all, o)
     if not ok then
-      local m = tostring(res):gsub("^gradcheck failed: ", "gradgradcheck failed: ")
-      error(m, 2)
+      if type(res) == "string" then res = res:gsub("^(%[tgrad%] [%w_.]+:%d+: )gradcheck failed: ", "%1gradgradcheck failed: ") end
+      error(res, 0)
     end
     return res, msg
+  end
+
+  function autograd.gradgradcheck(fn, inputs, grad_outputs, opts)
+    local r = table.pack(pcall(gradgradcheck, fn, inputs, grad_outputs, opts))
+    if not r[1] then rethrow(r[2], 2, true) end
+    return table.unpack(r, 2, r.n)
   end
 
   ---------------------------------------------------------------- anomaly mode

@@ -3,9 +3,11 @@
 -- The C side (tg._apply_inplace) checks the leaf rule, runs the op out of
 -- place, writes the result into t, bumps the version and rebases t's history.
 -- The ops.def unary ops and add_ sub_ mul_ div_ pow_ ... are registered in C.
+-- The op runs from C, so its errors name no line: they are re-raised at the caller's.
 return function(tg)
   local Tensor = tg._Tensor
   local apply = tg._apply_inplace
+  local rethrow = tg._rethrow
   local names = {
     "clamp", "clamp_min", "clamp_max", "clip", "softplus", "gelu", "hardtanh", "leaky_relu", "elu",
     "masked_fill", "index_fill", "index_add", "index_copy", "scatter", "scatter_add", "addcmul",
@@ -19,7 +21,11 @@ return function(tg)
   local function install(name)
     local op = Tensor[name]
     if type(op) == "function" and Tensor[name .. "_"] == nil then
-      local f = function(self, ...) return apply(self, op, ...) end
+      local f = function(self, ...)
+        local ok, r = pcall(apply, self, op, ...)
+        if not ok then rethrow(r, 2) end
+        return r
+      end
       Tensor[name .. "_"] = f
       if tg[name .. "_"] == nil then tg[name .. "_"] = f end
       installed[#installed + 1] = name .. "_"

@@ -110,6 +110,43 @@ static int get_field(lua_State *L, tg_tensor *t, const char *k) {
   return 0;
 }
 
+/* An index key the C side takes by itself: an integer, or a list of
+ * integers (at most one per dim), each within its dim. Anything else (ranges,
+ * masks, errors) goes to the Lua indexer, which has the messages. */
+static bool in_dim(lua_Integer i, int64_t n) { return i != 0 && i <= n && i >= -n; }
+
+static bool plain_key(lua_State *L, int k, const tg_tensor *t) {
+  if (lua_isinteger(L, k)) return t->ndim > 0 && in_dim(lua_tointeger(L, k), t->size[0]);
+  if (!lua_istable(L, k)) return false;
+  lua_Integer len = (lua_Integer)lua_rawlen(L, k);
+  if (len < 1 || len > t->ndim) return false;
+  bool ok = true;
+  for (lua_Integer d = 1; ok && d <= len; d++) {
+    ok = lua_rawgeti(L, k, d) == LUA_TNUMBER && lua_isinteger(L, -1) && in_dim(lua_tointeger(L, -1), t->size[d - 1]);
+    lua_pop(L, 1);
+  }
+  return ok;
+}
+
+/* select along the key's integers (plain_key said yes) */
+static tg_tensor *select_key(tg_ctx *c, lua_State *L, int k, tg_tensor *t) {
+  if (lua_isinteger(L, k)) {
+    lua_Integer i = lua_tointeger(L, k);
+    return tg_select(c, t, 0, i > 0 ? i - 1 : i + t->size[0]);
+  }
+  lua_Integer len = (lua_Integer)lua_rawlen(L, k);
+  tg_tensor *v = tg_tensor_ref(t);
+  for (lua_Integer d = 1; v && d <= len; d++) {
+    lua_rawgeti(L, k, d);
+    lua_Integer i = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    tg_tensor *s = tg_select(c, v, 0, i > 0 ? i - 1 : i + v->size[0]);
+    tg_tensor_unref(v);
+    v = s;
+  }
+  return v;
+}
+
 static int t_index(lua_State *L) {
   check_box(L, 1);
   if (lua_type(L, 2) == LUA_TSTRING) {
@@ -119,8 +156,14 @@ static int t_index(lua_State *L) {
     if (get_field(L, tgL_check(L, 1), lua_tostring(L, 2))) return 1;
     return 0; /* nil, like a missing table field */
   }
-  tgL_check(L, 1);
-  /* t[i], t[{...}]: the Lua-side indexer */
+  tg_tensor *t = tgL_check(L, 1);
+  if (plain_key(L, 2, t)) { /* t[i], t[{i, j}] in range: the common case, without the Lua indexer */
+    tg_ctx *c = tgL_ctx(L);
+    tg_tensor **box = tgL_newbox(L);
+    *box = select_key(c, L, 2, t);
+    return *box ? 1 : tgL_raise(L, c);
+  }
+  /* t[i] out of range, t[{...}], t[mask]: the Lua-side indexer (its messages) */
   lua_getfield(L, lua_upvalueindex(2), "__index_key");
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 2);
@@ -165,7 +208,13 @@ static int t_newindex(lua_State *L) {
     }
     return 0;
   }
-  (void)c;
+  if (lua_type(L, 3) == LUA_TNUMBER && tg_is_float(t->dtype) && plain_key(L, 2, t)) {
+    tg_tensor *v = select_key(c, L, 2, t); /* t[i] = x, t[{i, j}] = x in range, float: filled here */
+    int rc = v ? tg_fill_(c, v, lua_tonumber(L, 3)) : -1;
+    tg_tensor_unref(v);
+    return rc < 0 ? tgL_raise(L, c) : 0;
+  }
+  /* everything else: the Lua-side indexer (its checks and messages) */
   lua_getfield(L, lua_upvalueindex(2), "__newindex_key");
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 2);

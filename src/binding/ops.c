@@ -172,37 +172,40 @@ static int op_logical_not(lua_State *L) {
   return *box ? 1 : tgL_raise(L, c);
 }
 
-/* ---- reductions: f(t), f(t, dim), f(t, {dims}), with keepdim as a boolean or option */
-static int reduce_args(lua_State *L, tg_ctx *c, tg_tensor *x, int *dims, bool *keepdim) {
-  int n = 0, opts = tgL_opts(L, 2);
+/* ---- reductions: f(t), f(t, dim), f(t, {dims}), with keepdim as a boolean or option;
+ * the dims may also be the option dim, and dtype = casts before reducing (as PyTorch) */
+static int reduce_args(lua_State *L, tg_ctx *c, tg_tensor *x, int opts, const char *fname, int *dims, bool *keepdim) {
+  int n = 0;
   *keepdim = tgL_opt_bool(L, opts, "keepdim", false);
   if (lua_isboolean(L, 3)) *keepdim = lua_toboolean(L, 3);
-  if (opts != 2) {
-    if (lua_istable(L, 2)) {
-      lua_Integer len = luaL_len(L, 2);
-      if (len > TG_MAX_DIMS) luaL_error(L, "too many dims");
-      for (lua_Integer i = 1; i <= len; i++) {
-        lua_geti(L, 2, i);
-        dims[n++] = tgL_dim(L, c, lua_gettop(L), x->ndim);
-        lua_pop(L, 1);
-      }
-      if (len == 0) n = -1; /* an empty list reduces everything */
-    } else if (!lua_isnoneornil(L, 2)) {
-      dims[n++] = tgL_dim(L, c, 2, x->ndim);
+  int slot = tgL_opt_dim_slot(L, opts, 2, fname, "dim");
+  if (!slot) return 0;
+  if (lua_istable(L, slot) && !tgL_is_tensor(L, slot)) {
+    lua_Integer len = luaL_len(L, slot);
+    if (len > TG_MAX_DIMS) luaL_error(L, "too many dims");
+    for (lua_Integer i = 1; i <= len; i++) {
+      lua_geti(L, slot, i);
+      dims[n++] = tgL_dim(L, c, lua_gettop(L), x->ndim);
+      lua_pop(L, 1);
     }
+    return n; /* an empty list reduces everything */
   }
+  dims[n++] = tgL_dim(L, c, slot, x->ndim);
   return n;
 }
 
 static int reduce_fn(lua_State *L, bool mean) {
   CTX;
+  const char *fname = mean ? "mean" : "sum";
   tg_tensor *x = tgL_check(L, 1);
-  int dims[TG_MAX_DIMS];
+  int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, fname, "dim keepdim dtype");
   bool keepdim;
-  int n = reduce_args(L, c, x, dims, &keepdim);
+  int n = reduce_args(L, c, x, opts, fname, dims, &keepdim);
+  tg_tensor *in = tg_to_dtype(c, x, tgL_opt_dtype(L, opts, x->dtype));
+  if (!in) return tgL_raise(L, c);
   tg_tensor **box = tgL_newbox(L);
-  if (n < 0) n = 0;
-  *box = mean ? tg_mean(c, x, n, dims, keepdim) : tg_sum(c, x, n, dims, keepdim);
+  *box = mean ? tg_mean(c, in, n, dims, keepdim) : tg_sum(c, in, n, dims, keepdim);
+  tg_tensor_unref(in);
   if (!*box) return tgL_raise(L, c);
   return 1;
 }

@@ -45,7 +45,7 @@ static int binary_fn(lua_State *L, tg_op op) {
     return luaL_error(L, "bad argument #1 to '%s': expected Tensor but got %s", fname, luaL_typename(L, 1));
   double alpha = 1;
   bool alpha_int = true, has_alpha = false;
-  int opts = tgL_opts(L, 3);
+  int opts = tgL_kwargs(L, 3, fname, op == TG_OP_ADD || op == TG_OP_SUB ? "alpha" : op == TG_OP_DIV ? "rounding_mode" : "");
   if (opts && (op == TG_OP_ADD || op == TG_OP_SUB)) {
     if (tgL_opt_field(L, opts, "alpha") != LUA_TNIL) {
       if (lua_type(L, -1) != LUA_TNUMBER)
@@ -94,7 +94,7 @@ static double num_opt(lua_State *L, int opts, const char *key, double dflt) {
 static int op_gelu(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
-  int opts = tgL_opts(L, 2);
+  int opts = tgL_kwargs(L, 2, "gelu", "approximate");
   bool approx = false;
   if (opts && tgL_opt_field(L, opts, "approximate") != LUA_TNIL) {
     const char *s = luaL_checkstring(L, -1);
@@ -113,7 +113,7 @@ static int op_gelu(lua_State *L) {
 static int op_softplus(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
-  int opts = tgL_opts(L, 2);
+  int opts = tgL_kwargs(L, 2, "softplus", "beta threshold");
   double beta = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2) : num_opt(L, opts, "beta", 1.0);
   double th = lua_type(L, 3) == LUA_TNUMBER ? lua_tonumber(L, 3) : num_opt(L, opts, "threshold", 20.0);
   tg_tensor **box = tgL_newbox(L);
@@ -128,7 +128,7 @@ static int op_softplus(lua_State *L) {
 static int op_clamp(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
-  int lo = 2, hi = 3, opts = tgL_opts(L, 2);
+  int lo = 2, hi = 3, opts = tgL_kwargs(L, 2, "clamp", "min max");
   if (opts == 2) { /* options table instead of positional bounds */
     lua_getfield(L, 2, "min");
     lua_getfield(L, 2, "max");
@@ -376,7 +376,7 @@ static tg_tensor *tensor_opt(lua_State *L, int opts, const char *key) {
 static int op_bce_with_logits(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1), *y = tgL_check(L, 2);
-  int opts = tgL_opts(L, 3);
+  int opts = tgL_kwargs(L, 3, "binary_cross_entropy_with_logits", "weight pos_weight reduction");
   tg_tensor *w = tensor_opt(L, opts, "weight"), *pw = tensor_opt(L, opts, "pos_weight");
   tg_reduction r = reduction_opt(L, opts);
   tg_tensor **box = tgL_newbox(L);
@@ -387,7 +387,7 @@ static int op_bce_with_logits(lua_State *L) {
 static int op_mse_loss(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1), *y = tgL_check(L, 2);
-  tg_reduction r = reduction_opt(L, tgL_opts(L, 3));
+  tg_reduction r = reduction_opt(L, tgL_kwargs(L, 3, "mse_loss", "reduction"));
   tg_tensor **box = tgL_newbox(L);
   *box = tg_mse_loss(c, x, y, r);
   return *box ? 1 : tgL_raise(L, c);

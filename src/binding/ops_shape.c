@@ -231,7 +231,7 @@ static int op_index_add(lua_State *L) {
   if (lua_type(L, 5) == LUA_TNUMBER) {
     alpha = lua_tonumber(L, 5);
   } else {
-    int opts = tgL_opts(L, 5);
+    int opts = tgL_kwargs(L, 5, "index_add", "alpha");
     if (tgL_opt_field(L, opts, "alpha") != LUA_TNIL) alpha = luaL_checknumber(L, -1);
     lua_pop(L, 1);
   }
@@ -354,7 +354,7 @@ BINARY_TENSOR_FN(outer, tg_outer)
 static int addmm_fn(lua_State *L, bool batched) {
   CTX;
   tg_tensor *s = tgL_check(L, 1), *a = tgL_check(L, 2), *b = tgL_check(L, 3);
-  int opts = tgL_opts(L, 4);
+  int opts = tgL_kwargs(L, 4, batched ? "baddbmm" : "addmm", "beta alpha");
   double beta = 1.0, alpha = 1.0;
   if (tgL_opt_field(L, opts, "beta") != LUA_TNIL) beta = luaL_checknumber(L, -1);
   lua_pop(L, 1);

@@ -273,6 +273,7 @@ static int m_to(lua_State *L) {
       dt = tgL_dtype(L, i);
     } else if (lua_istable(L, i)) {
       lua_pop(L, 1);
+      tgL_check_keys(L, i, "to", "dtype device");
       dt = tgL_opt_dtype(L, i, dt);
       tgL_check_device(L, i);
     } else {

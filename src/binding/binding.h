@@ -66,6 +66,9 @@ tg_dtype tgL_opt_dtype(lua_State *L, int opts, tg_dtype dflt);
 void tgL_apply_requires_grad(lua_State *L, tg_ctx *c, int opts, tg_tensor *t);
 void tgL_check_device(lua_State *L, int opts);
 
+/* (ops/elementwise.c) torch.div(a, b, rounding_mode=): mode 1 "trunc", 2 "floor", else true division */
+tg_tensor *tg_div_rounding(tg_ctx *c, tg_tensor *a, tg_tensor *b, int mode);
+
 /* graph nodes */
 void tgL_push_node(lua_State *L, tg_node *n);
 

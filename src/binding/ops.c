@@ -56,6 +56,18 @@ static int binary_fn(lua_State *L, tg_op op) {
     }
     lua_pop(L, 1);
   }
+  int rounding = 0; /* div: 1 trunc, 2 floor */
+  if (opts && op == TG_OP_DIV) {
+    if (tgL_opt_field(L, opts, "rounding_mode") != LUA_TNIL) {
+      const char *m = lua_tostring(L, -1);
+      if (m && !strcmp(m, "trunc")) rounding = 1;
+      else if (m && !strcmp(m, "floor")) rounding = 2;
+      else
+        return luaL_error(L, "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '%s'",
+                          m ? m : luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+  }
   /* a number becomes a 0-d wrapped tensor held only here (no Lua box: a
    * fifth of a scalar op's cost); nothing can raise between its creation
    * and its release, since the argument types were checked above */
@@ -69,7 +81,8 @@ static int binary_fn(lua_State *L, tg_op op) {
   tg_tensor **box = tgL_newbox(L);
   if (!a) a = wrapped_arg(L, c, 1, fname);
   if (!b) b = wrapped_arg(L, c, 2, fname);
-  *box = has_alpha ? tg_add_alpha(c, op, a, b, alpha, alpha_int) : tg_binary(c, op, a, b);
+  *box = has_alpha ? tg_add_alpha(c, op, a, b, alpha, alpha_int)
+         : rounding ? tg_div_rounding(c, a, b, rounding) : tg_binary(c, op, a, b);
   if (!ba) tg_tensor_unref(a);
   if (!bb) tg_tensor_unref(b);
   if (!*box) return tgL_raise(L, c);

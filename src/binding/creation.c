@@ -175,11 +175,18 @@ static int f_full(lua_State *L) {
   if (lua_istable(L, 1)) {
     n = tgL_sizes(L, 1, size, &next);
     vidx = next;
-  } else { /* full(2, 3, value): the last number is the value */
-    n = tgL_sizes(L, 1, size, &next);
-    if (n == 0 && !lua_isboolean(L, 1)) return luaL_error(L, "full(): expected sizes and a fill value");
-    if (lua_isboolean(L, next)) vidx = next;
-    else vidx = next - 1, n--;
+  } else { /* full(2, 3, value): the last number is the value (a float is fine there) */
+    int k = 0;
+    while (lua_type(L, k + 1) == LUA_TNUMBER) k++;
+    if (k == 0 && !lua_isboolean(L, 1)) return luaL_error(L, "full(): expected sizes and a fill value");
+    if (lua_isboolean(L, k + 1)) vidx = k + 1, n = k;
+    else vidx = k, n = k - 1;
+    if (n > TG_MAX_DIMS) return luaL_error(L, "too many dimensions");
+    for (int i = 0; i < n; i++) {
+      int isnum;
+      size[i] = (int64_t)lua_tointegerx(L, i + 1, &isnum);
+      if (!isnum) return luaL_error(L, "bad argument: size must be an integer, got %s", luaL_typename(L, i + 1));
+    }
   }
   if (lua_isnoneornil(L, vidx)) return luaL_error(L, "full(): missing the fill value");
   int opts = tgL_kwargs(L, vidx + 1, "full", "dtype device requires_grad");

@@ -302,10 +302,42 @@ static int op_unsqueeze(lua_State *L) {
   return *box ? 1 : tgL_raise(L, c);
 }
 
+/* squeeze(t), squeeze(t, d), squeeze(t, {d1, d2, ...}) (PyTorch 2.x: each listed dim
+ * of size 1 goes; {} squeezes nothing), or the dim as an option */
 static int op_squeeze(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
-  int d = lua_isnoneornil(L, 2) ? -1 : tgL_dim(L, c, 2, x->ndim);
+  int opts = tgL_kwargs(L, 2, "squeeze", "dim");
+  int slot = tgL_opt_dim_slot(L, opts, 2, "squeeze", "dim");
+  if (slot && lua_istable(L, slot) && !tgL_is_tensor(L, slot)) {
+    int nd = x->ndim ? x->ndim : 1, dims[TG_MAX_DIMS], n = 0;
+    lua_Integer len = luaL_len(L, slot);
+    if (len > nd) return luaL_error(L, "squeeze(): too many dims (%d) for a tensor of %d dimensions", (int)len, x->ndim);
+    bool seen[TG_MAX_DIMS] = {false};
+    for (lua_Integer i = 1; i <= len; i++) {
+      lua_geti(L, slot, i);
+      int d = tgL_dim(L, c, lua_gettop(L), nd);
+      lua_pop(L, 1);
+      if (seen[d]) return luaL_error(L, "dim %d appears multiple times in the list of dims", d + 1);
+      seen[d] = true;
+    }
+    for (int d = nd - 1; d >= 0; d--) /* from the last, so the earlier dims keep their numbers */
+      if (seen[d] && x->ndim && x->size[d] == 1) dims[n++] = d;
+    tg_tensor **box = tgL_newbox(L);
+    if (n == 0) {
+      *box = tg_view(c, x, x->ndim, x->size); /* a view of itself, as PyTorch */
+      return *box ? 1 : tgL_raise(L, c);
+    }
+    tg_tensor *cur = tg_tensor_ref(x);
+    for (int i = 0; i < n && cur; i++) {
+      tg_tensor *next = tg_squeeze(c, cur, dims[i]);
+      tg_tensor_unref(cur);
+      cur = next;
+    }
+    *box = cur;
+    return *box ? 1 : tgL_raise(L, c);
+  }
+  int d = slot ? tgL_dim(L, c, slot, x->ndim) : -1;
   tg_tensor **box = tgL_newbox(L);
   *box = tg_squeeze(c, x, x->ndim == 0 ? -1 : d);
   return *box ? 1 : tgL_raise(L, c);

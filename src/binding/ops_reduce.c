@@ -167,6 +167,7 @@ static int max_fn(lua_State *L, bool is_max) {
   tg_tensor *x = tgL_check(L, 1);
   int opts = tgL_kwargs(L, 2, name, "dim keepdim");
   int slot = tgL_opt_dim_slot(L, opts, 2, name, "dim");
+  if (slot && lua_istable(L, slot) && !tgL_is_tensor(L, slot) && luaL_len(L, slot) == 0) slot = 0; /* {} */
   if (!slot) {
     tg_tensor **box = tgL_newbox(L);
     *box = tg_max_all(c, x, is_max);

@@ -118,7 +118,7 @@ static int run_engine(lua_State *L, tg_ctx *c, int n_roots, tg_tensor **roots, t
 static int a_backward(lua_State *L) {
   CTX;
   tg_tensor *t = tgL_check(L, 1);
-  int opts = tgL_opts(L, 2);
+  int opts = tgL_kwargs(L, 2, "backward", "retain_graph create_graph inputs");
   tg_tensor *g = NULL;
   if (!lua_isnoneornil(L, 2) && opts != 2) g = tgL_check(L, 2);
   tg_backward_opts o = {0};
@@ -145,7 +145,7 @@ static int a_grad(lua_State *L) {
   tg_tensor **outs = tensor_list(L, 1, &n_out, "outputs");
   tg_tensor **ins = tensor_list(L, 2, &n_in, "inputs");
   tg_tensor **gs = lua_isnoneornil(L, 3) ? NULL : tensor_list(L, 3, &n_g, "grad_outputs");
-  int opts = tgL_opts(L, 4);
+  int opts = tgL_kwargs(L, 4, "grad", "retain_graph create_graph allow_unused");
   if (gs && n_g != n_out) {
     free(outs), free(ins), free(gs);
     lua_pushnil(L);

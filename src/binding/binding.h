@@ -49,12 +49,25 @@ void tgL_push_dtype(lua_State *L, tg_dtype d);
 bool tgL_opt_bool(lua_State *L, int opts, const char *key, bool dflt);
 /* index of a trailing options table, or 0 */
 int tgL_opts(lua_State *L, int from);
+/* raise "fname() got an unexpected keyword argument 'k'" (Python's wording) for a
+ * string key of the options table at opts (0: none) that is not one of the
+ * space-separated words of allowed */
+void tgL_check_keys(lua_State *L, int opts, const char *fname, const char *allowed);
+/* tgL_opts(L, from), checked with tgL_check_keys */
+int tgL_kwargs(lua_State *L, int from, const char *fname, const char *allowed);
+/* where a dim-like argument lives: the positional one at idx (not none/nil, not a
+ * boolean, not the options table), else the option `key` (pushed; the stack index
+ * returned), else 0; both given raises "fname() got multiple values for argument" */
+int tgL_opt_dim_slot(lua_State *L, int opts, int idx, const char *fname, const char *key);
 /* read an option field; leaves it on the stack; returns its type */
 int tgL_opt_field(lua_State *L, int opts, const char *key);
 /* apply {dtype=, device=, requires_grad=} defaults; returns dtype */
 tg_dtype tgL_opt_dtype(lua_State *L, int opts, tg_dtype dflt);
 void tgL_apply_requires_grad(lua_State *L, tg_ctx *c, int opts, tg_tensor *t);
 void tgL_check_device(lua_State *L, int opts);
+
+/* (ops/elementwise.c) torch.div(a, b, rounding_mode=): mode 1 "trunc", 2 "floor", else true division */
+tg_tensor *tg_div_rounding(tg_ctx *c, tg_tensor *a, tg_tensor *b, int mode);
 
 /* graph nodes */
 void tgL_push_node(lua_State *L, tg_node *n);

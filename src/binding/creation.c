@@ -81,7 +81,7 @@ static int tensor_release_buffers(lua_State *L) {
 
 static int f_tensor(lua_State *L) {
   CTX;
-  int opts = tgL_opts(L, 2);
+  int opts = tgL_kwargs(L, 2, "tensor", "dtype device requires_grad");
   tgL_check_device(L, opts);
   if (lua_isnoneornil(L, 1)) return luaL_error(L, "tensor(): expected data (a number, boolean, table or Tensor), got nil");
   if (tgL_is_tensor(L, 1)) {
@@ -129,12 +129,12 @@ static int f_tensor(lua_State *L) {
 }
 
 /* ---- sized constructors: f(size..., opts) or f({sizes}, opts) */
-static int sized(lua_State *L, double fill, bool do_fill, int kind /*0 fill,1 rand,2 randn*/) {
+static int sized(lua_State *L, double fill, bool do_fill, int kind /*0 fill,1 rand,2 randn*/, const char *fname) {
   CTX;
   int64_t size[TG_MAX_DIMS];
   int next;
   int n = tgL_sizes(L, 1, size, &next);
-  int opts = tgL_opts(L, next);
+  int opts = tgL_kwargs(L, next, fname, "dtype device requires_grad");
   if (!lua_isnoneornil(L, next) && next != opts)
     return luaL_error(L, "bad argument #%d: expected a size or an options table, got %s", next, luaL_typename(L, next));
   tgL_check_device(L, opts);
@@ -151,11 +151,11 @@ static int sized(lua_State *L, double fill, bool do_fill, int kind /*0 fill,1 ra
   tgL_gc_step(L, c);
   return 1;
 }
-static int f_zeros(lua_State *L) { return sized(L, 0, true, 0); }
-static int f_ones(lua_State *L) { return sized(L, 1, true, 0); }
-static int f_empty(lua_State *L) { return sized(L, 0, false, 0); }
-static int f_rand(lua_State *L) { return sized(L, 0, false, 1); }
-static int f_randn(lua_State *L) { return sized(L, 0, false, 2); }
+static int f_zeros(lua_State *L) { return sized(L, 0, true, 0, "zeros"); }
+static int f_ones(lua_State *L) { return sized(L, 1, true, 0, "ones"); }
+static int f_empty(lua_State *L) { return sized(L, 0, false, 0, "empty"); }
+static int f_rand(lua_State *L) { return sized(L, 0, false, 1, "rand"); }
+static int f_randn(lua_State *L) { return sized(L, 0, false, 2, "randn"); }
 
 static tg_dtype scalar_dtype(lua_State *L, int idx) {
   if (lua_isboolean(L, idx)) return TG_BOOL;
@@ -175,14 +175,21 @@ static int f_full(lua_State *L) {
   if (lua_istable(L, 1)) {
     n = tgL_sizes(L, 1, size, &next);
     vidx = next;
-  } else { /* full(2, 3, value): the last number is the value */
-    n = tgL_sizes(L, 1, size, &next);
-    if (n == 0 && !lua_isboolean(L, 1)) return luaL_error(L, "full(): expected sizes and a fill value");
-    if (lua_isboolean(L, next)) vidx = next;
-    else vidx = next - 1, n--;
+  } else { /* full(2, 3, value): the last number is the value (a float is fine there) */
+    int k = 0;
+    while (lua_type(L, k + 1) == LUA_TNUMBER) k++;
+    if (k == 0 && !lua_isboolean(L, 1)) return luaL_error(L, "full(): expected sizes and a fill value");
+    if (lua_isboolean(L, k + 1)) vidx = k + 1, n = k;
+    else vidx = k, n = k - 1;
+    if (n > TG_MAX_DIMS) return luaL_error(L, "too many dimensions");
+    for (int i = 0; i < n; i++) {
+      int isnum;
+      size[i] = (int64_t)lua_tointegerx(L, i + 1, &isnum);
+      if (!isnum) return luaL_error(L, "bad argument: size must be an integer, got %s", luaL_typename(L, i + 1));
+    }
   }
   if (lua_isnoneornil(L, vidx)) return luaL_error(L, "full(): missing the fill value");
-  int opts = tgL_opts(L, vidx + 1);
+  int opts = tgL_kwargs(L, vidx + 1, "full", "dtype device requires_grad");
   tgL_check_device(L, opts);
   tg_dtype dt = tgL_opt_dtype(L, opts, scalar_dtype(L, vidx));
   for (int i = 0; i < n; i++)
@@ -195,11 +202,11 @@ static int f_full(lua_State *L) {
 }
 
 /* ---- _like forms: f(t, [value,] opts) */
-static int like(lua_State *L, int kind, bool has_value) {
+static int like(lua_State *L, int kind, bool has_value, const char *fname) {
   CTX;
   tg_tensor *t = tgL_check(L, 1);
   int vidx = has_value ? 2 : 0;
-  int opts = tgL_opts(L, has_value ? 3 : 2);
+  int opts = tgL_kwargs(L, has_value ? 3 : 2, fname, "dtype device requires_grad");
   tgL_check_device(L, opts);
   tg_dtype dt = tgL_opt_dtype(L, opts, t->dtype);
   tg_tensor **box = tgL_newbox(L);
@@ -214,12 +221,12 @@ static int like(lua_State *L, int kind, bool has_value) {
   tgL_apply_requires_grad(L, c, opts, *box);
   return 1;
 }
-static int f_zeros_like(lua_State *L) { return like(L, 0, false); }
-static int f_ones_like(lua_State *L) { return like(L, 1, false); }
-static int f_full_like(lua_State *L) { return like(L, 0, true); }
-static int f_rand_like(lua_State *L) { return like(L, 2, false); }
-static int f_randn_like(lua_State *L) { return like(L, 3, false); }
-static int f_empty_like(lua_State *L) { return like(L, 4, false); }
+static int f_zeros_like(lua_State *L) { return like(L, 0, false, "zeros_like"); }
+static int f_ones_like(lua_State *L) { return like(L, 1, false, "ones_like"); }
+static int f_full_like(lua_State *L) { return like(L, 0, true, "full_like"); }
+static int f_rand_like(lua_State *L) { return like(L, 2, false, "rand_like"); }
+static int f_randn_like(lua_State *L) { return like(L, 3, false, "randn_like"); }
+static int f_empty_like(lua_State *L) { return like(L, 4, false, "empty_like"); }
 
 /* ---- ranges */
 static int f_arange(lua_State *L) {
@@ -227,7 +234,7 @@ static int f_arange(lua_State *L) {
   int nargs = 0;
   while (lua_type(L, nargs + 1) == LUA_TNUMBER) nargs++;
   if (nargs == 0 || nargs > 3) return luaL_error(L, "arange(): expected ([start,] stop [, step]), got %d numbers", nargs);
-  int opts = tgL_opts(L, nargs + 1);
+  int opts = tgL_kwargs(L, nargs + 1, "arange", "dtype device requires_grad");
   tgL_check_device(L, opts);
   bool all_int = true;
   for (int i = 1; i <= nargs; i++) all_int &= lua_isinteger(L, i);
@@ -245,7 +252,7 @@ static int f_linspace(lua_State *L) {
   CTX;
   double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
   lua_Integer n = luaL_checkinteger(L, 3);
-  int opts = tgL_opts(L, 4);
+  int opts = tgL_kwargs(L, 4, "linspace", "dtype device requires_grad");
   tgL_check_device(L, opts);
   tg_tensor **box = tgL_newbox(L);
   *box = tg_linspace(c, a, b, n, tgL_opt_dtype(L, opts, TG_FLOAT32));
@@ -258,7 +265,7 @@ static int f_eye(lua_State *L) {
   CTX;
   lua_Integer n = luaL_checkinteger(L, 1);
   lua_Integer m = lua_type(L, 2) == LUA_TNUMBER ? luaL_checkinteger(L, 2) : n;
-  int opts = tgL_opts(L, 2);
+  int opts = tgL_kwargs(L, 2, "eye", "dtype device requires_grad");
   tgL_check_device(L, opts);
   tg_tensor **box = tgL_newbox(L);
   *box = tg_eye(c, n, m, tgL_opt_dtype(L, opts, TG_FLOAT32));
@@ -277,13 +284,15 @@ static int f_randint(lua_State *L) {
   int64_t size[TG_MAX_DIMS];
   int next;
   int n = tgL_sizes(L, nint + 1, size, &next);
-  int opts = tgL_opts(L, next);
+  int opts = tgL_kwargs(L, next, "randint", "dtype device requires_grad");
   tgL_check_device(L, opts);
   for (int i = 0; i < n; i++)
     if (size[i] < 0) return luaL_error(L, "Trying to create tensor with negative dimension %I", (lua_Integer)size[i]);
   tg_tensor **box = tgL_newbox(L);
   *box = tg_randint(c, lo, hi, tgL_opt_dtype(L, opts, TG_INT64), n, size);
-  return *box ? 1 : tgL_raise(L, c);
+  if (!*box) return tgL_raise(L, c);
+  tgL_apply_requires_grad(L, c, opts, *box);
+  return 1;
 }
 
 static int f_manual_seed(lua_State *L) {

@@ -45,7 +45,7 @@ static int binary_fn(lua_State *L, tg_op op) {
     return luaL_error(L, "bad argument #1 to '%s': expected Tensor but got %s", fname, luaL_typename(L, 1));
   double alpha = 1;
   bool alpha_int = true, has_alpha = false;
-  int opts = tgL_opts(L, 3);
+  int opts = tgL_kwargs(L, 3, fname, op == TG_OP_ADD || op == TG_OP_SUB ? "alpha" : op == TG_OP_DIV ? "rounding_mode" : "");
   if (opts && (op == TG_OP_ADD || op == TG_OP_SUB)) {
     if (tgL_opt_field(L, opts, "alpha") != LUA_TNIL) {
       if (lua_type(L, -1) != LUA_TNUMBER)
@@ -53,6 +53,18 @@ static int binary_fn(lua_State *L, tg_op op) {
       alpha = lua_tonumber(L, -1);
       alpha_int = lua_isinteger(L, -1);
       has_alpha = true;
+    }
+    lua_pop(L, 1);
+  }
+  int rounding = 0; /* div: 1 trunc, 2 floor */
+  if (opts && op == TG_OP_DIV) {
+    if (tgL_opt_field(L, opts, "rounding_mode") != LUA_TNIL) {
+      const char *m = lua_tostring(L, -1);
+      if (m && !strcmp(m, "trunc")) rounding = 1;
+      else if (m && !strcmp(m, "floor")) rounding = 2;
+      else
+        return luaL_error(L, "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '%s'",
+                          m ? m : luaL_typename(L, -1));
     }
     lua_pop(L, 1);
   }
@@ -69,7 +81,8 @@ static int binary_fn(lua_State *L, tg_op op) {
   tg_tensor **box = tgL_newbox(L);
   if (!a) a = wrapped_arg(L, c, 1, fname);
   if (!b) b = wrapped_arg(L, c, 2, fname);
-  *box = has_alpha ? tg_add_alpha(c, op, a, b, alpha, alpha_int) : tg_binary(c, op, a, b);
+  *box = has_alpha ? tg_add_alpha(c, op, a, b, alpha, alpha_int)
+         : rounding ? tg_div_rounding(c, a, b, rounding) : tg_binary(c, op, a, b);
   if (!ba) tg_tensor_unref(a);
   if (!bb) tg_tensor_unref(b);
   if (!*box) return tgL_raise(L, c);
@@ -94,7 +107,7 @@ static double num_opt(lua_State *L, int opts, const char *key, double dflt) {
 static int op_gelu(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
-  int opts = tgL_opts(L, 2);
+  int opts = tgL_kwargs(L, 2, "gelu", "approximate");
   bool approx = false;
   if (opts && tgL_opt_field(L, opts, "approximate") != LUA_TNIL) {
     const char *s = luaL_checkstring(L, -1);
@@ -113,7 +126,7 @@ static int op_gelu(lua_State *L) {
 static int op_softplus(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
-  int opts = tgL_opts(L, 2);
+  int opts = tgL_kwargs(L, 2, "softplus", "beta threshold");
   double beta = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2) : num_opt(L, opts, "beta", 1.0);
   double th = lua_type(L, 3) == LUA_TNUMBER ? lua_tonumber(L, 3) : num_opt(L, opts, "threshold", 20.0);
   tg_tensor **box = tgL_newbox(L);
@@ -128,7 +141,7 @@ static int op_softplus(lua_State *L) {
 static int op_clamp(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
-  int lo = 2, hi = 3, opts = tgL_opts(L, 2);
+  int lo = 2, hi = 3, opts = tgL_kwargs(L, 2, "clamp", "min max");
   if (opts == 2) { /* options table instead of positional bounds */
     lua_getfield(L, 2, "min");
     lua_getfield(L, 2, "max");
@@ -172,37 +185,40 @@ static int op_logical_not(lua_State *L) {
   return *box ? 1 : tgL_raise(L, c);
 }
 
-/* ---- reductions: f(t), f(t, dim), f(t, {dims}), with keepdim as a boolean or option */
-static int reduce_args(lua_State *L, tg_ctx *c, tg_tensor *x, int *dims, bool *keepdim) {
-  int n = 0, opts = tgL_opts(L, 2);
+/* ---- reductions: f(t), f(t, dim), f(t, {dims}), with keepdim as a boolean or option;
+ * the dims may also be the option dim, and dtype = casts before reducing (as PyTorch) */
+static int reduce_args(lua_State *L, tg_ctx *c, tg_tensor *x, int opts, const char *fname, int *dims, bool *keepdim) {
+  int n = 0;
   *keepdim = tgL_opt_bool(L, opts, "keepdim", false);
   if (lua_isboolean(L, 3)) *keepdim = lua_toboolean(L, 3);
-  if (opts != 2) {
-    if (lua_istable(L, 2)) {
-      lua_Integer len = luaL_len(L, 2);
-      if (len > TG_MAX_DIMS) luaL_error(L, "too many dims");
-      for (lua_Integer i = 1; i <= len; i++) {
-        lua_geti(L, 2, i);
-        dims[n++] = tgL_dim(L, c, lua_gettop(L), x->ndim);
-        lua_pop(L, 1);
-      }
-      if (len == 0) n = -1; /* an empty list reduces everything */
-    } else if (!lua_isnoneornil(L, 2)) {
-      dims[n++] = tgL_dim(L, c, 2, x->ndim);
+  int slot = tgL_opt_dim_slot(L, opts, 2, fname, "dim");
+  if (!slot) return 0;
+  if (lua_istable(L, slot) && !tgL_is_tensor(L, slot)) {
+    lua_Integer len = luaL_len(L, slot);
+    if (len > TG_MAX_DIMS) luaL_error(L, "too many dims");
+    for (lua_Integer i = 1; i <= len; i++) {
+      lua_geti(L, slot, i);
+      dims[n++] = tgL_dim(L, c, lua_gettop(L), x->ndim);
+      lua_pop(L, 1);
     }
+    return n; /* an empty list reduces everything */
   }
+  dims[n++] = tgL_dim(L, c, slot, x->ndim);
   return n;
 }
 
 static int reduce_fn(lua_State *L, bool mean) {
   CTX;
+  const char *fname = mean ? "mean" : "sum";
   tg_tensor *x = tgL_check(L, 1);
-  int dims[TG_MAX_DIMS];
+  int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, fname, "dim keepdim dtype");
   bool keepdim;
-  int n = reduce_args(L, c, x, dims, &keepdim);
+  int n = reduce_args(L, c, x, opts, fname, dims, &keepdim);
+  tg_tensor *in = tg_to_dtype(c, x, tgL_opt_dtype(L, opts, x->dtype));
+  if (!in) return tgL_raise(L, c);
   tg_tensor **box = tgL_newbox(L);
-  if (n < 0) n = 0;
-  *box = mean ? tg_mean(c, x, n, dims, keepdim) : tg_sum(c, x, n, dims, keepdim);
+  *box = mean ? tg_mean(c, in, n, dims, keepdim) : tg_sum(c, in, n, dims, keepdim);
+  tg_tensor_unref(in);
   if (!*box) return tgL_raise(L, c);
   return 1;
 }
@@ -286,10 +302,42 @@ static int op_unsqueeze(lua_State *L) {
   return *box ? 1 : tgL_raise(L, c);
 }
 
+/* squeeze(t), squeeze(t, d), squeeze(t, {d1, d2, ...}) (PyTorch 2.x: each listed dim
+ * of size 1 goes; {} squeezes nothing), or the dim as an option */
 static int op_squeeze(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
-  int d = lua_isnoneornil(L, 2) ? -1 : tgL_dim(L, c, 2, x->ndim);
+  int opts = tgL_kwargs(L, 2, "squeeze", "dim");
+  int slot = tgL_opt_dim_slot(L, opts, 2, "squeeze", "dim");
+  if (slot && lua_istable(L, slot) && !tgL_is_tensor(L, slot)) {
+    int nd = x->ndim ? x->ndim : 1, dims[TG_MAX_DIMS], n = 0;
+    lua_Integer len = luaL_len(L, slot);
+    if (len > nd) return luaL_error(L, "squeeze(): too many dims (%d) for a tensor of %d dimensions", (int)len, x->ndim);
+    bool seen[TG_MAX_DIMS] = {false};
+    for (lua_Integer i = 1; i <= len; i++) {
+      lua_geti(L, slot, i);
+      int d = tgL_dim(L, c, lua_gettop(L), nd);
+      lua_pop(L, 1);
+      if (seen[d]) return luaL_error(L, "dim %d appears multiple times in the list of dims", d + 1);
+      seen[d] = true;
+    }
+    for (int d = nd - 1; d >= 0; d--) /* from the last, so the earlier dims keep their numbers */
+      if (seen[d] && x->ndim && x->size[d] == 1) dims[n++] = d;
+    tg_tensor **box = tgL_newbox(L);
+    if (n == 0) {
+      *box = tg_view(c, x, x->ndim, x->size); /* a view of itself, as PyTorch */
+      return *box ? 1 : tgL_raise(L, c);
+    }
+    tg_tensor *cur = tg_tensor_ref(x);
+    for (int i = 0; i < n && cur; i++) {
+      tg_tensor *next = tg_squeeze(c, cur, dims[i]);
+      tg_tensor_unref(cur);
+      cur = next;
+    }
+    *box = cur;
+    return *box ? 1 : tgL_raise(L, c);
+  }
+  int d = slot ? tgL_dim(L, c, slot, x->ndim) : -1;
   tg_tensor **box = tgL_newbox(L);
   *box = tg_squeeze(c, x, x->ndim == 0 ? -1 : d);
   return *box ? 1 : tgL_raise(L, c);
@@ -373,7 +421,7 @@ static tg_tensor *tensor_opt(lua_State *L, int opts, const char *key) {
 static int op_bce_with_logits(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1), *y = tgL_check(L, 2);
-  int opts = tgL_opts(L, 3);
+  int opts = tgL_kwargs(L, 3, "binary_cross_entropy_with_logits", "weight pos_weight reduction");
   tg_tensor *w = tensor_opt(L, opts, "weight"), *pw = tensor_opt(L, opts, "pos_weight");
   tg_reduction r = reduction_opt(L, opts);
   tg_tensor **box = tgL_newbox(L);
@@ -384,7 +432,7 @@ static int op_bce_with_logits(lua_State *L) {
 static int op_mse_loss(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1), *y = tgL_check(L, 2);
-  tg_reduction r = reduction_opt(L, tgL_opts(L, 3));
+  tg_reduction r = reduction_opt(L, tgL_kwargs(L, 3, "mse_loss", "reduction"));
   tg_tensor **box = tgL_newbox(L);
   *box = tg_mse_loss(c, x, y, r);
   return *box ? 1 : tgL_raise(L, c);

@@ -11,11 +11,12 @@
 /* ---- softmax */
 static int softmax_fn(lua_State *L, bool log) {
   CTX;
+  const char *fname = log ? "log_softmax" : "softmax";
   tg_tensor *x = tgL_check(L, 1);
-  if (lua_isnoneornil(L, 2))
-    return luaL_error(L, "%s(): argument 'dim' (position 2) must be an integer, not nil", log ? "log_softmax" : "softmax");
-  int d = tgL_dim(L, c, 2, x->ndim);
-  int opts = tgL_opts(L, 3);
+  int opts = tgL_kwargs(L, 2, fname, "dim dtype");
+  int slot = tgL_opt_dim_slot(L, opts, 2, fname, "dim");
+  if (!slot) return luaL_error(L, "%s(): argument 'dim' (position 2) must be an integer, not nil", fname);
+  int d = tgL_dim(L, c, slot, x->ndim);
   bool cast = false;
   tg_dtype dt = x->dtype;
   if (tgL_opt_field(L, opts, "dtype") != LUA_TNIL) {
@@ -85,10 +86,10 @@ static int64_t integer_opt(lua_State *L, int opts, const char *key, int64_t dflt
 }
 
 /* ---- losses: f(input, target [, opts]) */
-#define LOSS_PROLOGUE                                 \
+#define LOSS_PROLOGUE(fname, keys)                    \
   CTX;                                                \
   tg_tensor *x = tgL_check(L, 1), *y = tgL_check(L, 2); \
-  int opts = tgL_opts(L, 3)
+  int opts = tgL_kwargs(L, 3, fname, keys)
 
 #define LOSS_RETURN(expr)              \
   tg_tensor **box = tgL_newbox(L);     \
@@ -98,7 +99,7 @@ static int64_t integer_opt(lua_State *L, int opts, const char *key, int64_t dflt
   return 1
 
 static int op_nll_loss(lua_State *L) {
-  LOSS_PROLOGUE;
+  LOSS_PROLOGUE("nll_loss", "weight ignore_index reduction");
   tg_tensor *w = tensor_opt(L, opts, "weight");
   int64_t ignore = integer_opt(L, opts, "ignore_index", -100);
   tg_reduction r = reduction_opt(L, opts, NULL);
@@ -106,7 +107,7 @@ static int op_nll_loss(lua_State *L) {
 }
 
 static int op_cross_entropy(lua_State *L) {
-  LOSS_PROLOGUE;
+  LOSS_PROLOGUE("cross_entropy", "weight ignore_index label_smoothing reduction");
   tg_tensor *w = tensor_opt(L, opts, "weight");
   int64_t ignore = integer_opt(L, opts, "ignore_index", -100);
   double eps = number_opt(L, opts, "label_smoothing", 0.0);
@@ -115,34 +116,34 @@ static int op_cross_entropy(lua_State *L) {
 }
 
 static int op_binary_cross_entropy(lua_State *L) {
-  LOSS_PROLOGUE;
+  LOSS_PROLOGUE("binary_cross_entropy", "weight reduction");
   tg_tensor *w = tensor_opt(L, opts, "weight");
   tg_reduction r = reduction_opt(L, opts, NULL);
   LOSS_RETURN(tg_bce_loss(c, x, y, w, r));
 }
 
 static int op_l1_loss(lua_State *L) {
-  LOSS_PROLOGUE;
+  LOSS_PROLOGUE("l1_loss", "reduction");
   tg_reduction r = reduction_opt(L, opts, NULL);
   LOSS_RETURN(tg_l1_loss(c, x, y, r));
 }
 
 static int op_smooth_l1_loss(lua_State *L) {
-  LOSS_PROLOGUE;
+  LOSS_PROLOGUE("smooth_l1_loss", "beta reduction");
   double beta = number_opt(L, opts, "beta", 1.0);
   tg_reduction r = reduction_opt(L, opts, NULL);
   LOSS_RETURN(tg_smooth_l1_loss(c, x, y, beta, r));
 }
 
 static int op_huber_loss(lua_State *L) {
-  LOSS_PROLOGUE;
+  LOSS_PROLOGUE("huber_loss", "delta reduction");
   double delta = number_opt(L, opts, "delta", 1.0);
   tg_reduction r = reduction_opt(L, opts, NULL);
   LOSS_RETURN(tg_huber_loss(c, x, y, delta, r));
 }
 
 static int op_kl_div(lua_State *L) {
-  LOSS_PROLOGUE;
+  LOSS_PROLOGUE("kl_div", "reduction log_target");
   bool batchmean, log_target = tgL_opt_bool(L, opts, "log_target", false);
   tg_reduction r = reduction_opt(L, opts, &batchmean);
   LOSS_RETURN(tg_kl_div(c, x, y, log_target, batchmean, r));

@@ -231,7 +231,7 @@ static int op_index_add(lua_State *L) {
   if (lua_type(L, 5) == LUA_TNUMBER) {
     alpha = lua_tonumber(L, 5);
   } else {
-    int opts = tgL_opts(L, 5);
+    int opts = tgL_kwargs(L, 5, "index_add", "alpha");
     if (tgL_opt_field(L, opts, "alpha") != LUA_TNIL) alpha = luaL_checknumber(L, -1);
     lua_pop(L, 1);
   }
@@ -258,10 +258,38 @@ static int op_masked_select(lua_State *L) {
   return push_result(L, c, box);
 }
 
+/* tg.where(cond): nonzero(cond, as_tuple = true), a Lua list of one 1-based int64 index
+ * tensor per dim of cond (one for a 0-d cond) */
+static int nonzero_tuple(lua_State *L, tg_ctx *c, tg_tensor *cond) {
+  tg_tensor **mb = tgL_newbox(L); /* the bool mask, then the flat positions: freed by the GC */
+  *mb = cond->dtype == TG_BOOL ? tg_tensor_ref(cond) : tg_cast_raw(c, cond, TG_BOOL);
+  if (!*mb) return tgL_raise(L, c);
+  tg_tensor **pb = tgL_newbox(L);
+  *pb = tg_mask_positions(c, *mb);
+  if (!*pb) return tgL_raise(L, c);
+  tg_tensor *pos = *pb;
+  int64_t k = tg_numel(pos);
+  int nd = cond->ndim ? cond->ndim : 1;
+  lua_createtable(L, nd, 0);
+  int64_t inner = 1;
+  for (int d = nd - 1; d >= 0; d--) {
+    int64_t sz = cond->ndim ? cond->size[d] : 1;
+    tg_tensor **box = tgL_newbox(L);
+    *box = tg_tensor_empty(c, TG_INT64, 1, &k);
+    if (!*box) return tgL_raise(L, c);
+    int64_t *o = tg_data(*box);
+    for (int64_t i = 0; i < k; i++) o[i] = ((tg_get_flat_i64(pos, i) - 1) / inner) % sz + 1;
+    inner *= sz;
+    lua_rawseti(L, -2, d + 1);
+  }
+  return 1;
+}
+
 /* tg.where(cond, a, b): a and b tensors or numbers */
 static int where_args(lua_State *L, int ci, int ai, int bi) {
   CTX;
   tg_tensor *cond = tgL_check(L, ci);
+  if (lua_isnoneornil(L, ai) && lua_isnoneornil(L, bi)) return nonzero_tuple(L, c, cond);
   tg_tensor *a = tgL_to_tensor(L, c, ai, TG_FLOAT32);
   tg_tensor *b = lua_isnoneornil(L, bi) ? NULL : tgL_to_tensor(L, c, bi, TG_FLOAT32);
   if (!b) {
@@ -354,7 +382,7 @@ BINARY_TENSOR_FN(outer, tg_outer)
 static int addmm_fn(lua_State *L, bool batched) {
   CTX;
   tg_tensor *s = tgL_check(L, 1), *a = tgL_check(L, 2), *b = tgL_check(L, 3);
-  int opts = tgL_opts(L, 4);
+  int opts = tgL_kwargs(L, 4, batched ? "baddbmm" : "addmm", "beta alpha");
   double beta = 1.0, alpha = 1.0;
   if (tgL_opt_field(L, opts, "beta") != LUA_TNIL) beta = luaL_checknumber(L, -1);
   lua_pop(L, 1);

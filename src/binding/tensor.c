@@ -1,4 +1,5 @@
 /* tensor.c (binding): the Tensor metatable: fields, metamethods, basic methods. */
+#include <stdio.h>
 #include <string.h>
 
 #include <stdlib.h>
@@ -322,6 +323,7 @@ static int m_to(lua_State *L) {
       dt = tgL_dtype(L, i);
     } else if (lua_istable(L, i)) {
       lua_pop(L, 1);
+      tgL_check_keys(L, i, "to", "dtype device");
       dt = tgL_opt_dtype(L, i, dt);
       tgL_check_device(L, i);
     } else {
@@ -335,6 +337,21 @@ static int m_double(lua_State *L) { return to_dtype(L, TG_FLOAT64); }
 static int m_long(lua_State *L) { return to_dtype(L, TG_INT64); }
 static int m_bool(lua_State *L) { return to_dtype(L, TG_BOOL); }
 static int m_cpu(lua_State *L) { tgL_check(L, 1); lua_settop(L, 1); return 1; }
+/* t:cuda([device]) is t:to("cuda[:N]"): a clear "not available" error in this cpu-only build */
+static int m_cuda(lua_State *L) {
+  tgL_check(L, 1);
+  const char *dev = "cuda";
+  char buf[32];
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    snprintf(buf, sizeof buf, "cuda:%lld", (long long)luaL_checkinteger(L, 2));
+    dev = buf;
+  } else if (lua_type(L, 2) == LUA_TSTRING) {
+    dev = lua_tostring(L, 2);
+  }
+  lua_settop(L, 1);
+  lua_pushstring(L, dev);
+  return m_to(L);
+}
 
 static int m_fill_(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
@@ -424,7 +441,6 @@ static int m_version(lua_State *L) {
 }
 
 void tgL_register_tensor(lua_State *L, int ctxi, int module, int methods) {
-  (void)module;
   static const luaL_Reg meta[] = {
       {"__gc", t_release}, {"__close", t_release}, {"__eq", t_eq}, {"__len", t_len},
       {"__unm", t_unm}, {NULL, NULL}};
@@ -432,12 +448,17 @@ void tgL_register_tensor(lua_State *L, int ctxi, int module, int methods) {
       {"size", m_size}, {"dim", m_dim}, {"numel", m_numel}, {"nelement", m_numel}, {"item", m_item},
       {"tolist", m_tolist}, {"_flat", m_flat}, {"clone", m_clone}, {"contiguous", m_contiguous},
       {"is_contiguous", m_is_contiguous}, {"is_floating_point", m_is_floating_point}, {"to", m_to},
-      {"float", m_float}, {"double", m_double}, {"long", m_long}, {"bool", m_bool}, {"cpu", m_cpu},
+      {"float", m_float}, {"double", m_double}, {"long", m_long}, {"bool", m_bool}, {"cpu", m_cpu}, {"cuda", m_cuda},
       {"fill_", m_fill_}, {"zero_", m_zero_}, {"copy_", m_copy_}, {"detach", m_detach},
       {"detach_", m_detach_}, {"requires_grad_", m_requires_grad_}, {"retain_grad", m_retain_grad},
       {"free", m_free}, {"data_ptr", m_data_ptr}, {"stride", m_stride}, {"_version", m_version},
       {NULL, NULL}};
   tgL_setfuncs(L, methods, ctxi, meths);
+  /* the module forms PyTorch also has (torch.clone(t), torch.numel(t), ...) */
+  static const luaL_Reg fns[] = {
+      {"clone", m_clone}, {"detach", m_detach}, {"detach_", m_detach_}, {"numel", m_numel},
+      {"is_floating_point", m_is_floating_point}, {"fill_", m_fill_}, {"zero_", m_zero_}, {NULL, NULL}};
+  tgL_setfuncs(L, module, ctxi, fns);
   luaL_getmetatable(L, TG_TENSOR_MT);
   int mt = lua_gettop(L);
   tgL_setfuncs(L, mt, ctxi, meta);

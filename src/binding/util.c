@@ -158,6 +158,51 @@ int tgL_opts(lua_State *L, int from) {
   return 0;
 }
 
+/* is key one of the space-separated words of list? */
+static bool key_listed(const char *list, const char *key, size_t klen) {
+  for (const char *p = list; *p;) {
+    while (*p == ' ') p++;
+    const char *e = p;
+    while (*e && *e != ' ') e++;
+    if ((size_t)(e - p) == klen && klen && !memcmp(p, key, klen)) return true;
+    p = e;
+  }
+  return false;
+}
+
+void tgL_check_keys(lua_State *L, int opts, const char *fname, const char *allowed) {
+  if (!opts) return;
+  opts = lua_absindex(L, opts);
+  lua_pushnil(L);
+  while (lua_next(L, opts)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      size_t klen;
+      const char *k = lua_tolstring(L, -1, &klen);
+      if (!key_listed(allowed, k, klen)) luaL_error(L, "%s() got an unexpected keyword argument '%s'", fname, k);
+    } else if (lua_type(L, -1) != LUA_TNUMBER) { /* positional entries are the caller's business */
+      luaL_error(L, "%s(): options table keys must be strings, got a %s key", fname, luaL_typename(L, -1));
+    }
+  }
+}
+
+int tgL_kwargs(lua_State *L, int from, const char *fname, const char *allowed) {
+  int opts = tgL_opts(L, from);
+  tgL_check_keys(L, opts, fname, allowed);
+  return opts;
+}
+
+int tgL_opt_dim_slot(lua_State *L, int opts, int idx, const char *fname, const char *key) {
+  bool positional = idx && idx != opts && !lua_isnoneornil(L, idx) && !lua_isboolean(L, idx);
+  if (!opts) return positional ? idx : 0;
+  if (lua_getfield(L, opts, key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return positional ? idx : 0;
+  }
+  if (positional) luaL_error(L, "%s() got multiple values for argument '%s'", fname, key);
+  return lua_gettop(L);
+}
+
 int tgL_opt_field(lua_State *L, int opts, const char *key) {
   if (!opts) {
     lua_pushnil(L);

@@ -1,6 +1,7 @@
 /* elementwise.c: unary and binary ops (forward builders next to their
  * backward formulas, which are written with tgrad's own ops so that
  * create_graph differentiates them again). */
+#include <math.h>
 #include <string.h>
 
 #include "../backend/backend.h"
@@ -443,6 +444,96 @@ tg_tensor *tg_add(tg_ctx *c, tg_tensor *a, tg_tensor *b) { return tg_binary(c, T
 tg_tensor *tg_sub(tg_ctx *c, tg_tensor *a, tg_tensor *b) { return tg_binary(c, TG_OP_SUB, a, b); }
 tg_tensor *tg_mul(tg_ctx *c, tg_tensor *a, tg_tensor *b) { return tg_binary(c, TG_OP_MUL, a, b); }
 tg_tensor *tg_div(tg_ctx *c, tg_tensor *a, tg_tensor *b) { return tg_binary(c, TG_OP_DIV, a, b); }
+/* div with rounding_mode (torch.div(a, b, rounding_mode=)): mode 1 "trunc", 2 "floor".
+ * Computed in the promoted dtype (int64 stays int64, unlike true division), with
+ * PyTorch's scalar formulas (div_floor_floating / div_floor_integer); the gradient is
+ * zero for both inputs (DivBackward2 with a rounding mode). */
+#define DIV_FLOOR_FLOAT(T, FMOD, FLOOR, a, b, out)                 \
+  do {                                                             \
+    T a_ = (a), b_ = (b), m_, d_, f_;                              \
+    if (b_ == 0) { out = a_ / b_; break; }                         \
+    m_ = FMOD(a_, b_);                                             \
+    d_ = (a_ - m_) / b_;                                           \
+    if (m_ != 0 && ((b_ < 0) != (m_ < 0))) d_ -= (T)1;             \
+    if (d_ != 0) {                                                 \
+      f_ = FLOOR(d_);                                              \
+      if (d_ - f_ > (T)0.5) f_ += (T)1;                            \
+    } else {                                                       \
+      f_ = copysign((T)0, a_ / b_);                                \
+    }                                                              \
+    out = f_;                                                      \
+  } while (0)
+
+static int div_rounding_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
+  (void)gout;
+  for (int i = 0; i < n->n_in; i++) {
+    if (!tg_needs_input_grad(n, i)) continue;
+    gin[i] = tg_tensor_full(c, n->in[i].dtype, n->in[i].ndim, n->in[i].size, 0);
+    if (!gin[i]) {
+      for (int j = 0; j < i; j++) tg_tensor_unref(gin[j]), gin[j] = NULL;
+      return -1;
+    }
+  }
+  return 0;
+}
+static const tg_node_kind div_rounding_kind = {"DivBackward2", div_rounding_backward, NULL};
+
+/* declared for the binding in binding/binding.h (ops.h is not this change's to edit) */
+tg_tensor *tg_div_rounding(tg_ctx *c, tg_tensor *a, tg_tensor *b, int mode);
+
+tg_tensor *tg_div_rounding(tg_ctx *c, tg_tensor *a, tg_tensor *b, int mode) {
+  if (mode != 1 && mode != 2) return tg_div(c, a, b);
+  const char *mname = mode == 1 ? "trunc" : "floor";
+  if (!tg_on_cpu(a) || !tg_on_cpu(b)) return tg_errp(c, "div(rounding_mode='%s'): only the cpu backend is supported", mname);
+  tg_dtype dt = tg_result_type(a, b);
+  if (dt == TG_BOOL) return tg_errp(c, "\"div_%s_cpu\" not implemented for 'Bool'", mname);
+  int nd;
+  int64_t shape[TG_MAX_DIMS];
+  if (tg_broadcast_shapes(c, a->ndim, a->size, b->ndim, b->size, &nd, shape) < 0) return NULL;
+  tg_tensor av, bv, *ha, *hb;
+  if (tg_operand_view(c, a, dt, nd, shape, &av, &ha) < 0) return NULL;
+  if (tg_operand_view(c, b, dt, nd, shape, &bv, &hb) < 0) {
+    tg_tensor_unref(ha);
+    return NULL;
+  }
+  tg_tensor *out = tg_tensor_empty(c, dt, nd, shape);
+  int64_t numel = out ? tg_numel(out) : 0;
+  void *o = out ? tg_data(out) : NULL;
+  for (int64_t i = 0; i < numel; i++) {
+    if (dt == TG_INT64) {
+      int64_t x = tg_get_flat_i64(&av, i), y = tg_get_flat_i64(&bv, i), q;
+      if (y == 0) {
+        tg_tensor_unref(out);
+        out = tg_errp(c, "ZeroDivisionError");
+        break;
+      }
+      if (y == -1) q = (int64_t)(0 - (uint64_t)x); /* INT64_MIN / -1 wraps */
+      else {
+        q = x / y;
+        if (mode == 2 && (x % y) != 0 && ((x < 0) != (y < 0))) q -= 1;
+      }
+      ((int64_t *)o)[i] = q;
+    } else if (dt == TG_FLOAT32) {
+      float x = (float)tg_get_flat(&av, i), y = (float)tg_get_flat(&bv, i), q;
+      if (mode == 1) q = truncf(x / y);
+      else DIV_FLOOR_FLOAT(float, fmodf, floorf, x, y, q);
+      ((float *)o)[i] = q;
+    } else {
+      double x = tg_get_flat(&av, i), y = tg_get_flat(&bv, i), q;
+      if (mode == 1) q = trunc(x / y);
+      else DIV_FLOOR_FLOAT(double, fmod, floor, x, y, q);
+      ((double *)o)[i] = q;
+    }
+  }
+  tg_tensor_unref(ha);
+  tg_tensor_unref(hb);
+  if (!out || !tg_is_float(dt)) return out;
+  tg_tensor *ins[2] = {a, b};
+  tg_record(c, &div_rounding_kind, out, 2, ins, 0);
+  return out;
+}
+#undef DIV_FLOOR_FLOAT
+
 tg_tensor *tg_mul_scalar(tg_ctx *c, tg_tensor *a, double s) { return tg_binary_scalar(c, TG_OP_MUL, a, s, false, false); }
 tg_tensor *tg_add_scalar(tg_ctx *c, tg_tensor *a, double s) { return tg_binary_scalar(c, TG_OP_ADD, a, s, false, false); }
 tg_tensor *tg_pow_scalar(tg_ctx *c, tg_tensor *a, double e) { return tg_binary_scalar(c, TG_OP_POW, a, e, false, false); }

@@ -63,6 +63,10 @@ static void parse_fill(lua_State *L, int idx, int d, parse_state *p) {
   if (len != p->size[d])
     luaL_error(L, "expected sequence of length %I at dim %d (got %I)", (lua_Integer)p->size[d], d + 1, (lua_Integer)len);
   luaL_checkstack(L, 4, "nesting too deep");
+  if (len == 0) { /* {} is an empty list; {a = 1} is no list at all (PyTorch: a dict) */
+    lua_pushnil(L);
+    if (lua_next(L, idx)) luaL_error(L, "tensor(): could not infer the dtype of a table with non-list keys (got a %s key)", luaL_typename(L, -2));
+  }
   for (lua_Integer i = 1; i <= len; i++) {
     lua_geti(L, idx, i);
     parse_fill(L, lua_gettop(L), d + 1, p);
@@ -133,6 +137,8 @@ static int sized(lua_State *L, double fill, bool do_fill, int kind /*0 fill,1 ra
   CTX;
   int64_t size[TG_MAX_DIMS];
   int next;
+  if (lua_gettop(L) >= 1 && lua_isnil(L, 1))
+    return luaL_error(L, "%s(): argument 'size' must be a number or a table of numbers, not nil", fname);
   int n = tgL_sizes(L, 1, size, &next);
   int opts = tgL_kwargs(L, next, fname, "dtype device requires_grad");
   if (!lua_isnoneornil(L, next) && next != opts)

@@ -2,6 +2,7 @@
  * arithmetic binary ops (add_ sub_ mul_ div_ pow_ ...), also as tg.op_(t, ...).
  * Ops with parameters (clamp_, ...) go through tg._apply_inplace (function.c),
  * installed from lua/tgrad/autograd/inplace.lua. */
+#include <stdio.h>
 #include "binding.h"
 
 static int unary_ip(lua_State *L, tg_op op) {
@@ -16,12 +17,11 @@ static int unary_ip(lua_State *L, tg_op op) {
 static int binary_ip(lua_State *L, tg_op op) {
   tg_ctx *c = tgL_ctx(L);
   tg_tensor *t = tgL_check(L, 1);
-  int opts = tgL_opts(L, 3);
+  char fname[32];
+  snprintf(fname, sizeof fname, "%s_", tg_op_infos[op].name);
+  int opts = tgL_kwargs(L, 3, fname, op == TG_OP_ADD || op == TG_OP_SUB ? "alpha" : "");
   double alpha = 1.0;
-  if (tgL_opt_field(L, opts, "alpha") != LUA_TNIL) {
-    if (op != TG_OP_ADD && op != TG_OP_SUB) return luaL_error(L, "%s_() got an unexpected keyword argument 'alpha'", tg_op_infos[op].name);
-    alpha = luaL_checknumber(L, -1);
-  }
+  if (tgL_opt_field(L, opts, "alpha") != LUA_TNIL) alpha = luaL_checknumber(L, -1);
   lua_pop(L, 1);
   if (lua_isnoneornil(L, 2)) return luaL_error(L, "bad argument #1 to '%s_': expected Tensor or number but got no value", tg_op_infos[op].name);
   if (!tgL_is_tensor(L, 2) && lua_type(L, 2) != LUA_TNUMBER && lua_type(L, 2) != LUA_TBOOLEAN)

@@ -361,24 +361,19 @@ static int op_expand_as(lua_State *L) {
   return *box ? 1 : tgL_raise(L, c);
 }
 
-/* index: 1-based, negative from the end */
-static int64_t index_arg(lua_State *L, int idx, int64_t n, int dim) {
-  int isnum;
-  lua_Integer i = lua_tointegerx(L, idx, &isnum);
-  if (!isnum) luaL_error(L, "bad argument #%d: expected an integer index but got %s", idx, luaL_typename(L, idx));
-  if (i == 0 || i > n || i < -n)
-    luaL_error(L, "index %I is out of bounds for dimension %d with size %I", (lua_Integer)i, dim + 1, (lua_Integer)n);
-  return i > 0 ? i - 1 : i + n;
-}
-
 static int op_select(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
   if (x->ndim == 0) return luaL_error(L, "select() cannot be applied to a 0-dim tensor.");
   int d = tgL_dim(L, c, 2, x->ndim);
-  int64_t i = index_arg(L, 3, x->size[d], d);
+  lua_Integer i = luaL_checkinteger(L, 3), n = (lua_Integer)x->size[d];
+  if (i == 0 || i > n || i < -n) { /* PyTorch's text, 1-based */
+    char shape[256];
+    tg_format_shape(shape, sizeof shape, x->ndim, x->size);
+    return luaL_error(L, "select(): index %I out of range for tensor of size %s at dimension %d", i, shape, d + 1);
+  }
   tg_tensor **box = tgL_newbox(L);
-  *box = tg_select(c, x, d, i);
+  *box = tg_select(c, x, d, i > 0 ? i - 1 : i + n);
   return *box ? 1 : tgL_raise(L, c);
 }
 

@@ -17,9 +17,12 @@ static int unary_ip(lua_State *L, tg_op op) {
 static int binary_ip(lua_State *L, tg_op op) {
   tg_ctx *c = tgL_ctx(L);
   tg_tensor *t = tgL_check(L, 1);
-  char fname[32];
-  snprintf(fname, sizeof fname, "%s_", tg_op_infos[op].name);
-  int opts = tgL_kwargs(L, 3, fname, op == TG_OP_ADD || op == TG_OP_SUB ? "alpha" : "");
+  int opts = 0;
+  if (lua_istable(L, 3)) { /* the name for the message is only built when there are options */
+    char fname[32];
+    snprintf(fname, sizeof fname, "%s_", tg_op_infos[op].name);
+    opts = tgL_kwargs(L, 3, fname, op == TG_OP_ADD || op == TG_OP_SUB ? "alpha" : "");
+  }
   double alpha = 1.0;
   if (tgL_opt_field(L, opts, "alpha") != LUA_TNIL) alpha = luaL_checknumber(L, -1);
   lua_pop(L, 1);

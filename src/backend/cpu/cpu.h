@@ -5,11 +5,12 @@
 
 #include "../backend.h"
 
-/* Hot loops are compiled twice, for AVX2 and for the x86-64 baseline, and
- * the loader picks one for the CPU at hand (GCC's target_clones, an ifunc):
- * one binary that still runs everywhere. */
+/* Hot loops are compiled three times, for AVX-512 (x86-64-v4), AVX2 and the
+ * x86-64 baseline, and the loader picks one for the CPU at hand (GCC's
+ * target_clones, an ifunc): one binary that still runs everywhere. AVX-512
+ * doubles exp's speed where the CPU has it (Zen 4, recent Xeons). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define TG_CLONES __attribute__((target_clones("avx2", "default")))
+#define TG_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define TG_CLONES
 #endif

@@ -9,6 +9,7 @@
  * a fresh mapping costs a page fault per 4 KiB (BENCHMARKS.md), while glibc's
  * heap, left to itself, fragments under Lua's batched frees and grows
  * without bound (seen here: 10 GB for 10,000 1-MB temporaries). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -26,7 +27,33 @@ static int small_keep(int k) {
   return by_bytes > 256 ? by_bytes : 256;
 }
 
-static size_t big_size(size_t n) { return (n + PAGE - 1) & ~(PAGE - 1); }
+/* Blocks of 4 MiB and more are whole 2 MiB huge pages, asked for with
+ * MADV_HUGEPAGE (the kernel's default here is "madvise"): 512x fewer page
+ * faults on a fresh block and fewer TLB misses when streaming through it. */
+#define HUGE ((size_t)2 << 20)
+#define HUGE_FROM ((size_t)4 << 20)
+
+static size_t big_size(size_t n) {
+  if (n >= HUGE_FROM) return (n + HUGE - 1) & ~(HUGE - 1);
+  return (n + PAGE - 1) & ~(PAGE - 1);
+}
+
+/* n bytes of fresh mapped memory, 2 MiB-aligned when n is a multiple of it */
+static void *map_block(size_t n) {
+  if (n < HUGE_FROM) {
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+  }
+  char *raw = mmap(NULL, n + HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return NULL;
+  char *p = (char *)(((uintptr_t)raw + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+  if (p > raw) munmap(raw, (size_t)(p - raw)); /* trim to the aligned n bytes */
+  if (raw + n + HUGE > p + n) munmap(p + n, (size_t)(raw + n + HUGE - (p + n)));
+#ifdef MADV_HUGEPAGE
+  madvise(p, n, MADV_HUGEPAGE); /* advice only: a failure leaves normal pages */
+#endif
+  return p;
+}
 
 /* class k holds blocks of 64 << k bytes */
 static int small_class(size_t n) {
@@ -63,8 +90,7 @@ void *tg_cpu_alloc(tg_ctx *c, size_t nbytes) {
     bc->size[i] = bc->size[bc->count];
     return p;
   }
-  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  return map_block(n);
 }
 
 void tg_cpu_free(tg_ctx *c, void *p, size_t nbytes) {

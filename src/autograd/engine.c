@@ -3,6 +3,7 @@
  * 2. when inputs are given, mark the nodes that lead to them;
  * 3. run ready nodes newest-first (sequence number), summing the gradients
  *    that meet at one input, undoing broadcasting in one place (here). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -17,9 +18,11 @@ typedef struct entry {
   tg_tensor *small_buf[2];
 } entry;
 
+#define TASK_INLINE 64 /* graphs up to 32 nodes need no heap for the engine's tables */
+
 typedef struct task {
   tg_ctx *c;
-  entry *map;
+  entry *map;   /* map_inline, or malloc'd once it grows past it */
   size_t cap, count;
   entry **heap;
   size_t heap_n;
@@ -27,6 +30,9 @@ typedef struct task {
   /* capture targets of o->inputs: (node, slot) */
   tg_node **cap_node;
   int *cap_nr;
+  /* last: not zeroed at the start (tg_run_backward), set up when used */
+  entry map_inline[TASK_INLINE];
+  entry *heap_inline[TASK_INLINE];
 } task;
 
 static size_t hash_ptr(const void *p, size_t cap) {
@@ -65,7 +71,13 @@ static entry *map_insert(task *t, tg_node *n, bool *fresh) {
 }
 
 static int map_grow(task *t) {
-  size_t ncap = t->cap ? t->cap * 2 : 64;
+  if (t->cap == 0) { /* the inline table first */
+    memset(t->map_inline, 0, sizeof t->map_inline);
+    t->map = t->map_inline;
+    t->cap = TASK_INLINE;
+    return 0;
+  }
+  size_t ncap = t->cap * 2;
   entry *old = t->map;
   size_t ocap = t->cap;
   t->map = calloc(ncap, sizeof *t->map);
@@ -78,7 +90,7 @@ static int map_grow(task *t) {
     t->map[j] = old[i];
     if (old[i].buf == old[i].small_buf) t->map[j].buf = t->map[j].small_buf; /* moved with the entry */
   }
-  free(old);
+  if (old != t->map_inline) free(old);
   return 0;
 }
 
@@ -275,17 +287,29 @@ done:
   return rc;
 }
 
+/* grow the discovery stack (the inline one is copied out the first time) */
+static tg_node **stack_grow(tg_node **stack, tg_node **inline_stack, size_t *cap) {
+  tg_node **s2 = stack == inline_stack ? malloc(sizeof *s2 * *cap * 2) : realloc(stack, sizeof *s2 * *cap * 2);
+  if (s2 && stack == inline_stack) memcpy(s2, stack, sizeof *s2 * *cap);
+  if (s2) *cap *= 2;
+  return s2;
+}
+
 static int discover(task *t, int n_roots, tg_edge *edges) {
-  size_t cap = 64, sp = 0;
-  tg_node **stack = malloc(sizeof *stack * cap);
-  if (!stack) return tg_err(t->c, "out of memory");
+  tg_node *inline_stack[TASK_INLINE], **stack = inline_stack;
+  size_t cap = TASK_INLINE, sp = 0;
+  int rc = -1;
   for (int i = 0; i < n_roots; i++) {
     bool fresh;
     if (!edges[i].fn) continue;
     entry *e = map_insert(t, edges[i].fn, &fresh);
-    if (!e) { free(stack); return -1; }
+    if (!e) goto out;
     if (fresh) stack[sp++] = edges[i].fn;
-    if (sp == cap) { cap *= 2; stack = realloc(stack, sizeof *stack * cap); }
+    if (sp == cap) {
+      tg_node **s2 = stack_grow(stack, inline_stack, &cap);
+      if (!s2) { tg_err(t->c, "out of memory"); goto out; }
+      stack = s2;
+    }
   }
   while (sp > 0) {
     tg_node *n = stack[--sp];
@@ -294,21 +318,22 @@ static int discover(task *t, int n_roots, tg_edge *edges) {
       if (!m) continue;
       bool fresh;
       entry *e = map_insert(t, m, &fresh);
-      if (!e) { free(stack); return -1; }
+      if (!e) goto out;
       e->deps++;
       if (fresh) {
         if (sp + 1 >= cap) {
-          tg_node **s2 = realloc(stack, sizeof *stack * cap * 2);
-          if (!s2) { free(stack); return tg_err(t->c, "out of memory"); }
+          tg_node **s2 = stack_grow(stack, inline_stack, &cap);
+          if (!s2) { tg_err(t->c, "out of memory"); goto out; }
           stack = s2;
-          cap *= 2;
         }
         stack[sp++] = m;
       }
     }
   }
-  free(stack);
-  return 0;
+  rc = 0;
+out:
+  if (stack != inline_stack) free(stack);
+  return rc;
 }
 
 static int cmp_seq(const void *a, const void *b) {
@@ -351,15 +376,26 @@ static const char *shape_str(char *buf, size_t n, const tg_tensor *t) {
   return buf;
 }
 
+/* n zeroed elements of size sz: the caller's small buffer when they fit */
+static void *small_or_calloc(void *buf, size_t buf_n, size_t n, size_t sz) {
+  if (n <= buf_n) return memset(buf, 0, n * sz);
+  return calloc(n, sz);
+}
+
 int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
-  task t = {0};
+  task t;
+  memset(&t, 0, offsetof(task, map_inline)); /* the inline tables are set up when used */
   t.c = c;
   t.o = o;
   int rc = -1;
-  tg_edge *edges = calloc((size_t)n_roots + 1, sizeof *edges);
-  tg_tensor **g = calloc((size_t)n_roots + 1, sizeof *g);
-  t.cap_node = calloc((size_t)o->n_inputs + 1, sizeof *t.cap_node);
-  t.cap_nr = calloc((size_t)o->n_inputs + 1, sizeof *t.cap_nr);
+  tg_edge edges_buf[4];
+  tg_tensor *g_buf[4];
+  tg_node *cap_node_buf[4];
+  int cap_nr_buf[4];
+  tg_edge *edges = small_or_calloc(edges_buf, 4, (size_t)n_roots + 1, sizeof *edges);
+  tg_tensor **g = small_or_calloc(g_buf, 4, (size_t)n_roots + 1, sizeof *g);
+  t.cap_node = small_or_calloc(cap_node_buf, 4, (size_t)o->n_inputs + 1, sizeof *t.cap_node);
+  t.cap_nr = small_or_calloc(cap_nr_buf, 4, (size_t)o->n_inputs + 1, sizeof *t.cap_nr);
   bool saved_mode = c->grad_enabled;
   if (!edges || !g || !t.cap_node || !t.cap_nr) { tg_err(c, "out of memory"); goto out; }
   for (int i = 0; i < n_roots; i++) {
@@ -397,7 +433,7 @@ int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads
     }
   }
   if (mark_needed(&t) < 0) goto out;
-  t.heap = malloc(sizeof *t.heap * (t.count + 1));
+  t.heap = t.count + 1 <= TASK_INLINE ? t.heap_inline : malloc(sizeof *t.heap * (t.count + 1));
   if (!t.heap) { tg_err(c, "out of memory"); goto out; }
   c->grad_enabled = o->create_graph;
   for (int i = 0; i < n_roots; i++) {
@@ -431,12 +467,12 @@ out:
   }
   if (rc < 0 && !o->accumulate)
     for (int k = 0; k < o->n_inputs; k++) { tg_tensor_unref(o->results[k]); o->results[k] = NULL; }
-  free(t.map);
-  free(t.heap);
+  if (t.map != t.map_inline) free(t.map);
+  if (t.heap != t.heap_inline) free(t.heap);
   for (int i = 0; i < n_roots; i++) { tg_tensor_unref(g[i]); tg_node_unref(edges[i].fn); }
-  free(edges);
-  free(g);
-  free(t.cap_node);
-  free(t.cap_nr);
+  if (edges != edges_buf) free(edges);
+  if (g != g_buf) free(g);
+  if (t.cap_node != cap_node_buf) free(t.cap_node);
+  if (t.cap_nr != cap_nr_buf) free(t.cap_nr);
   return rc;
 }

@@ -41,26 +41,29 @@ typedef struct tg_storage {
 
 /* ----------------------------------------------------------------- tensor */
 struct tg_tensor {
+  /* what every ref/unref and op touches first, in the first cache lines
+   * (tensors are freed in the collector's batches, long after their use:
+   * cold memory, so the fields read together sit together) */
   int refs;
-  tg_storage *storage;
   tg_dtype dtype;
   int ndim;
+  int output_nr;
+  tg_storage *storage;
   int64_t offset; /* in elements */
-  int64_t size[TG_MAX_DIMS];
-  int64_t stride[TG_MAX_DIMS]; /* in elements */
   /* autograd metadata */
-  bool requires_grad;   /* leaves only; a non-leaf requires grad iff grad_fn */
-  bool retains_grad;
-  bool wrapped_number;  /* a Lua number turned into a 0-d tensor (type promotion) */
   tg_tensor *grad;
   tg_node *grad_fn;     /* strong */
-  int output_nr;
   tg_node *grad_acc;    /* weak: cleared when the AccumulateGrad node dies */
   tg_hook *hooks;       /* tensor hooks (run on the gradient w.r.t. this tensor) */
   /* views (autograd/node.c): a view made in grad mode keeps its base, so an
    * in-place write through the view can rebase the base's history (CopySlices) */
   tg_tensor *view_base; /* strong; the root base (never itself a view) */
   uint64_t view_stamp;  /* which base grad_fn this view's grad_fn derives from */
+  bool requires_grad;   /* leaves only; a non-leaf requires grad iff grad_fn */
+  bool retains_grad;
+  bool wrapped_number;  /* a Lua number turned into a 0-d tensor (type promotion) */
+  int64_t size[TG_MAX_DIMS];
+  int64_t stride[TG_MAX_DIMS]; /* in elements */
 };
 
 /* ------------------------------------------------------------------ hooks */

@@ -460,6 +460,11 @@ describe("float32 kernels written for the vector units", function()
     -- a float accumulator would drift to 100958.34 here
     assert_close(tg.full({1000003}, 0.1):sum(), 1000003 * 0.1, 1e-6)
     local x = tg.arange(1, 1000001):float()
+    -- every element is added in double: small terms next to large ones survive
+    local t = {}
+    for i = 1, 256 do t[i] = 0 end
+    t[1], t[33], t[65], t[97] = 1e8, 1, -1e8, 1
+    assert.are.equal(2, tg.tensor(t):float():sum():item())
     -- the exact 500000500000, rounded once to float32
     assert.are.equal(tg.tensor(500000500000):float():double():item(), x:sum():double():item())
   end)

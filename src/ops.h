@@ -34,6 +34,8 @@ tg_tensor *tg_add(tg_ctx *c, tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_sub(tg_ctx *c, tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_mul(tg_ctx *c, tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_div(tg_ctx *c, tg_tensor *a, tg_tensor *b);
+/* a / b rounded: mode 1 "trunc", 2 "floor" (DivBackward2, zero gradient), else a / b */
+tg_tensor *tg_div_rounding(tg_ctx *c, tg_tensor *a, tg_tensor *b, int mode);
 tg_tensor *tg_neg(tg_ctx *c, tg_tensor *a);
 tg_tensor *tg_mul_scalar(tg_ctx *c, tg_tensor *a, double s);
 tg_tensor *tg_add_scalar(tg_ctx *c, tg_tensor *a, double s);

@@ -55,6 +55,8 @@ int tgL_opts(lua_State *L, int from);
 void tgL_check_keys(lua_State *L, int opts, const char *fname, const char *allowed);
 /* tgL_opts(L, from), checked with tgL_check_keys */
 int tgL_kwargs(lua_State *L, int from, const char *fname, const char *allowed);
+/* div's rounding_mode option: 0 none, 1 "trunc", 2 "floor"; raises PyTorch's text otherwise */
+int tgL_rounding_mode(lua_State *L, int opts);
 /* where a dim-like argument lives: the positional one at idx (not none/nil, not a
  * boolean, not the options table), else the option `key` (pushed; the stack index
  * returned), else 0; both given raises "fname() got multiple values for argument" */
@@ -65,9 +67,6 @@ int tgL_opt_field(lua_State *L, int opts, const char *key);
 tg_dtype tgL_opt_dtype(lua_State *L, int opts, tg_dtype dflt);
 void tgL_apply_requires_grad(lua_State *L, tg_ctx *c, int opts, tg_tensor *t);
 void tgL_check_device(lua_State *L, int opts);
-
-/* (ops/elementwise.c) torch.div(a, b, rounding_mode=): mode 1 "trunc", 2 "floor", else true division */
-tg_tensor *tg_div_rounding(tg_ctx *c, tg_tensor *a, tg_tensor *b, int mode);
 
 /* graph nodes */
 void tgL_push_node(lua_State *L, tg_node *n);

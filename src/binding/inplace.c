@@ -21,8 +21,9 @@ static int binary_ip(lua_State *L, tg_op op) {
   if (lua_istable(L, 3)) { /* the name for the message is only built when there are options */
     char fname[32];
     snprintf(fname, sizeof fname, "%s_", tg_op_infos[op].name);
-    opts = tgL_kwargs(L, 3, fname, op == TG_OP_ADD || op == TG_OP_SUB ? "alpha" : "");
+    opts = tgL_kwargs(L, 3, fname, op == TG_OP_ADD || op == TG_OP_SUB ? "alpha" : op == TG_OP_DIV ? "rounding_mode" : "");
   }
+  int rounding = op == TG_OP_DIV ? tgL_rounding_mode(L, opts) : 0;
   double alpha = 1.0;
   if (tgL_opt_field(L, opts, "alpha") != LUA_TNIL) alpha = luaL_checknumber(L, -1);
   lua_pop(L, 1);
@@ -31,7 +32,14 @@ static int binary_ip(lua_State *L, tg_op op) {
     return luaL_error(L, "bad argument #1 to '%s_': expected Tensor or number but got %s", tg_op_infos[op].name,
                       luaL_typename(L, 2));
   tg_tensor *o = tgL_to_tensor(L, c, 2, t->dtype);
-  int rc = tg_binary_(c, op, t, o, alpha);
+  int rc;
+  if (rounding) { /* div_(b, {rounding_mode}): the rounded quotient copied in (its gradient is 0) */
+    tg_tensor *q = tg_div_rounding(c, t, o, rounding);
+    rc = q ? tg_copy_(c, t, q) : -1;
+    tg_tensor_unref(q);
+  } else {
+    rc = tg_binary_(c, op, t, o, alpha);
+  }
   tg_tensor_unref(o);
   if (rc < 0) return tgL_raise(L, c);
   lua_settop(L, 1);

@@ -56,18 +56,7 @@ static int binary_fn(lua_State *L, tg_op op) {
     }
     lua_pop(L, 1);
   }
-  int rounding = 0; /* div: 1 trunc, 2 floor */
-  if (opts && op == TG_OP_DIV) {
-    if (tgL_opt_field(L, opts, "rounding_mode") != LUA_TNIL) {
-      const char *m = lua_tostring(L, -1);
-      if (m && !strcmp(m, "trunc")) rounding = 1;
-      else if (m && !strcmp(m, "floor")) rounding = 2;
-      else
-        return luaL_error(L, "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '%s'",
-                          m ? m : luaL_typename(L, -1));
-    }
-    lua_pop(L, 1);
-  }
+  int rounding = op == TG_OP_DIV ? tgL_rounding_mode(L, opts) : 0; /* div: 1 trunc, 2 floor */
   /* a number becomes a 0-d wrapped tensor held only here (no Lua box: a
    * fifth of a scalar op's cost); nothing can raise between its creation
    * and its release, since the argument types were checked above */

@@ -348,8 +348,9 @@ static int m_cuda(lua_State *L) {
   } else if (lua_type(L, 2) == LUA_TSTRING) {
     dev = lua_tostring(L, 2);
   }
-  lua_settop(L, 1);
+  lua_settop(L, 2);       /* argument 2 stays alive: dev may point into it */
   lua_pushstring(L, dev);
+  lua_replace(L, 2);
   return m_to(L);
 }
 

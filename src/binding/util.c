@@ -186,6 +186,20 @@ void tgL_check_keys(lua_State *L, int opts, const char *fname, const char *allow
   }
 }
 
+int tgL_rounding_mode(lua_State *L, int opts) {
+  int mode = 0;
+  if (opts && tgL_opt_field(L, opts, "rounding_mode") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "div(): argument 'rounding_mode' must be a string, not %s", luaL_typename(L, -1));
+    const char *m = lua_tostring(L, -1);
+    if (!strcmp(m, "trunc")) mode = 1;
+    else if (!strcmp(m, "floor")) mode = 2;
+    else luaL_error(L, "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '%s'", m);
+  }
+  if (opts) lua_pop(L, 1);
+  return mode;
+}
+
 int tgL_kwargs(lua_State *L, int from, const char *fname, const char *allowed) {
   int opts = tgL_opts(L, from);
   tgL_check_keys(L, opts, fname, allowed);

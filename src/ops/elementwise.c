@@ -478,9 +478,6 @@ static int div_rounding_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_ten
 }
 static const tg_node_kind div_rounding_kind = {"DivBackward2", div_rounding_backward, NULL};
 
-/* declared for the binding in binding/binding.h (ops.h is not this change's to edit) */
-tg_tensor *tg_div_rounding(tg_ctx *c, tg_tensor *a, tg_tensor *b, int mode);
-
 tg_tensor *tg_div_rounding(tg_ctx *c, tg_tensor *a, tg_tensor *b, int mode) {
   if (mode != 1 && mode != 2) return tg_div(c, a, b);
   const char *mname = mode == 1 ? "trunc" : "floor";

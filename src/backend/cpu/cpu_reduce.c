@@ -7,18 +7,12 @@
 
 /* Contiguous sums in 32 independent double lanes: the compiler vectorises
  * the lanes (a single accumulator is a serial chain it may not reorder);
- * 32 lanes are 8 AVX2 registers, enough to hide the add latency. For
- * float32 the float -> double conversions would be the bottleneck, so each
- * lane first adds 4 floats in float (at most 3 roundings on 4 terms), then
- * accumulates that in double: the error stays that of double accumulation
- * for any practical n, at the speed of memory. */
+ * 32 lanes are 8 AVX2 (4 AVX-512) registers, enough to hide the add
+ * latency. Every float32 element is converted and added in double. */
 #define SUM_LANES(T)                                                                 \
   TG_CLONES static double sum_lanes_##T(const T *x, int64_t n) {                    \
     double a[32] = {0};                                                              \
     int64_t i = 0;                                                                   \
-    for (; i + 128 <= n; i += 128)                                                   \
-      for (int k = 0; k < 32; k++)                                                   \
-        a[k] += (double)((x[i + k] + x[i + 32 + k]) + (x[i + 64 + k] + x[i + 96 + k])); \
     for (; i + 32 <= n; i += 32)                                                     \
       for (int k = 0; k < 32; k++) a[k] += (double)x[i + k];                         \
     for (int w = 16; w >= 1; w /= 2) /* pairwise */                                  \

@@ -312,6 +312,7 @@ static int to_dtype(lua_State *L, tg_dtype dt) {
 static int m_to(lua_State *L) {
   tg_tensor *t = tgL_check(L, 1);
   tg_dtype dt = t->dtype;
+  bool copy = false;
   for (int i = 2; i <= lua_gettop(L); i++) {
     if (lua_type(L, i) == LUA_TSTRING) {
       const char *s = lua_tostring(L, i);
@@ -323,12 +324,18 @@ static int m_to(lua_State *L) {
       dt = tgL_dtype(L, i);
     } else if (lua_istable(L, i)) {
       lua_pop(L, 1);
-      tgL_check_keys(L, i, "to", "dtype device");
+      tgL_check_keys(L, i, "to", "dtype device copy non_blocking"); /* non_blocking: nothing to wait for on the cpu */
       dt = tgL_opt_dtype(L, i, dt);
       tgL_check_device(L, i);
+      copy = tgL_opt_field(L, i, "copy") != LUA_TNIL && lua_toboolean(L, -1);
+      lua_pop(L, 1);
     } else {
       return luaL_error(L, "to(): expected a dtype or a device, got %s", luaL_typename(L, i));
     }
+  }
+  if (copy && dt == t->dtype) { /* to(..., {copy = true}): a new tensor even when nothing changes */
+    tg_ctx *c = tgL_ctx(L);
+    return tgL_push(L, c, tg_clone(c, t));
   }
   return to_dtype(L, dt);
 }

@@ -404,3 +404,14 @@ describe("copy_ between overlapping views of one storage", function()
     assert.are.same({0, 0, 1, 2, 3, 4}, y:tolist())
   end)
 end)
+
+describe("int64 fills past 2^53", function()
+  it("keep every digit (fill_ and t[i] = v)", function()
+    local t = tg.zeros(3, {dtype = tg.int64})
+    t[1] = 9007199254740993
+    t[{{2, 3}}] = -9007199254740995
+    assert.are.same({9007199254740993, -9007199254740995, -9007199254740995}, t:tolist())
+    t:fill_(4611686018427387905)
+    assert.are.equal(4611686018427387905, t:tolist()[2])
+  end)
+end)

@@ -365,7 +365,18 @@ static int m_fill_(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   tg_tensor *t = tgL_check(L, 1);
   double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : luaL_checknumber(L, 2);
-  if (tg_fill_(c, t, v) < 0) return tgL_raise(L, c);
+  int rc;
+  const lua_Integer exact = (lua_Integer)1 << 53;
+  if (t->dtype == TG_INT64 && lua_isinteger(L, 2) && (lua_tointeger(L, 2) > exact || lua_tointeger(L, 2) < -exact)) {
+    /* past 2^53 a double cannot hold the integer: copy an exact int64 scalar in */
+    tg_tensor *s = tg_tensor_scalar(c, TG_INT64, 0);
+    if (s) *(int64_t *)tg_data(s) = (int64_t)lua_tointeger(L, 2);
+    rc = s ? tg_copy_(c, t, s) : -1;
+    tg_tensor_unref(s);
+  } else {
+    rc = tg_fill_(c, t, v);
+  }
+  if (rc < 0) return tgL_raise(L, c);
   lua_settop(L, 1);
   return 1;
 }

@@ -345,3 +345,15 @@ describe("to() options", function()
       function() return a:to({memory_format = 1}) end)
   end)
 end)
+
+describe("options of gradcheck and autograd.functional", function()
+  it("are checked like the C functions' (unknown keys raise)", function()
+    local errs = require("support.helpers").errors
+    local x = tg.randn(3, {dtype = tg.float64, requires_grad = true})
+    errs("jacobian() got an unexpected keyword argument 'strict'",
+      function() return tg.autograd.functional.jacobian(function(a) return a:exp() end, x, {strict = true}) end)
+    errs("gradcheck() got an unexpected keyword argument 'epss'",
+      function() return tg.autograd.gradcheck(function(a) return a:exp() end, {x}, {epss = 1}) end)
+    assert.is_true(tg.autograd.gradcheck(function(a) return a:exp() end, {x}, {eps = 1e-6, atol = 1e-5}))
+  end)
+end)

@@ -32,8 +32,9 @@ return function(tg, autograd)
   end
 
   -- the start every entry point shares: create_graph, the prepared inputs, fn's outputs
-  local function setup(fn, inputs, opts)
-    local cg = (opts or {}).create_graph or false
+  local FUNCTIONAL_OPTS = {create_graph = true}
+  local function setup(fname, fn, inputs, opts)
+    local cg = autograd._check_opts(opts, fname, FUNCTIONAL_OPTS).create_graph or false
     local xs, single_in = prepare(inputs, cg)
     local outs, single_out = call(fn, xs)
     return cg, xs, single_in, outs, single_out
@@ -60,7 +61,7 @@ return function(tg, autograd)
   --- jacobian(fn, inputs, {create_graph}) -> J with shape out.shape .. in.shape
   -- (nested lists J[i][j] for several outputs / inputs)
   function functional.jacobian(fn, inputs, opts)
-    local cg, xs, single_in, outs, single_out = setup(fn, inputs, opts)
+    local cg, xs, single_in, outs, single_out = setup("jacobian", fn, inputs, opts)
     local J = {}
     for oi, out in ipairs(outs) do
       local no = out:numel()
@@ -131,7 +132,7 @@ return function(tg, autograd)
 
   --- vjp(fn, inputs, v, {create_graph}) -> fn(inputs), v^T J
   function functional.vjp(fn, inputs, v, opts)
-    local cg, xs, single_in, outs, single_out = setup(fn, inputs, opts)
+    local cg, xs, single_in, outs, single_out = setup("vjp", fn, inputs, opts)
     local vs = as_list(v)
     if not vs then
       check_single_elements(outs, "The vector v can only be nil if the user-provided function returns a single Tensor with a single element.")
@@ -142,7 +143,7 @@ return function(tg, autograd)
 
   --- jvp(fn, inputs, v, {create_graph}) -> fn(inputs), J v (by the double-vjp trick)
   function functional.jvp(fn, inputs, v, opts)
-    local cg, xs, _, outs, single_out = setup(fn, inputs, opts)
+    local cg, xs, _, outs, single_out = setup("jvp", fn, inputs, opts)
     local vs = as_list(v)
     if not vs then
       check_single_elements(xs, "The vector v can only be nil if the input to the user-provided function is a single Tensor with a single element.")
@@ -159,7 +160,7 @@ return function(tg, autograd)
 
   --- hvp(fn, inputs, v, {create_graph}) -> fn(inputs), H v (fn returns a scalar)
   function functional.hvp(fn, inputs, v, opts)
-    local cg, xs, single_in, outs = setup(fn, inputs, opts)
+    local cg, xs, single_in, outs = setup("hvp", fn, inputs, opts)
     if #outs ~= 1 or outs[1]:numel() ~= 1 then
       error("The function given to hvp should return a single Tensor with a single element")
     end

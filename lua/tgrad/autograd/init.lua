@@ -91,8 +91,20 @@ return function(tg)
 
   --- gradcheck(fn, inputs, {eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=true})
   -- compares the analytical Jacobian (backward) with central finite differences.
+  -- an options table whose keys are all known (Python's TypeError text otherwise)
+  local function check_opts(opts, fname, allowed)
+    if opts == nil then return {} end
+    if type(opts) ~= "table" then error(("%s(): options must be a table, got %s"):format(fname, type(opts))) end
+    for k in pairs(opts) do
+      if not allowed[k] then error(("%s() got an unexpected keyword argument '%s'"):format(fname, tostring(k))) end
+    end
+    return opts
+  end
+  autograd._check_opts = check_opts
+  local CHECK_OPTS = {eps = true, atol = true, rtol = true, raise_exception = true}
+
   local function gradcheck(fn, inputs, opts)
-    opts = opts or {}
+    opts = check_opts(opts, "gradcheck", CHECK_OPTS)
     local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
     local raise = opts.raise_exception ~= false
     inputs = as_list(inputs)
@@ -172,6 +184,7 @@ return function(tg)
     if type(grad_outputs) == "table" and not is_tensor(grad_outputs) and grad_outputs[1] == nil and next(grad_outputs) ~= nil then
       opts, grad_outputs = grad_outputs, nil
     end
+    check_opts(opts, "gradgradcheck", CHECK_OPTS)
     inputs = as_list(inputs)
     local n_in = #inputs
     local diff = {}

@@ -175,34 +175,14 @@ static int op_logical_not(lua_State *L) {
 }
 
 /* ---- reductions: f(t), f(t, dim), f(t, {dims}), with keepdim as a boolean or option;
- * the dims may also be the option dim, and dtype = casts before reducing (as PyTorch) */
-static int reduce_args(lua_State *L, tg_ctx *c, tg_tensor *x, int opts, const char *fname, int *dims, bool *keepdim) {
-  int n = 0;
-  *keepdim = tgL_opt_bool(L, opts, "keepdim", false);
-  if (lua_isboolean(L, 3)) *keepdim = lua_toboolean(L, 3);
-  int slot = tgL_opt_dim_slot(L, opts, 2, fname, "dim");
-  if (!slot) return 0;
-  if (lua_istable(L, slot) && !tgL_is_tensor(L, slot)) {
-    lua_Integer len = luaL_len(L, slot);
-    if (len > TG_MAX_DIMS) luaL_error(L, "too many dims");
-    for (lua_Integer i = 1; i <= len; i++) {
-      lua_geti(L, slot, i);
-      dims[n++] = tgL_dim(L, c, lua_gettop(L), x->ndim);
-      lua_pop(L, 1);
-    }
-    return n; /* an empty list reduces everything */
-  }
-  dims[n++] = tgL_dim(L, c, slot, x->ndim);
-  return n;
-}
-
+ * the dims may also be the option dim (tgL_dims_arg), and dtype = casts before reducing */
 static int reduce_fn(lua_State *L, bool mean) {
   CTX;
   const char *fname = mean ? "mean" : "sum";
   tg_tensor *x = tgL_check(L, 1);
   int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, fname, "dim keepdim dtype");
   bool keepdim;
-  int n = reduce_args(L, c, x, opts, fname, dims, &keepdim);
+  int n = tgL_dims_arg(L, c, x, 2, opts, dims, &keepdim, fname);
   tg_tensor *in = tg_to_dtype(c, x, tgL_opt_dtype(L, opts, x->dtype));
   if (!in) return tgL_raise(L, c);
   tg_tensor **box = tgL_newbox(L);

@@ -8,10 +8,9 @@
 
 #define CTX tg_ctx *c = tgL_ctx(L)
 
-/* dims at idx or as the option dim: nil/none (all), an integer, or a list {1, 3} ({} = all);
- * keepdim as a positional boolean at idx + 1 or an option. Returns the count (0 = all). */
-static int dims_arg(lua_State *L, tg_ctx *c, tg_tensor *x, int idx, int opts, int *dims, bool *keepdim,
-                    const char *fname) {
+/* the dims of a reduction (binding.h) */
+int tgL_dims_arg(lua_State *L, tg_ctx *c, tg_tensor *x, int idx, int opts, int *dims, bool *keepdim,
+                 const char *fname) {
   int n = 0;
   if (keepdim) {
     *keepdim = tgL_opt_bool(L, opts, "keepdim", false);
@@ -27,7 +26,7 @@ static int dims_arg(lua_State *L, tg_ctx *c, tg_tensor *x, int idx, int opts, in
       dims[n++] = tgL_dim(L, c, lua_gettop(L), x->ndim);
       lua_pop(L, 1);
     }
-    return n;
+    return n; /* an empty list reduces everything */
   }
   dims[n++] = tgL_dim(L, c, slot, x->ndim);
   return n;
@@ -72,7 +71,7 @@ static int push2(lua_State *L, tg_ctx *c, tg_tensor **vbox, tg_tensor *v, tg_ten
     tg_tensor *x = tgL_check(L, 1);                                \
     int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, #name, keys);   \
     bool keepdim;                                                  \
-    int n = dims_arg(L, c, x, 2, opts, dims, &keepdim, #name);     \
+    int n = tgL_dims_arg(L, c, x, 2, opts, dims, &keepdim, #name);     \
     tg_tensor **box = tgL_newbox(L);                               \
     *box = expr;                                                   \
     if (!*box) return tgL_raise(L, c);                             \
@@ -92,7 +91,7 @@ static int op_prod(lua_State *L) {
   tg_tensor *x = tgL_check(L, 1);
   int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, "prod", "dim keepdim dtype");
   bool keepdim;
-  int n = dims_arg(L, c, x, 2, opts, dims, &keepdim, "prod");
+  int n = tgL_dims_arg(L, c, x, 2, opts, dims, &keepdim, "prod");
   tg_tensor *in = dtype_input(L, c, x, opts);
   tg_tensor **box = tgL_newbox(L);
   *box = tg_prod(c, in, n, dims, keepdim);
@@ -109,7 +108,7 @@ static int var_fn(lua_State *L, bool is_std) {
   const char *fname = is_std ? "std" : "var";
   int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, fname, "dim keepdim unbiased correction");
   bool keepdim;
-  int n = dims_arg(L, c, x, 2, opts, dims, &keepdim, fname);
+  int n = tgL_dims_arg(L, c, x, 2, opts, dims, &keepdim, fname);
   double correction = tgL_opt_bool(L, opts, "unbiased", true) ? 1 : 0;
   if (tgL_opt_field(L, opts, "correction") != LUA_TNIL) correction = luaL_checknumber(L, -1);
   lua_pop(L, 1);
@@ -143,7 +142,7 @@ static int op_norm(lua_State *L) {
   }
   int dims[TG_MAX_DIMS];
   bool keepdim;
-  int n = dims_arg(L, c, x, opts == 2 ? 0 : 3, opts, dims, &keepdim, "norm");
+  int n = tgL_dims_arg(L, c, x, opts == 2 ? 0 : 3, opts, dims, &keepdim, "norm");
   tg_tensor **box = tgL_newbox(L);
   *box = tg_norm(c, x, p, n, dims, keepdim);
   if (!*box) return tgL_raise(L, c);

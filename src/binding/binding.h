@@ -55,11 +55,6 @@ int tgL_opts(lua_State *L, int from);
 void tgL_check_keys(lua_State *L, int opts, const char *fname, const char *allowed);
 /* tgL_opts(L, from), checked with tgL_check_keys */
 int tgL_kwargs(lua_State *L, int from, const char *fname, const char *allowed);
-/* dims at idx or as the option dim: nil/none (all), an integer, or a list {1, 3} ({} = all);
- * keepdim (when not NULL) as a positional boolean at idx + 1 or an option. Returns the
- * count (0 = all). In ops_reduce.c. */
-int tgL_dims_arg(lua_State *L, tg_ctx *c, tg_tensor *x, int idx, int opts, int *dims, bool *keepdim,
-                 const char *fname);
 /* div's rounding_mode option: 0 none, 1 "trunc", 2 "floor"; raises PyTorch's text otherwise */
 int tgL_rounding_mode(lua_State *L, int opts);
 /* where a dim-like argument lives: the positional one at idx (not none/nil, not a

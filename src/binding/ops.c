@@ -174,26 +174,6 @@ static int op_logical_not(lua_State *L) {
   return *box ? 1 : tgL_raise(L, c);
 }
 
-/* ---- reductions: f(t), f(t, dim), f(t, {dims}), with keepdim as a boolean or option;
- * the dims may also be the option dim (tgL_dims_arg), and dtype = casts before reducing */
-static int reduce_fn(lua_State *L, bool mean) {
-  CTX;
-  const char *fname = mean ? "mean" : "sum";
-  tg_tensor *x = tgL_check(L, 1);
-  int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, fname, "dim keepdim dtype");
-  bool keepdim;
-  int n = tgL_dims_arg(L, c, x, 2, opts, dims, &keepdim, fname);
-  tg_tensor *in = tg_to_dtype(c, x, tgL_opt_dtype(L, opts, x->dtype));
-  if (!in) return tgL_raise(L, c);
-  tg_tensor **box = tgL_newbox(L);
-  *box = mean ? tg_mean(c, in, n, dims, keepdim) : tg_sum(c, in, n, dims, keepdim);
-  tg_tensor_unref(in);
-  if (!*box) return tgL_raise(L, c);
-  return 1;
-}
-static int op_sum(lua_State *L) { return reduce_fn(L, false); }
-static int op_mean(lua_State *L) { return reduce_fn(L, true); }
-
 /* ---- linear algebra */
 #define BINARY_TENSOR_FN(name, f)                  \
   static int op_##name(lua_State *L) {             \
@@ -407,7 +387,7 @@ void tgL_register_ops(lua_State *L, int ctxi, int module, int methods) {
 #define TG_UNARY(E, name, gname, int_ok) {#name, op_##name},
 #define TG_BINARY(E, name, gname, kind) {#name, op_##name},
 #include "../ops.def"
-      {"sum", op_sum}, {"mean", op_mean}, {"matmul", op_matmul}, {"mm", op_mm}, {"bmm", op_bmm},
+      {"matmul", op_matmul}, {"mm", op_mm}, {"bmm", op_bmm},
       {"view", op_view}, {"reshape", op_reshape}, {"transpose", op_transpose}, {"t", op_t},
       {"permute", op_permute}, {"unsqueeze", op_unsqueeze}, {"squeeze", op_squeeze},
       {"expand", op_expand}, {"expand_as", op_expand_as}, {"select", op_select}, {"narrow", op_narrow},

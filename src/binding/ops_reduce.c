@@ -8,9 +8,11 @@
 
 #define CTX tg_ctx *c = tgL_ctx(L)
 
-/* the dims of a reduction (binding.h) */
-int tgL_dims_arg(lua_State *L, tg_ctx *c, tg_tensor *x, int idx, int opts, int *dims, bool *keepdim,
-                 const char *fname) {
+/* dims at idx or as the option dim: nil/none (all), an integer, or a list {1, 3} ({} = all);
+ * keepdim (when not NULL) as a positional boolean at idx + 1 or an option. Returns the
+ * count (0 = all). */
+static int dims_arg(lua_State *L, tg_ctx *c, tg_tensor *x, int idx, int opts, int *dims, bool *keepdim,
+                    const char *fname) {
   int n = 0;
   if (keepdim) {
     *keepdim = tgL_opt_bool(L, opts, "keepdim", false);
@@ -54,6 +56,14 @@ static tg_tensor *dtype_input(lua_State *L, tg_ctx *c, tg_tensor *x, int opts) {
   return in;
 }
 
+/* the end of an op on dtype_input's tensor: its result is in box, in is released */
+static int push_cast_result(lua_State *L, tg_ctx *c, tg_tensor **box, tg_tensor *in) {
+  tg_tensor_unref(in);
+  if (!*box) return tgL_raise(L, c);
+  tgL_gc_step(L, c);
+  return 1;
+}
+
 /* the values (in the box already pushed) and the indices */
 static int push2(lua_State *L, tg_ctx *c, tg_tensor **vbox, tg_tensor *v, tg_tensor *i) {
   if (!v) return tgL_raise(L, c);
@@ -71,7 +81,7 @@ static int push2(lua_State *L, tg_ctx *c, tg_tensor **vbox, tg_tensor *v, tg_ten
     tg_tensor *x = tgL_check(L, 1);                                \
     int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, #name, keys);   \
     bool keepdim;                                                  \
-    int n = tgL_dims_arg(L, c, x, 2, opts, dims, &keepdim, #name);     \
+    int n = dims_arg(L, c, x, 2, opts, dims, &keepdim, #name);     \
     tg_tensor **box = tgL_newbox(L);                               \
     *box = expr;                                                   \
     if (!*box) return tgL_raise(L, c);                             \
@@ -85,21 +95,25 @@ DIMS_FN(all, "dim keepdim", tg_all(c, x, n, dims, keepdim, false))
 DIMS_FN(any, "dim keepdim", tg_all(c, x, n, dims, keepdim, true))
 DIMS_FN(count_nonzero, "dim keepdim", tg_count_nonzero(c, x, n, dims, keepdim))
 
-/* prod(t, dims, keepdim | {dim, keepdim, dtype}) */
-static int op_prod(lua_State *L) {
+/* sum/mean/prod(t, dims, keepdim | {dim, keepdim, dtype}) */
+enum { RED_SUM, RED_MEAN, RED_PROD };
+static int sum_like(lua_State *L, int kind) {
   CTX;
+  const char *fname = kind == RED_SUM ? "sum" : kind == RED_MEAN ? "mean" : "prod";
   tg_tensor *x = tgL_check(L, 1);
-  int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, "prod", "dim keepdim dtype");
+  int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, fname, "dim keepdim dtype");
   bool keepdim;
-  int n = tgL_dims_arg(L, c, x, 2, opts, dims, &keepdim, "prod");
-  tg_tensor *in = dtype_input(L, c, x, opts);
+  int n = dims_arg(L, c, x, 2, opts, dims, &keepdim, fname);
   tg_tensor **box = tgL_newbox(L);
-  *box = tg_prod(c, in, n, dims, keepdim);
-  tg_tensor_unref(in);
-  if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
-  return 1;
+  tg_tensor *in = dtype_input(L, c, x, opts);
+  *box = kind == RED_SUM    ? tg_sum(c, in, n, dims, keepdim)
+         : kind == RED_MEAN ? tg_mean(c, in, n, dims, keepdim)
+                            : tg_prod(c, in, n, dims, keepdim);
+  return push_cast_result(L, c, box, in);
 }
+static int op_sum(lua_State *L) { return sum_like(L, RED_SUM); }
+static int op_mean(lua_State *L) { return sum_like(L, RED_MEAN); }
+static int op_prod(lua_State *L) { return sum_like(L, RED_PROD); }
 
 /* var/std(t, dims, keepdim | {correction = 1, unbiased = true, keepdim = false}) */
 static int var_fn(lua_State *L, bool is_std) {
@@ -108,7 +122,7 @@ static int var_fn(lua_State *L, bool is_std) {
   const char *fname = is_std ? "std" : "var";
   int dims[TG_MAX_DIMS], opts = tgL_kwargs(L, 2, fname, "dim keepdim unbiased correction");
   bool keepdim;
-  int n = tgL_dims_arg(L, c, x, 2, opts, dims, &keepdim, fname);
+  int n = dims_arg(L, c, x, 2, opts, dims, &keepdim, fname);
   double correction = tgL_opt_bool(L, opts, "unbiased", true) ? 1 : 0;
   if (tgL_opt_field(L, opts, "correction") != LUA_TNIL) correction = luaL_checknumber(L, -1);
   lua_pop(L, 1);
@@ -142,7 +156,7 @@ static int op_norm(lua_State *L) {
   }
   int dims[TG_MAX_DIMS];
   bool keepdim;
-  int n = tgL_dims_arg(L, c, x, opts == 2 ? 0 : 3, opts, dims, &keepdim, "norm");
+  int n = dims_arg(L, c, x, opts == 2 ? 0 : 3, opts, dims, &keepdim, "norm");
   tg_tensor **box = tgL_newbox(L);
   *box = tg_norm(c, x, p, n, dims, keepdim);
   if (!*box) return tgL_raise(L, c);
@@ -212,13 +226,10 @@ static int scan_fn(lua_State *L, bool prod) {
   tg_tensor *x = tgL_check(L, 1);
   int opts = tgL_kwargs(L, 2, fname, "dim dtype");
   int dim = one_dim(L, c, x, tgL_opt_dim_slot(L, opts, 2, fname, "dim"), fname, -10000);
-  tg_tensor *in = dtype_input(L, c, x, opts);
   tg_tensor **box = tgL_newbox(L);
+  tg_tensor *in = dtype_input(L, c, x, opts);
   *box = prod ? tg_cumprod(c, in, dim) : tg_cumsum(c, in, dim);
-  tg_tensor_unref(in);
-  if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
-  return 1;
+  return push_cast_result(L, c, box, in);
 }
 static int op_cumsum(lua_State *L) { return scan_fn(L, false); }
 static int op_cumprod(lua_State *L) { return scan_fn(L, true); }
@@ -255,7 +266,7 @@ static int op_topk(lua_State *L) {
 
 void tgL_register_reduce(lua_State *L, int ctxi, int module, int methods) {
   static const luaL_Reg both[] = {
-      {"prod", op_prod}, {"amax", op_amax}, {"amin", op_amin}, {"max", op_max}, {"min", op_min},
+      {"sum", op_sum}, {"mean", op_mean}, {"prod", op_prod}, {"amax", op_amax}, {"amin", op_amin}, {"max", op_max}, {"min", op_min},
       {"argmax", op_argmax}, {"argmin", op_argmin}, {"var", op_var}, {"std", op_std}, {"norm", op_norm},
       {"logsumexp", op_logsumexp}, {"all", op_all}, {"any", op_any}, {"count_nonzero", op_count_nonzero},
       {"cumsum", op_cumsum}, {"cumprod", op_cumprod}, {"sort", op_sort}, {"topk", op_topk}, {NULL, NULL}};

@@ -127,6 +127,8 @@ tg_tensor *tg_scatter_value(tg_ctx *c, tg_tensor *x, int d, tg_tensor *idx, doub
 tg_tensor *tg_scatter_add(tg_ctx *c, tg_tensor *x, int d, tg_tensor *idx, tg_tensor *src);
 tg_tensor *tg_where(tg_ctx *c, tg_tensor *cond, tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_masked_fill(tg_ctx *c, tg_tensor *x, tg_tensor *mask, tg_tensor *value); /* value 0-d */
+/* t with 0 where m == 0 (m broadcast to t): the masked gradients of std at 0 and pow with exponent 0 */
+tg_tensor *tg_zero_where_zero(tg_ctx *c, tg_tensor *t, tg_tensor *m);
 tg_tensor *tg_masked_select(tg_ctx *c, tg_tensor *x, tg_tensor *mask);
 tg_tensor *tg_mask_positions(tg_ctx *c, tg_tensor *mask); /* 1-based flat positions of true elements */
 

@@ -531,6 +531,14 @@ tg_tensor *tg_div_rounding(tg_ctx *c, tg_tensor *a, tg_tensor *b, int mode) {
 }
 #undef DIV_FLOOR_FLOAT
 
+tg_tensor *tg_zero_where_zero(tg_ctx *c, tg_tensor *t, tg_tensor *m) {
+  tg_tensor *z = tg_binary_scalar(c, TG_OP_EQ, m, 0, false, false);
+  tg_tensor *zero = z ? tg_tensor_scalar(c, t->dtype, 0) : NULL;
+  tg_tensor *f = zero ? tg_masked_fill(c, t, z, zero) : NULL;
+  tg_tensor_unref(z), tg_tensor_unref(zero);
+  return f;
+}
+
 tg_tensor *tg_mul_scalar(tg_ctx *c, tg_tensor *a, double s) { return tg_binary_scalar(c, TG_OP_MUL, a, s, false, false); }
 tg_tensor *tg_add_scalar(tg_ctx *c, tg_tensor *a, double s) { return tg_binary_scalar(c, TG_OP_ADD, a, s, false, false); }
 tg_tensor *tg_pow_scalar(tg_ctx *c, tg_tensor *a, double e) { return tg_binary_scalar(c, TG_OP_POW, a, e, false, false); }
@@ -608,9 +616,7 @@ static int binary_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **
         t2 = K(tg_binary(c, TG_OP_POW, a, t1));
         t3 = K(tg_mul(c, t2, b));
         t4 = K(tg_mul(c, g, t3));
-        t1 = K(CMPS(TG_OP_EQ, b, 0.0));
-        t5 = K(tg_tensor_scalar(c, t4->dtype, 0));
-        ga = K(tg_masked_fill(c, t4, t1, t5));
+        ga = K(tg_zero_where_zero(c, t4, b));
       }
       if (nb) { /* g * out * log(a), taken as 0 where a == 0 (as PyTorch); log in out's dtype */
         t5 = K(tg_to_dtype(c, a, out->dtype));

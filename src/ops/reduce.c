@@ -511,10 +511,8 @@ static int var_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin
     tg_tensor *rk = r ? keep_view(c, n, r) : NULL;
     t = rk ? tg_div(c, gk, rk) : NULL;
     if (t) { /* where std == 0 the gradient is 0 (PyTorch), not 0 * inf */
-      tg_tensor *z = tg_binary_scalar(c, TG_OP_EQ, rk, 0, false, false);
-      tg_tensor *zero = z ? tg_tensor_scalar(c, t->dtype, 0) : NULL;
-      tg_tensor *f = zero ? tg_masked_fill(c, t, z, zero) : NULL;
-      tg_tensor_unref(z), tg_tensor_unref(zero), tg_tensor_unref(t);
+      tg_tensor *f = tg_zero_where_zero(c, t, rk);
+      tg_tensor_unref(t);
       t = f;
     }
     tg_tensor_unref(rk);

@@ -221,9 +221,5 @@ return function(tg)
     return permute_to(x, lx, out)
   end
 
-  function tg.einsum(eq, ...)
-    local ok, r = pcall(einsum, eq, ...)
-    if not ok then tg._rethrow(r, 2) end
-    return r
-  end
+  tg.einsum = tg._entry(einsum)
 end

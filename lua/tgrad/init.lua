@@ -29,6 +29,16 @@ function tg._rethrow(e, level, keep_unplaced)
   error(e, 0)
 end
 
+--- tg._entry(work [, keep_unplaced]): an entry point that runs work(...) and
+-- re-raises its errors at the entry point's caller (tg._rethrow), results as work's
+function tg._entry(work, keep_unplaced)
+  return function(...)
+    local r = table.pack(pcall(work, ...))
+    if not r[1] then tg._rethrow(r[2], 2, keep_unplaced) end
+    return table.unpack(r, 2, r.n)
+  end
+end
+
 -- printing and indexing live in their own files
 require("tgrad.print")(tg)
 require("tgrad.indexing")(tg)

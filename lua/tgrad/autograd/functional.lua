@@ -176,14 +176,7 @@ return function(tg, autograd)
 
   -- the entry points: the work raises at this file's lines (and autograd.grad at
   -- them too); re-raised at the caller's. An error raised by fn propagates as it was.
-  local rethrow = tg._rethrow
-  for name, work in pairs(functional) do
-    functional[name] = function(...)
-      local r = table.pack(pcall(work, ...))
-      if not r[1] then rethrow(r[2], 2, true) end
-      return table.unpack(r, 2, r.n)
-    end
-  end
+  for name, work in pairs(functional) do functional[name] = tg._entry(work, true) end
 
   return functional
 end

@@ -63,10 +63,7 @@ return function(tg)
     end
   end
 
-  function autograd.backward(tensors, grads, opts)
-    local ok, e = pcall(backward, tensors, grads, opts)
-    if not ok then rethrow(e, 2, true) end
-  end
+  autograd.backward = tg._entry(backward, true)
 
   ---------------------------------------------------------------- gradcheck
   local function flat_view(t) return t.data:reshape(-1) end
@@ -171,11 +168,7 @@ return function(tg)
 
   -- the entry points: errors of the work (and of the core it calls) at the caller's line;
   -- an error raised by fn, a hook or a custom Function propagates as it was raised
-  function autograd.gradcheck(fn, inputs, opts)
-    local r = table.pack(pcall(gradcheck, fn, inputs, opts))
-    if not r[1] then rethrow(r[2], 2, true) end
-    return table.unpack(r, 2, r.n)
-  end
+  autograd.gradcheck = tg._entry(gradcheck, true)
 
   --- gradgradcheck(fn, inputs, grad_outputs, {eps, atol, rtol, raise_exception})
   -- checks second derivatives: gradcheck of (inputs, v) -> grad(fn(inputs), inputs, v,
@@ -235,11 +228,7 @@ return function(tg)
     return res, msg
   end
 
-  function autograd.gradgradcheck(fn, inputs, grad_outputs, opts)
-    local r = table.pack(pcall(gradgradcheck, fn, inputs, grad_outputs, opts))
-    if not r[1] then rethrow(r[2], 2, true) end
-    return table.unpack(r, 2, r.n)
-  end
+  autograd.gradgradcheck = tg._entry(gradgradcheck, true)
 
   ---------------------------------------------------------------- anomaly mode
   --- set_detect_anomaly(b): a NaN produced in backward raises, naming the node and

@@ -357,3 +357,10 @@ describe("options of gradcheck and autograd.functional", function()
     assert.is_true(tg.autograd.gradcheck(function(a) return a:exp() end, {x}, {eps = 1e-6, atol = 1e-5}))
   end)
 end)
+
+describe("tg.where with two arguments", function()
+  it("names the missing other", function()
+    require("support.helpers").errors("got an input without an other",
+      function() return tg.where(tg.tensor({true}), tg.ones(1)) end)
+  end)
+end)

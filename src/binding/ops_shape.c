@@ -290,12 +290,10 @@ static int where_args(lua_State *L, int ci, int ai, int bi) {
   CTX;
   tg_tensor *cond = tgL_check(L, ci);
   if (lua_isnoneornil(L, ai) && lua_isnoneornil(L, bi)) return nonzero_tuple(L, c, cond);
+  if (lua_isnoneornil(L, ai) || lua_isnoneornil(L, bi))
+    return luaL_error(L, "where(): expected (condition) or (condition, input, other), got an input without an other");
   tg_tensor *a = tgL_to_tensor(L, c, ai, TG_FLOAT32);
-  tg_tensor *b = lua_isnoneornil(L, bi) ? NULL : tgL_to_tensor(L, c, bi, TG_FLOAT32);
-  if (!b) {
-    tg_tensor_unref(a);
-    return luaL_error(L, "where(): expected 3 arguments (condition, input, other); the 1-argument form (nonzero) is not supported");
-  }
+  tg_tensor *b = tgL_to_tensor(L, c, bi, TG_FLOAT32);
   tg_tensor **box = tgL_newbox(L);
   *box = tg_where(c, cond, a, b);
   tg_tensor_unref(a), tg_tensor_unref(b);

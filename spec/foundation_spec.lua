@@ -529,6 +529,8 @@ describe("bad arguments give Lua errors, never crashes", function()
     {"must match the size", function() return t + tg.zeros(4) end},
     {"must match the size", function() return t * tg.zeros(3, 2) end},
     {"negative dimension", function() return tg.zeros(-1) end},
+    {"\"addmm\" not implemented for 'Bool'", function() return tg.mm(tg.zeros(2, 2, {dtype = tg.bool}), tg.zeros(2, 2, {dtype = tg.bool})) end},
+    {"\"nll_loss\" not implemented for 'Long'", function() return tg.nn.functional.nll_loss(tg.zeros(2, 3, {dtype = tg.int64}), tg.tensor({1, 2})) end},
     {"zeros(): argument 'size' must be a number or a table of numbers, not nil", function() return tg.zeros(nil) end},
     {"non-list keys", function() return tg.tensor({a = 1}) end},
     {"select(): index 4 out of range for tensor of size [2, 3] at dimension 2", function() return t:select(2, 4) end},

@@ -17,6 +17,11 @@ const char *tg_dtype_name(tg_dtype d) {
   return names[d];
 }
 
+const char *tg_torch_dtype_name(tg_dtype d) {
+  static const char *n[TG_NDTYPES] = {"Float", "Double", "Long", "Bool"};
+  return n[d];
+}
+
 /* bool < int64 < float32 < float64 */
 static int dtype_rank(tg_dtype d) {
   static const int r[TG_NDTYPES] = {2, 3, 1, 0};

@@ -135,6 +135,7 @@ double tg_rng_normal(tg_rng *r);
 /* ------------------------------------------------------------------ dtype */
 size_t tg_dtype_size(tg_dtype d);
 const char *tg_dtype_name(tg_dtype d); /* "float32" ... */
+const char *tg_torch_dtype_name(tg_dtype d); /* PyTorch's scalar type names, "Float" ..., for its messages */
 static inline bool tg_is_float(tg_dtype d) { return d == TG_FLOAT32 || d == TG_FLOAT64; }
 tg_dtype tg_promote(tg_dtype a, tg_dtype b);
 /* promotion of two operands, either possibly a wrapped Lua number */

@@ -70,17 +70,11 @@ static save_kind unary_saves(tg_op op) {
 
 static bool has_params(tg_op op) { return op == TG_OP_GELU || op == TG_OP_SOFTPLUS || op == TG_OP_CLAMP; }
 
-/* PyTorch's names of the dtypes, for its "not implemented for 'Long'" messages */
-static const char *torch_dtype_name(tg_dtype d) {
-  static const char *names[TG_NDTYPES] = {"Float", "Double", "Long", "Bool"};
-  return names[d];
-}
-
 /* the dtype the op computes in, from the input's (PyTorch's choices) */
 static int unary_dtype(tg_ctx *c, tg_op op, tg_dtype in, tg_dtype *dt) {
   const char *name = tg_op_infos[op].name;
   if ((op == TG_OP_GELU || op == TG_OP_SILU || op == TG_OP_SOFTPLUS) && !tg_is_float(in))
-    return tg_err(c, "\"%s\" not implemented for '%s'", name, torch_dtype_name(in));
+    return tg_err(c, "\"%s\" not implemented for '%s'", name, tg_torch_dtype_name(in));
   if (in == TG_BOOL) {
     switch (op) {
       case TG_OP_NEG:
@@ -88,7 +82,7 @@ static int unary_dtype(tg_ctx *c, tg_op op, tg_dtype in, tg_dtype *dt) {
                          "to invert a mask, use the `~` or `logical_not()` operator instead.");
       case TG_OP_RELU: return tg_err(c, "Boolean inputs not supported for relu");
       case TG_OP_ABS: case TG_OP_FLOOR: case TG_OP_CEIL: case TG_OP_ROUND: case TG_OP_TRUNC:
-        return tg_err(c, "\"%s\" not implemented for '%s'", name, torch_dtype_name(in));
+        return tg_err(c, "\"%s\" not implemented for '%s'", name, tg_torch_dtype_name(in));
       case TG_OP_SIGN: *dt = TG_BOOL; return 0; /* sign of a bool is itself */
       default: *dt = tg_op_infos[op].int_ok ? TG_INT64 : TG_FLOAT32; return 0;
     }

@@ -35,11 +35,6 @@ tg_node *tg_record_indexed(tg_ctx *c, const tg_node_kind *kind, tg_tensor **out,
   return n;
 }
 
-static const char *torch_dtype(tg_dtype d) {
-  static const char *n[TG_NDTYPES] = {"Float", "Double", "Long", "Bool"};
-  return n[d];
-}
-
 /* a 0-d zero that takes the other operand's dtype (a wrapped Lua number) */
 static tg_tensor *wrapped_zero(tg_ctx *c) {
   tg_tensor *z = tg_tensor_scalar(c, TG_INT64, 0);
@@ -121,8 +116,8 @@ static const tg_node_kind index_add_kind = {"IndexAddBackward0", index_add_backw
 tg_tensor *tg_index_add(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx, tg_tensor *src, double alpha) {
   if (check_index_vector(c, "index_add", x, dim, idx) < 0 || need_cpu(c, "index_add", src) < 0) return NULL;
   if (src->dtype != x->dtype)
-    return tg_errp(c, "index_add_(): self (%s) and source (%s) must have the same scalar type", torch_dtype(x->dtype),
-                   torch_dtype(src->dtype));
+    return tg_errp(c, "index_add_(): self (%s) and source (%s) must have the same scalar type", tg_torch_dtype_name(x->dtype),
+                   tg_torch_dtype_name(src->dtype));
   int64_t ns = src->ndim ? src->size[src->ndim > dim ? dim : 0] : 1;
   if (src->ndim != x->ndim && !(src->ndim == 0 && x->ndim == 1))
     return tg_errp(c, "index_add_(): Source/destination tensor must have same number of dimensions");
@@ -294,7 +289,7 @@ done:
 
 tg_tensor *tg_where(tg_ctx *c, tg_tensor *cond, tg_tensor *a, tg_tensor *b) {
   if (cond->dtype != TG_BOOL)
-    return tg_errp(c, "where expected condition to be a boolean tensor, but got a tensor with dtype %s", torch_dtype(cond->dtype));
+    return tg_errp(c, "where expected condition to be a boolean tensor, but got a tensor with dtype %s", tg_torch_dtype_name(cond->dtype));
   if (need_cpu(c, "where", cond) < 0 || need_cpu(c, "where", a) < 0 || need_cpu(c, "where", b) < 0) return NULL;
   tg_tensor *out = where_raw(c, cond, a, b, tg_result_type(a, b));
   if (!out || !tg_is_float(out->dtype)) return out;

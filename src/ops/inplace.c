@@ -223,11 +223,6 @@ int tg_rebase_history(tg_ctx *c, tg_tensor *self, tg_node *fn, int nr) {
 }
 
 /* ------------------------------------------------------------------ commit */
-static const char *type_name(tg_dtype d) {
-  static const char *n[TG_NDTYPES] = {"Float", "Double", "Long", "Bool"};
-  return n[d];
-}
-
 static int category(tg_dtype d) { return d == TG_BOOL ? 0 : d == TG_INT64 ? 1 : 2; }
 
 /* Saved tensors that alias self and still hold the value they were saved
@@ -324,8 +319,8 @@ int tg_inplace_commit(tg_ctx *c, tg_tensor *self, tg_tensor *r, uint64_t seq0) {
     }
   }
   if (category(r->dtype) > category(self->dtype))
-    return tg_err(c, "result type %s can't be cast to the desired output type %s", type_name(r->dtype),
-                  type_name(self->dtype));
+    return tg_err(c, "result type %s can't be cast to the desired output type %s", tg_torch_dtype_name(r->dtype),
+                  tg_torch_dtype_name(self->dtype));
   bool rec = c->grad_enabled && tg_requires_grad(r) && tg_is_float(self->dtype);
   tg_tensor *w = tg_tensor_ref(r);
   int rc = -1;

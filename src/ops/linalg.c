@@ -11,13 +11,11 @@ static const char *torch_type(tg_dtype d) {
 
 /* out = a @ b via the backend; a layout BLAS cannot take is copied first */
 static tg_tensor *mm_raw(tg_ctx *c, tg_tensor *a, tg_tensor *b, int nd, const int64_t *osz) {
+  const tg_backend *be = tg_backend_of(a);
+  if (!be->supports(TG_K_MM, 0, a->dtype)) /* bool: PyTorch's message */
+    return tg_errp(c, "\"addmm\" not implemented for '%s'", tg_torch_dtype_name(a->dtype));
   tg_tensor *out = tg_tensor_empty(c, a->dtype, nd, osz);
   if (!out) return NULL;
-  const tg_backend *be = tg_backend_of(a);
-  if (!be->supports(TG_K_MM, 0, a->dtype)) {
-    tg_tensor_unref(out);
-    return tg_errp(c, "\"addmm\" not implemented for '%s'", tg_dtype_name(a->dtype));
-  }
   int rc = be->mm(c, out, a, b);
   if (rc == 1) { /* retry with contiguous operands */
     tg_tensor *ac = tg_cast_raw(c, a, a->dtype), *bc = ac ? tg_cast_raw(c, b, b->dtype) : NULL;
@@ -211,11 +209,6 @@ tg_tensor *tg_matmul(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
 }
 
 /* ------------------------------------------------------------- dot, mv */
-static const char *torch_dtype(tg_dtype d) {
-  static const char *n[TG_NDTYPES] = {"Float", "Double", "Long", "Bool"};
-  return n[d];
-}
-
 /* t viewed as a matrix (rows x cols) with the given strides, no autograd */
 static tg_tensor *as_matrix(tg_ctx *c, tg_tensor *t, int64_t rows, int64_t cols, int64_t srow, int64_t scol) {
   int64_t sz[2] = {rows, cols}, st[2] = {srow, scol};
@@ -252,7 +245,7 @@ tg_tensor *tg_dot(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
     return tg_errp(c, "inconsistent tensor size, expected tensor [%lld] and src [%lld] to have the same number of elements, but got %lld and %lld elements respectively",
                    (long long)a->size[0], (long long)b->size[0], (long long)a->size[0], (long long)b->size[0]);
   if (a->dtype != b->dtype)
-    return tg_errp(c, "dot : expected both vectors to have same dtype, but found %s and %s", torch_dtype(a->dtype), torch_dtype(b->dtype));
+    return tg_errp(c, "dot : expected both vectors to have same dtype, but found %s and %s", tg_torch_dtype_name(a->dtype), tg_torch_dtype_name(b->dtype));
   int64_t k = a->size[0], one[2] = {1, 1};
   tg_tensor *A = as_matrix(c, a, 1, k, k * a->stride[0], a->stride[0]);
   tg_tensor *B = A ? as_matrix(c, b, k, 1, b->stride[0], 1) : NULL;
@@ -337,7 +330,7 @@ static const tg_node_kind baddbmm_kind = {"BaddbmmBackward0", addmm_backward, NU
 
 static tg_tensor *addmm_impl(tg_ctx *c, tg_tensor *self, tg_tensor *a, tg_tensor *b, double beta, double alpha, bool batched) {
   if (self->dtype != a->dtype)
-    return tg_errp(c, "self and mat2 must have the same dtype, but got %s and %s", torch_dtype(self->dtype), torch_dtype(a->dtype));
+    return tg_errp(c, "self and mat2 must have the same dtype, but got %s and %s", tg_torch_dtype_name(self->dtype), tg_torch_dtype_name(a->dtype));
   bool gm = c->grad_enabled;
   c->grad_enabled = false;
   tg_tensor *p = batched ? tg_bmm(c, a, b) : tg_mm(c, a, b), *e = NULL, *s = NULL, *out = NULL;

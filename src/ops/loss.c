@@ -23,11 +23,6 @@
 #define NO_GRAD_BEGIN(c) bool gm__ = (c)->grad_enabled; (c)->grad_enabled = false
 #define NO_GRAD_END(c) (c)->grad_enabled = gm__
 
-static const char *torch_dtype_name(tg_dtype d) {
-  static const char *n[TG_NDTYPES] = {"Float", "Double", "Long", "Bool"};
-  return n[d];
-}
-
 static tg_tensor *reduce(tg_ctx *c, tg_tensor *x, tg_reduction r) {
   if (r == TG_REDUCTION_NONE) return tg_tensor_ref(x);
   return r == TG_REDUCTION_SUM ? tg_sum(c, x, 0, NULL, false) : tg_mean(c, x, 0, NULL, false);
@@ -49,7 +44,7 @@ static void unref_all(tg_tensor **ts, int n) {
 
 static int check_float(tg_ctx *c, const char *fn, tg_tensor *x) {
   if (!tg_is_float(x->dtype))
-    return tg_err(c, "%s: expected a floating point input, but got %s", fn, torch_dtype_name(x->dtype));
+    return tg_err(c, "%s: expected a floating point input, but got %s", fn, tg_torch_dtype_name(x->dtype));
   return 0;
 }
 
@@ -487,11 +482,11 @@ static int shape_err(tg_ctx *c, const char *fmt, int na, const int64_t *sa, int 
 /* PyTorch's checks on nll_loss's arguments (class-id targets) */
 static int nll_check(tg_ctx *c, tg_tensor *x, tg_tensor *target, tg_tensor *weight) {
   if (!tg_is_float(x->dtype))
-    return tg_err(c, "\"nll_loss\" not implemented for '%s'", torch_dtype_name(x->dtype));
+    return tg_err(c, "\"nll_loss\" not implemented for '%s'", tg_torch_dtype_name(x->dtype));
   if (x->ndim < 1) return tg_err(c, "Expected 1 or more dimensions (got %d)", x->ndim);
   if (target->dtype != TG_INT64)
     return tg_err(c, "expected target dtype to be Long (int64 class indices), but got %s",
-                  torch_dtype_name(target->dtype));
+                  tg_torch_dtype_name(target->dtype));
   if (x->ndim == 1) {
     if (target->ndim > 1) return tg_err(c, "0D or 1D target tensor expected, multi-target not supported");
     if (tg_numel(target) != 1)
@@ -557,7 +552,7 @@ static tg_tensor *cross_entropy_probs(tg_ctx *c, tg_tensor *x, tg_tensor *y, tg_
                                       tg_reduction r) {
   if (!tg_is_float(y->dtype))
     return tg_errp(c, "Expected floating point type for target with class probabilities, got %s",
-                   torch_dtype_name(y->dtype));
+                   tg_torch_dtype_name(y->dtype));
   int cd = x->ndim == 1 ? 0 : 1;
   int64_t C = x->size[cd];
   if (weight && (weight->ndim != 1 || weight->size[0] != C)) {
@@ -596,7 +591,7 @@ tg_tensor *tg_cross_entropy(tg_ctx *c, tg_tensor *x, tg_tensor *target, tg_tenso
   if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
     return tg_errp(c, "label_smoothing must be between 0.0 and 1.0. Got: %g", label_smoothing);
   if (!tg_is_float(x->dtype))
-    return tg_errp(c, "\"log_softmax_lastdim_kernel_impl\" not implemented for '%s'", torch_dtype_name(x->dtype));
+    return tg_errp(c, "\"log_softmax_lastdim_kernel_impl\" not implemented for '%s'", tg_torch_dtype_name(x->dtype));
   if (x->ndim >= 1 && tg_same_shape(x, target))
     return cross_entropy_probs(c, x, target, weight, label_smoothing, r);
   if (nll_check(c, x, target, weight) < 0) return NULL;

@@ -225,11 +225,6 @@ static int64_t reduced_count(const tg_tensor *x, const bool *red) {
   return k;
 }
 
-static const char *torch_dtype_name(tg_dtype d) {
-  static const char *names[] = {"Float", "Double", "Long", "Bool"};
-  return names[d];
-}
-
 /* a constant (no autograd) tensor of x's dtype with the shape [1.., n at dim, ..1] holding 1 at
  * positions [lo, hi) along dim and 0 elsewhere */
 static tg_tensor *dim_indicator(tg_ctx *c, tg_dtype dt, int ndim, int dim, int64_t n, int64_t lo, int64_t hi) {
@@ -624,7 +619,7 @@ tg_tensor *tg_norm(tg_ctx *c, tg_tensor *x, double p, int n_dims, const int *dim
   if (reduce_mask(c, x, n_dims, dims, red) < 0) return NULL;
   if (!tg_is_float(x->dtype))
     return tg_errp(c, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got %s",
-                   torch_dtype_name(x->dtype));
+                   tg_torch_dtype_name(x->dtype));
   if (isnan(p)) return tg_errp(c, "linalg.vector_norm: the order p must not be NaN");
   if ((p < 0 || isinf(p)) && tg_numel(x) == 0)
     return tg_errp(c, "linalg.vector_norm cannot compute the %g norm on an empty tensor because the operation "

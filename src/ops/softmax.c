@@ -8,11 +8,6 @@
 #include "../backend/backend.h"
 #include "../tg.h"
 
-static const char *torch_dtype_name(tg_dtype d) {
-  static const char *n[TG_NDTYPES] = {"Float", "Double", "Long", "Bool"};
-  return n[d];
-}
-
 /* the differentiable form of the backward */
 static tg_tensor *softmax_grad_ops(tg_ctx *c, tg_tensor *g, tg_tensor *y, int dim, bool log) {
   tg_tensor *t1 = NULL, *s = NULL, *t2 = NULL, *r = NULL;
@@ -55,7 +50,7 @@ static const tg_node_kind log_softmax_kind = {"LogSoftmaxBackward0", softmax_bac
 static tg_tensor *softmax_op(tg_ctx *c, tg_tensor *x, int dim, bool log) {
   const char *name = log ? "log_softmax" : "softmax";
   if (!tg_is_float(x->dtype))
-    return tg_errp(c, "\"%s_lastdim_kernel_impl\" not implemented for '%s'", name, torch_dtype_name(x->dtype));
+    return tg_errp(c, "\"%s_lastdim_kernel_impl\" not implemented for '%s'", name, tg_torch_dtype_name(x->dtype));
   int nd = x->ndim ? x->ndim : 1;
   if (dim < 0 || dim >= nd)
     return tg_errp(c, "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -nd, nd, dim + 1);

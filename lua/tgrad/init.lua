@@ -102,5 +102,6 @@ tg.autograd = require("tgrad.autograd")(tg)
 tg.nn = tg.nn or {}
 tg.nn.functional = require("tgrad.nn.functional")(tg)
 tg.F = tg.nn.functional
+require("tgrad.nn")(tg)        -- tg.nn.Module, layers, init, utils (helper: nnlua)
 
 return tg

@@ -42,5 +42,6 @@ return function(tg)
                          "hardtanh", "relu6", "logsigmoid", "mish", "softsign"}) do
     F[name] = F[name] or tg[name]
   end
+  require("tgrad.nn.functional_nnlua")(tg, F)   -- linear, dropout, ..., activations in Lua (helper: nnlua)
   return F
 end

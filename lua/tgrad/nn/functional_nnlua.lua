@@ -347,6 +347,7 @@ return function(tg, F)
   --- softmin(x, dim) = softmax(-x, dim)
   define("softmin", function(x, dim, opts)
     need_tensor(x, "softmin")
+    if opts == nil then return tg.softmax(-x, dim) end
     return tg.softmax(-x, dim, opts)
   end)
 

@@ -22,7 +22,7 @@ return function(tg, nn)
       if o.momentum == false then o.momentum = nil end
       self.num_features, self.eps, self.momentum = o.num_features, o.eps, o.momentum
       self.affine, self.track_running_stats = o.affine, o.track_running_stats
-      self._has_bias = o.bias
+      self._has_bias = o.bias and o.affine
       local n = o.num_features
       if o.affine then
         self.weight = empty_param({n}, o)
@@ -97,7 +97,7 @@ return function(tg, nn)
       ns = c
     end
     self.normalized_shape, self.eps, self.elementwise_affine = ns, o.eps, o.elementwise_affine
-    self._has_bias = o.bias
+    self._has_bias = o.bias and o.elementwise_affine
     if o.elementwise_affine then
       self.weight = empty_param(ns, o)
       if o.bias then self.bias = empty_param(ns, o) else self:register_parameter("bias", nil) end
@@ -129,7 +129,7 @@ return function(tg, nn)
                                     {"affine", true}, {"device"}, {"dtype"}, {"bias", true}}, ...)
     if o.num_channels % o.num_groups ~= 0 then error("num_channels must be divisible by num_groups", 2) end
     self.num_groups, self.num_channels, self.eps, self.affine = o.num_groups, o.num_channels, o.eps, o.affine
-    self._has_bias = o.bias
+    self._has_bias = o.bias and o.affine
     if o.affine then
       self.weight = empty_param({o.num_channels}, o)
       if o.bias then self.bias = empty_param({o.num_channels}, o) else self:register_parameter("bias", nil) end

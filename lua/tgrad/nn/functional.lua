@@ -3,6 +3,7 @@
 -- "sum" or "none", as torch.nn.functional. Class ids are 1-based.
 return function(tg)
   local F = {}
+  require("tgrad.nn.functional_nnlua")(tg, F)   -- linear, dropout, ..., activations in Lua (helper: nnlua)
 
   --- softmax(input, dim [, {dtype=}]), log_softmax(input, dim [, {dtype=}])
   F.softmax = tg.softmax
@@ -42,6 +43,5 @@ return function(tg)
                          "hardtanh", "relu6", "logsigmoid", "mish", "softsign"}) do
     F[name] = F[name] or tg[name]
   end
-  require("tgrad.nn.functional_nnlua")(tg, F)   -- linear, dropout, ..., activations in Lua (helper: nnlua)
   return F
 end

@@ -260,8 +260,9 @@ return function(tg, F)
     return out
   end
 
+  -- only where neither tg.F nor the core has the function (a C version wins)
   local function define(name, fn)
-    if F[name] == nil then F[name] = fn end
+    if F[name] == nil and tg[name] == nil then F[name] = fn end
   end
 
   -- values where the mask holds keep x's gradient, the others get the constant's (0)

@@ -533,3 +533,28 @@ describe("layer constructors: options and errors as PyTorch", function()
     H.assert_close(nn.Softmax()(x[1]), tg.softmax(x[1], 2), 1e-6)
   end)
 end)
+
+describe("errors name the caller's line", function()
+  it("in forward, in a constructor, in tg.F, through nested modules", function()
+    local Net = nn.Module:extend("PosNet")
+    function Net:__init() self.fc = nn.Linear(4, 2) end
+    function Net:forward(x)
+      local y = self.fc(x)   -- the inner module's error names this line
+      return y
+    end
+    local ok, err = pcall(function() local y = Net()(tg.ones(3, 5)) return y end)
+    assert.is_false(ok)
+    assert.is_truthy(err:find("nn_module_spec.lua:%d+: mat1 and mat2 shapes cannot be multiplied %(3x5 and 4x2%)"), err)
+    ok, err = pcall(function() local m = nn.Linear(3) return m end)
+    assert.is_truthy(err:find("nn_module_spec.lua:%d+: Linear.__init__%(%) missing required argument: 'out_features'"), err)
+    ok, err = pcall(function() local y = nn.Sequential(nn.Linear(3, 2))(tg.ones(2, 5)) return y end)
+    assert.is_truthy(err:find("^[^\n]*nn_module_spec.lua:%d+: mat1 and mat2"), err)
+    ok, err = pcall(function() local y = tg.F.one_hot(tg.ones(2)) return y end)
+    assert.is_truthy(err:find("nn_module_spec.lua:%d+: one_hot is only applicable"), err)
+    -- a user's own error keeps its position
+    local Bad = nn.Module:extend("Bad")
+    function Bad:forward() error("my own failure") end
+    ok, err = pcall(function() local y = Bad()() return y end)
+    assert.is_truthy(err:find("nn_module_spec.lua:%d+: my own failure"), err)
+  end)
+end)

@@ -352,6 +352,15 @@ return function(tg, F)
     return tg.softmax(-x, dim, opts)
   end)
 
+  -- entry points: errors (also those of the ops inside) name the caller's line
+  for _, name in ipairs({"linear", "bilinear", "dropout", "dropout1d", "dropout2d", "one_hot", "normalize",
+                         "cosine_similarity", "pairwise_distance", "hardtanh", "relu6", "leaky_relu", "elu",
+                         "celu", "selu", "hardsigmoid", "hardswish", "logsigmoid", "mish", "softsign",
+                         "tanhshrink", "softmin"}) do
+    local f = F[name]
+    if f and tg[name] == nil then F[name] = tg._entry(f) end
+  end
+
   --- relu(x [, inplace]) with the inplace flag PyTorch's F.relu takes
   local core_relu = tg.relu
   F.relu = function(x, inplace)

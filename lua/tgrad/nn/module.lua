@@ -144,13 +144,15 @@ return function(tg, nn)
     rawset(self, "training", true)
   end
 
-  local function construct(cls, ...)
+  local function construct_impl(cls, ...)
     local self = setmetatable({}, cls)
     setup(self)
     local init = cls.__init
     if init then init(self, ...) end
     return self
   end
+  -- errors name the line that constructed (or called) the module, as tgrad's entry points do
+  local construct = tg._entry(construct_impl)
 
   --- Class:extend(name): a subclass; define methods on it (__init, forward,
   -- extra_repr) and call it to construct an instance
@@ -627,7 +629,7 @@ return function(tg, nn)
   local unpack, pack = table.unpack, table.pack
 
   --- m(...) runs the forward pre-hooks, forward, then the forward hooks
-  function Module:__call(...)
+  local function call_impl(self, ...)
     local pre, post = rawget(self, "_forward_pre_hooks"), rawget(self, "_forward_hooks")
     if #pre.keys == 0 and #post.keys == 0 then return self:forward(...) end
     local args = pack(...)
@@ -656,6 +658,7 @@ return function(tg, nn)
     end
     return unpack(out, 1, out.n)
   end
+  Module.__call = tg._entry(call_impl)
 
   ------------------------------------------------------------ printing
   --- m:extra_repr(): the text between the parentheses of a layer's line

@@ -18,7 +18,12 @@ return function(tg, nn)
     return keys[i]
   end
 
-  local function count(self) return #rawget(self, "_modules").keys end
+  -- the children that are set (a name assigned nil keeps its place, as PyTorch's None)
+  local function count(self)
+    local n = 0
+    for _ in OD.iter(rawget(self, "_modules")) do n = n + 1 end
+    return n
+  end
 
   -- rename the children "0".."n-1" in their order (after insert / delete)
   local function renumber(self)
@@ -81,9 +86,15 @@ return function(tg, nn)
     return rawget(self, "_modules").map[key]
   end
 
+  -- s[i] = m replaces the i-th child; s[i] = nil deletes it (PyTorch's del s[i]; names renumbered)
   local function setitem(self, i, m)
     local key, err = key_at(self, i)
     if key == nil then error(err, 3) end
+    if m == nil then
+      OD.del(rawget(self, "_modules"), key)
+      renumber(self)
+      return
+    end
     check_module(m, "setitem")
     rawget(self, "_modules").map[key] = m
   end

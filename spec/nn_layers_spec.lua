@@ -232,7 +232,15 @@ describe("F edge cases", function()
         assert.is_true(s == 0 or math.abs(s - 18) < 1e-5)
       end
     end
-    H.errors("dropout2d: Received a 2-D input", F.dropout2d, tg.ones(2, 2))
+    H.errors("Feature dropout requires at least 2 dimensions in the input", F.dropout2d, tg.ones(2))
+    -- a 3-D input is (N, C, L): one draw per (n, c)
+    local z = F.dropout2d(tg.ones(4, 6, 5), 0.5)
+    for n = 1, 4 do
+      for c = 1, 6 do
+        local s = z[n][c]:sum():item()
+        assert.is_true(s == 0 or math.abs(s - 10) < 1e-5)
+      end
+    end
   end)
   it("Dropout module is off in eval()", function()
     local d = nn.Dropout(0.9)

@@ -144,15 +144,14 @@ return function(tg, F)
     return dropout_impl("dropout", x, drop_opts("dropout", p, training, inplace))
   end
 
-  --- dropout2d(x [, opts]): whole channels zeroed; x (N, C, H, W) or (C, H, W)
-  -- (a 3-D x is taken as (N, C, L), as PyTorch does)
+  --- dropout2d(x [, opts]): whole channels zeroed; x (N, C, H, W), or (N, C, L) for a 3-D x
+  -- (as PyTorch, which only warns about that and other dims)
   function F.dropout2d(x, p, training, inplace)
     need_tensor(x, "dropout2d")
     local opts = drop_opts("dropout2d", p, training, inplace)
     local nd = x:dim()
-    if nd ~= 3 and nd ~= 4 then
-      error(("dropout2d: Received a %d-D input to dropout2d, expected a 3-D or 4-D input"):format(nd), 2)
-    end
+    -- PyTorch only warns for other dims (deprecated) and drops channels all the same
+    if nd < 2 then error("Feature dropout requires at least 2 dimensions in the input", 2) end
     local ns = {x.shape[1], x.shape[2]}
     for i = 3, nd do ns[i] = 1 end
     return dropout_impl("dropout2d", x, opts, ns)

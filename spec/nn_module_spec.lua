@@ -134,9 +134,16 @@ describe("registration and traversal", function()
     assert.are.same({}, names(m:named_children()))
     m.c = nil
     assert.are.same({}, names(m:named_children()))
-    -- plain values are plain fields
+    -- plain values are plain fields; a Parameter or Module later takes their place
     m.x = 5
     assert.are.equal(5, m.x)
+    m.x = nn.ReLU()
+    assert.are.same({"x"}, names(m:named_children()))
+    m.y = false
+    m.y = nn.Parameter(tg.ones(1))
+    assert.is_true(nn.is_parameter(m.y))
+    m.y = nil
+    m.x = nil
     m.t = tg.ones(2)   -- a plain tensor is neither parameter nor buffer
     assert.are.equal(1, #m:parameters())
     assert.are.equal(p, m:parameters()[1])

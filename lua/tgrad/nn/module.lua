@@ -75,7 +75,9 @@ return function(tg, nn)
     return function(self, k)
       local p = rawget(self, "_parameters")
       if p then
-        local v = p.map[k]
+        local v = rawget(self, "_attrs")[k]
+        if v ~= nil then return v end
+        v = p.map[k]
         if v ~= nil then return v end
         v = rawget(self, "_buffers").map[k]
         if v ~= nil then return v end
@@ -92,8 +94,11 @@ return function(tg, nn)
     end
   end
 
+  -- k leaves the given dictionaries and the plain attributes (PyTorch's remove_from)
   local function remove_from(self, k, ...)
     for _, which in ipairs({...}) do OD.del(rawget(self, which), k) end
+    rawget(self, "_attrs")[k] = nil
+    rawget(self, "_non_persistent")[k] = nil
   end
 
   local function module_newindex(self, k, v)
@@ -105,7 +110,6 @@ return function(tg, nn)
     end
     if is_parameter(v) then
       remove_from(self, k, "_buffers", "_modules")
-      rawset(self, k, nil)
       self:register_parameter(k, v)
     elseif params.has[k] then
       if v ~= nil then
@@ -115,7 +119,6 @@ return function(tg, nn)
       params.map[k] = nil
     elseif is_module(v) then
       remove_from(self, k, "_parameters", "_buffers")
-      rawset(self, k, nil)
       OD.set(mods, k, v)
     elseif mods.has[k] then
       if v ~= nil then
@@ -130,11 +133,14 @@ return function(tg, nn)
       end
       bufs.map[k] = v
     else
-      rawset(self, k, v)
+      -- plain attributes live in _attrs, so that a later assignment of a
+      -- Parameter or Module to the same name still comes through here
+      rawget(self, "_attrs")[k] = v
     end
   end
 
   local function setup(self)
+    rawset(self, "_attrs", {})
     rawset(self, "_parameters", OD.new())
     rawset(self, "_buffers", OD.new())
     rawset(self, "_modules", OD.new())
@@ -200,7 +206,7 @@ return function(tg, nn)
     elseif name == "" then
       error(("%s name can't be empty string \"\""):format(kind), 3)
     end
-    if rawget(self, name) ~= nil then
+    if rawget(self, "_attrs")[name] ~= nil or rawget(self, name) ~= nil then
       error(("attribute '%s' already exists"):format(name), 3)
     end
     for _, other in ipairs({"_parameters", "_buffers", "_modules"}) do

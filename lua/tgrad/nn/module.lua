@@ -147,6 +147,8 @@ return function(tg, nn)
     rawset(self, "_non_persistent", {})
     rawset(self, "_forward_pre_hooks", OD.new())
     rawset(self, "_forward_hooks", OD.new())
+    rawset(self, "_backward_hooks", OD.new())
+    rawset(self, "_backward_pre_hooks", OD.new())
     rawset(self, "training", true)
   end
 
@@ -634,10 +636,117 @@ return function(tg, nn)
 
   local unpack, pack = table.unpack, table.pack
 
+  --- m:register_full_backward_pre_hook(fn [, {prepend}]): fn(module, grad_output) when the
+  -- gradients of the module's outputs are known; a non-nil result (a list) replaces them
+  function Module:register_full_backward_pre_hook(fn, opts)
+    return add_hook(rawget(self, "_backward_pre_hooks"), fn, opts, "register_full_backward_pre_hook")
+  end
+
+  --- m:register_full_backward_hook(fn [, {prepend}]): fn(module, grad_input, grad_output)
+  -- when the gradients of the module's inputs are known: grad_input has one entry per
+  -- tensor argument (nil where it needs none), grad_output one per tensor output;
+  -- a non-nil result (a list like grad_input) replaces grad_input
+  function Module:register_full_backward_hook(fn, opts)
+    return add_hook(rawget(self, "_backward_hooks"), fn, opts, "register_full_backward_hook")
+  end
+
+  -- the backward hooks ride on two identity Functions (PyTorch's BackwardHookFunction):
+  -- one on the tensor inputs (its backward sees grad_input), one on the outputs
+  -- (its backward sees grad_output, first)
+  local function detach_all(ctx, state, ...)
+    ctx.state = state
+    local n = select("#", ...)
+    local out = {}
+    for i = 1, n do out[i] = (select(i, ...)):detach() end
+    return unpack(out, 1, n)
+  end
+
+  local function as_list(r)
+    if type(r) ~= "table" or is_tensor(r) then return pack(r) end
+    r.n = r.n or #r
+    return r
+  end
+
+  local function run_full_hooks(st, gin)
+    for _, hook in OD.iter(rawget(st.module, "_backward_hooks")) do
+      local r = hook(st.module, gin, st.grad_output)
+      if r ~= nil then gin = as_list(r) end
+    end
+    return gin
+  end
+
+  local HookIn, HookOut
+  local function hook_functions()
+    if HookIn then return end
+    HookIn = tg.autograd.Function{name = "BackwardHookFunction", forward = detach_all,
+      backward = function(ctx, ...)
+        local st = ctx.state
+        local grads = pack(...)
+        -- one entry per tensor argument, in argument order
+        local gin = {n = #st.tensor_pos}
+        for j, w in ipairs(st.wrapped) do gin[w] = grads[j] end
+        if st.grad_output then gin = run_full_hooks(st, gin) end
+        local out = {}
+        for j, w in ipairs(st.wrapped) do out[j] = gin[w] end
+        return nil, unpack(out, 1, #st.wrapped)
+      end}
+    HookOut = tg.autograd.Function{name = "BackwardHookFunction", forward = detach_all,
+      backward = function(ctx, ...)
+        local st = ctx.state
+        local gout = pack(...)
+        for _, hook in OD.iter(rawget(st.module, "_backward_pre_hooks")) do
+          local r = hook(st.module, gout)
+          if r ~= nil then gout = as_list(r) end
+        end
+        st.grad_output = gout
+        if #st.wrapped == 0 then run_full_hooks(st, {n = #st.tensor_pos}) end
+        return nil, unpack(gout, 1, gout.n)
+      end}
+  end
+
+  -- args with the tensors that require grad passed through HookIn
+  local function wrap_inputs(self, args)
+    hook_functions()
+    local st = {module = self, tensor_pos = {}, wrapped = {}}
+    local ins, pos = {}, {}
+    for i = 1, args.n do
+      local a = args[i]
+      if is_tensor(a) then
+        st.tensor_pos[#st.tensor_pos + 1] = i
+        if a.requires_grad then
+          st.wrapped[#st.wrapped + 1] = #st.tensor_pos
+          ins[#ins + 1], pos[#pos + 1] = a, i
+        end
+      end
+    end
+    if #ins == 0 then return args, st end
+    local w = pack(HookIn:apply(st, unpack(ins)))
+    local new = {n = args.n}
+    for i = 1, args.n do new[i] = args[i] end
+    for j, i in ipairs(pos) do new[i] = w[j] end
+    return new, st
+  end
+
+  local function wrap_outputs(st, out)
+    local ts, pos = {}, {}
+    for i = 1, out.n do
+      local o = out[i]
+      if is_tensor(o) and o.requires_grad then ts[#ts + 1], pos[#pos + 1] = o, i end
+    end
+    if #ts == 0 then return out end
+    local w = pack(HookOut:apply(st, unpack(ts)))
+    local new = {n = out.n}
+    for i = 1, out.n do new[i] = out[i] end
+    for j, i in ipairs(pos) do new[i] = w[j] end
+    return new
+  end
+
   --- m(...) runs the forward pre-hooks, forward, then the forward hooks
   local function call_impl(self, ...)
     local pre, post = rawget(self, "_forward_pre_hooks"), rawget(self, "_forward_hooks")
-    if #pre.keys == 0 and #post.keys == 0 then return self:forward(...) end
+    local bw = (#rawget(self, "_backward_hooks").keys > 0 or #rawget(self, "_backward_pre_hooks").keys > 0)
+               and tg.is_grad_enabled()
+    if #pre.keys == 0 and #post.keys == 0 and not bw then return self:forward(...) end
     local args = pack(...)
     for _, hook in OD.iter(pre) do
       local r = hook(self, args)
@@ -650,6 +759,8 @@ return function(tg, nn)
         end
       end
     end
+    local st
+    if bw then args, st = wrap_inputs(self, args) end
     local out = pack(self:forward(unpack(args, 1, args.n)))
     for _, hook in OD.iter(post) do
       local r = hook(self, args, out.n == 1 and out[1] or out)
@@ -662,6 +773,7 @@ return function(tg, nn)
         end
       end
     end
+    if bw then out = wrap_outputs(st, out) end
     return unpack(out, 1, out.n)
   end
   Module.__call = tg._entry(call_impl)

@@ -278,10 +278,10 @@ describe("state_dict / load_state_dict", function()
   end
 
   it("holds parameters and persistent buffers in registration order", function()
-    local sd, keys = net():state_dict()
+    local sd = net():state_dict()
     local want = {"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
                   "1.num_batches_tracked", "2.weight", "2.bias"}
-    assert.are.same(want, keys)
+    assert.are.equal(1, select("#", net():state_dict()))   -- one result: tg.save(path, m:state_dict())
     local order = {}
     for k in pairs(sd) do order[#order + 1] = k end
     assert.are.same(want, order)
@@ -289,8 +289,9 @@ describe("state_dict / load_state_dict", function()
     assert.is_false(sd["0.weight"].requires_grad)
     local kv = net():state_dict({keep_vars = true})
     assert.is_true(kv["0.weight"].requires_grad)
-    local _, pk = net():state_dict({prefix = "model."})
-    assert.are.equal("model.0.weight", pk[1])
+    local psd = net():state_dict({prefix = "model."})
+    local first = pairs(psd)(psd)
+    assert.are.equal("model.0.weight", first)
   end)
 
   it("state_dict tensors share storage with the parameters", function()

@@ -487,12 +487,12 @@ return function(tg, nn)
 
   --- m:state_dict([{prefix = "", keep_vars = false}]): name -> tensor for every
   -- parameter and persistent buffer (detached, same storage); pairs() on it goes
-  -- in registration order, and the ordered list of names is the second result
+  -- in registration order (one result, so tg.save(path, m:state_dict()) works)
   function Module:state_dict(opts)
     opts = opts or {}
     local keys, map = {}, {}
     save_to(self, opts.prefix or "", opts.keep_vars, keys, map)
-    return ordered_table(keys, map), keys
+    return ordered_table(keys, map)
   end
 
   local function shape_str(s)

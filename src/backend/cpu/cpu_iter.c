@@ -79,6 +79,7 @@ void tg_iter_run(tg_ctx *c, const tg_iter *it, tg_loop_fn loop, const void *arg,
   int nd = it->ndim;
   int64_t total = 1;
   for (int d = 0; d < nd; d++) total *= it->size[d];
+  if (total == 0) return; /* an empty operand: nothing to visit (iter_range would divide by a 0 row) */
   int nt = c->num_threads;
   if (!parallel_ok || nt <= 1 || total < TG_PARALLEL_GRAIN) {
     iter_range(it, 0, total, loop, arg);

@@ -633,3 +633,45 @@ describe("full backward hooks (test_module_hooks)", function()
     assert.is_nil(y.grad_fn)
   end)
 end)
+
+describe("ParameterList / ParameterDict", function()
+  it("ParameterList: tensors become parameters named 0, 1, ...; 1-based indexing; printing", function()
+    local t = tg.randn(3, 4)
+    local pl = nn.ParameterList({t, nn.Parameter(tg.randn(5))})
+    assert.are.equal(2, #pl)
+    assert.is_true(nn.is_parameter(pl[1]))
+    assert.are.same({5}, pl[-1].shape)
+    pl:append(tg.ones(2))
+    local seen = {}
+    for i, p in ipairs(pl) do seen[i] = p:numel() end
+    assert.are.same({12, 5, 2}, seen)
+    pl[3] = tg.zeros(1)
+    assert.are.same({1}, pl[3].shape)
+    assert.are.equal("ParameterList(\n    (0): Parameter containing: [tgrad.float32 of size 3x4]\n"
+      .. "    (1): Parameter containing: [tgrad.float32 of size 5]\n    (2): Parameter containing: [tgrad.float32 of size 1]\n)",
+      tostring(pl))
+    local Holder = nn.Module:extend("PHolder")
+    function Holder:__init() self.ps = nn.ParameterList({tg.ones(2)}) self.l = nn.Linear(1, 1) end
+    local h = Holder()
+    assert.are.same({"ps.0", "l.weight", "l.bias"}, names(h:named_parameters()))
+    assert.are.equal("PHolder(\n  (ps): ParameterList(  (0): Parameter containing: [tgrad.float32 of size 2])\n"
+      .. "  (l): Linear(in_features=1, out_features=1, bias=True)\n)", tostring(h))
+    H.errors("ParameterList.append: expected a tensor or tg.nn.Parameter, got number", function() pl:append(3) end)
+  end)
+
+  it("ParameterDict: sorted from a map, ordered from pairs, assignment wraps tensors", function()
+    local d = nn.ParameterDict({b = tg.randn(2), a = tg.randn(1, 2)})
+    assert.are.same({"a", "b"}, d:keys())
+    d.c = tg.ones(3)
+    assert.is_true(nn.is_parameter(d.c))
+    assert.are.equal(3, #d)
+    local ks = {}
+    for k in pairs(d) do ks[#ks + 1] = k end
+    assert.are.same({"a", "b", "c"}, ks)
+    assert.are.same({"a", "b", "c"}, names(d:named_parameters()))
+    d.b = nil
+    assert.are.same({"a", "c"}, d:keys())
+    assert.are.same({3}, d:pop("c").shape)
+    assert.are.same({"a"}, names(d:named_parameters()))
+  end)
+end)

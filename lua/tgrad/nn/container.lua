@@ -274,4 +274,113 @@ return function(tg, nn)
   function ModuleDict:forward()
     error('Module [ModuleDict] is missing the required "forward" function', 2)
   end
+
+  ------------------------------------------------------------ ParameterList / ParameterDict
+  local Parameter, is_parameter = nn.Parameter, nn.is_parameter
+  local is_tensor = tg.is_tensor
+
+  -- a tensor that is not yet a Parameter becomes one (as PyTorch's containers do)
+  local function as_param(v, what)
+    if is_parameter(v) then return v end
+    if is_tensor(v) then return Parameter(v) end
+    error(("%s: expected a tensor or tg.nn.Parameter, got %s"):format(what, type(v)), 4)
+  end
+
+  local function param_line(k, p)
+    return ("  (%s): Parameter containing: [%s of size %s]"):format(k, tostring(p.dtype),
+      #p.shape == 0 and "" or table.concat(p.shape, "x"))
+  end
+
+  --- ParameterList([list of tensors]): parameters named "0", "1", ...; 1-based indexing
+  local ParameterList = Module:extend("ParameterList")
+  nn.ParameterList = ParameterList
+  function ParameterList:__init(list)
+    if list ~= nil then self:extend(list) end
+  end
+  local function pcount(self) return #rawget(self, "_parameters").keys end
+  function ParameterList:__len() return pcount(self) end
+  function ParameterList:__getitem(i)
+    if type(i) ~= "number" then return nil end
+    local keys = rawget(self, "_parameters").keys
+    if i < 0 then i = i + #keys + 1 end
+    local k = keys[i]
+    return k and rawget(self, "_parameters").map[k] or nil
+  end
+  function ParameterList:__setitem(i, v)
+    local keys = rawget(self, "_parameters").keys
+    if i < 0 then i = i + #keys + 1 end
+    if math.type(i) ~= "integer" or i < 1 or i > #keys then error(("index %s is out of range"):format(tostring(i)), 3) end
+    rawget(self, "_parameters").map[keys[i]] = as_param(v, "ParameterList")
+  end
+  --- l:append(t), l:extend(list)
+  function ParameterList:append(v)
+    self:register_parameter(tostring(pcount(self)), as_param(v, "ParameterList.append"))
+    return self
+  end
+  function ParameterList:extend(list)
+    if type(list) ~= "table" or is_tensor(list) then
+      error("ParameterList.extend should be called with an iterable, but got " .. type(list), 2)
+    end
+    for _, v in ipairs(list) do self:append(v) end
+    return self
+  end
+  function ParameterList:extra_repr()
+    local lines = {}
+    for k, p in OD.iter(rawget(self, "_parameters")) do lines[#lines + 1] = param_line(k, p) end
+    return table.concat(lines, "\n")
+  end
+  function ParameterList:forward()
+    error('Module [ParameterList] is missing the required "forward" function', 2)
+  end
+
+  --- ParameterDict([{{"name", t}, ...} or {name = t} (sorted)]): d.name, d.name = t, #d, pairs(d)
+  local ParameterDict = Module:extend("ParameterDict")
+  nn.ParameterDict = ParameterDict
+  function ParameterDict:__init(items)
+    if items ~= nil then self:update(items) end
+  end
+  function ParameterDict:__setkey(k, v)
+    if v == nil then
+      OD.del(rawget(self, "_parameters"), k)
+    else
+      local p = as_param(v, "ParameterDict")
+      OD.set(rawget(self, "_parameters"), k, p)
+    end
+    return true
+  end
+  function ParameterDict:update(items)
+    if type(items) ~= "table" then error("ParameterDict.update should be called with a table, got " .. type(items), 2) end
+    if #items > 0 then
+      for _, e in ipairs(items) do self:__setkey(e[1], e[2]) end
+    else
+      local keys = {}
+      for k in pairs(items) do keys[#keys + 1] = k end
+      table.sort(keys)
+      for _, k in ipairs(keys) do self:__setkey(k, items[k]) end
+    end
+    return self
+  end
+  function ParameterDict:__len() return pcount(self) end
+  function ParameterDict:__pairs() return OD.iter(rawget(self, "_parameters")), self, nil end
+  function ParameterDict:keys()
+    local out = {}
+    for k in OD.iter(rawget(self, "_parameters")) do out[#out + 1] = k end
+    return out
+  end
+  function ParameterDict:values()
+    local out = {}
+    for _, p in OD.iter(rawget(self, "_parameters")) do out[#out + 1] = p end
+    return out
+  end
+  function ParameterDict:items() return OD.iter(rawget(self, "_parameters")) end
+  function ParameterDict:pop(k)
+    local p = rawget(self, "_parameters").map[k]
+    if p == nil then error(("KeyError: '%s'"):format(tostring(k)), 2) end
+    OD.del(rawget(self, "_parameters"), k)
+    return p
+  end
+  ParameterDict.extra_repr = ParameterList.extra_repr
+  function ParameterDict:forward()
+    error('Module [ParameterDict] is missing the required "forward" function', 2)
+  end
 end

@@ -69,7 +69,7 @@ return function(tg, nn)
   end
 
   -- the metamethods a class passes on to its subclasses (Lua reads metamethods raw)
-  local INHERITED = {"__call", "__tostring", "__len", "__pairs", "__getitem", "__setitem", "__close", "__eq"}
+  local INHERITED = {"__call", "__tostring", "__len", "__pairs", "__getitem", "__setitem", "__setkey", "__close"}
 
   local function make_index(cls)
     return function(self, k)
@@ -107,6 +107,9 @@ return function(tg, nn)
     if type(k) == "number" then
       local si = getmetatable(self).__setitem
       if si then return si(self, k, v) end
+    elseif type(k) == "string" then
+      local sk = getmetatable(self).__setkey   -- ParameterDict: d.k = tensor
+      if sk and sk(self, k, v) then return end
     end
     if is_parameter(v) then
       remove_from(self, k, "_buffers", "_modules")

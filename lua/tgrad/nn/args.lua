@@ -17,7 +17,7 @@ function M.parse(cname, spec, ...)
   local n = args.n
   while n > 0 and args[n] == nil do n = n - 1 end
   local opts
-  if n > 0 and is_opts(args[n]) and not (n <= #spec and spec[n].table_ok) then
+  if n > 0 and is_opts(args[n]) then
     opts = args[n]
     n = n - 1
   end

@@ -98,7 +98,6 @@ return function(tg, nn)
   end
 
   local function extra_repr(self)
-    local nd = #self.kernel_size
     local s = ("%d, %d, kernel_size=%s, stride=%s"):format(self.in_channels, self.out_channels,
       R.repr(self.kernel_size), R.repr(self.stride))
     if type(self.padding) == "string" or not all_eq(self.padding, 0) then
@@ -109,7 +108,6 @@ return function(tg, nn)
     if self.groups ~= 1 then s = s .. ", groups=" .. self.groups end
     if self.bias == nil then s = s .. ", bias=False" end
     if self.padding_mode ~= "zeros" then s = s .. ", padding_mode=" .. self.padding_mode end
-    local _ = nd
     return s
   end
 

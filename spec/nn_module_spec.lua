@@ -341,6 +341,16 @@ describe("state_dict / load_state_dict", function()
     H.errors("Expected state_dict to be dict-like, got number.", m.load_state_dict, m, 3)
   end)
 
+  it("BatchNorm's num_batches_tracked may be absent (as PyTorch fills it in for unversioned dicts)", function()
+    local bn = nn.BatchNorm1d(3)
+    local sd = {}
+    for k, v in pairs(bn:state_dict()) do if k ~= "num_batches_tracked" then sd[k] = v:clone() end end
+    sd.running_mean:fill_(2)
+    local res = bn:load_state_dict(sd)
+    assert.are.same({}, res.missing_keys)
+    H.assert_close(bn.running_mean, {2, 2, 2})
+  end)
+
   it("a checkpoint in float64 loads into float32 parameters (copy_ casts)", function()
     local a = nn.Linear(2, 2):double()
     local b = nn.Linear(2, 2)

@@ -537,7 +537,11 @@ return function(tg, nn)
       local_names[name] = true
       local key = prefix .. name
       local input = sd[key]
-      if input == nil then
+      local optional = self._optional_state
+      if input == nil and optional and optional[name] then
+        -- e.g. BatchNorm's num_batches_tracked, which PyTorch fills in for a state dict
+        -- without version metadata (as every plain table is): the current value stays
+      elseif input == nil then
         missing[#missing + 1] = key
       elseif not is_tensor(input) then
         errors[#errors + 1] = ('While copying the parameter named "%s", expected torch.Tensor or Tensor-like object from checkpoint but received %s')

@@ -12,6 +12,7 @@ return function(tg, nn)
   local function make_bn(name, check_dim)
     local C = Module:extend(name)
     nn[name] = C
+    C._optional_state = {num_batches_tracked = true}
     --- BatchNormNd(num_features [, eps = 1e-5, momentum = 0.1, affine = true,
     --- track_running_stats = true] [, {bias = true, dtype, device}])
     function C:__init(...)

@@ -685,3 +685,22 @@ describe("ParameterList / ParameterDict", function()
     assert.are.same({"a"}, names(d:named_parameters()))
   end)
 end)
+
+describe("printing helpers (tgrad.nn.pyrepr)", function()
+  it("floats as Python's repr, values as Python writes them", function()
+    local R = require "tgrad.nn.pyrepr"
+    local got = {}
+    for i, v in ipairs({0.1, 1e-5, 100000.0, 1e16, 1.5e-7, 123456789.0, 0.0001, 2.0, -0.5, 1 / 3, 1e22,
+                        12345678901234567.0, 5e-324, 0.0, -0.0}) do got[i] = R.float(v) end
+    -- printed by Python 3's repr
+    assert.are.same({"0.1", "1e-05", "100000.0", "1e+16", "1.5e-07", "123456789.0", "0.0001", "2.0", "-0.5",
+                     "0.3333333333333333", "1e+22", "1.2345678901234568e+16", "5e-324", "0.0", "-0.0"}, got)
+    assert.are.equal("None", R.repr(nil))
+    assert.are.equal("True", R.repr(true))
+    assert.are.equal("(3,)", R.repr({3}))
+    assert.are.equal("(1, 2)", R.repr({1, 2}))
+    assert.are.equal("'nearest'", R.repr("nearest"))
+    assert.are.equal("same", R.str("same"))
+    assert.are.equal("a\n    b", R.addindent("a\n  b", 2))
+  end)
+end)

@@ -286,6 +286,12 @@ describe("state_dict / load_state_dict", function()
     for k in pairs(sd) do order[#order + 1] = k end
     assert.are.same(want, order)
     assert.is_nil(sd["1.scratch"])
+    -- keys added later follow (sorted), removed ones are skipped
+    sd["zz"], sd["extra"], sd["0.bias"] = tg.ones(1), tg.ones(1), nil
+    order = {}
+    for k in pairs(sd) do order[#order + 1] = k end
+    assert.are.same({"0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                     "1.num_batches_tracked", "2.weight", "2.bias", "extra", "zz"}, order)
     assert.is_false(sd["0.weight"].requires_grad)
     local kv = net():state_dict({keep_vars = true})
     assert.is_true(kv["0.weight"].requires_grad)

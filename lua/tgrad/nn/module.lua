@@ -460,12 +460,22 @@ return function(tg, nn)
 
   ------------------------------------------------------------ state dict
   -- a table name -> tensor whose pairs() go in insertion order
+  -- (keys added later come after, sorted; removed ones are skipped)
   local function ordered_table(keys, map)
     return setmetatable(map, {__pairs = function(t)
+      local order, known = {}, {}
+      for _, k in ipairs(keys) do
+        known[k] = true
+        if rawget(t, k) ~= nil then order[#order + 1] = k end
+      end
+      local extra = {}
+      for k in next, t do if not known[k] then extra[#extra + 1] = k end end
+      table.sort(extra, function(a, b) return tostring(a) < tostring(b) end)
+      for _, k in ipairs(extra) do order[#order + 1] = k end
       local i = 0
       return function()
         i = i + 1
-        local k = keys[i]
+        local k = order[i]
         if k ~= nil then return k, rawget(t, k) end
       end, t, nil
     end, __name = "tgrad.state_dict"})

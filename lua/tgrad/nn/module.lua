@@ -276,6 +276,15 @@ return function(tg, nn)
     return p
   end
 
+  function Module:get_buffer(target)
+    local path, name = target:match("^(.*)%.([^.]+)$")
+    if not path then path, name = "", target end
+    local mod = self:get_submodule(path)
+    local b = rawget(mod, "_buffers").map[name]
+    if b == nil then error(("%s has no buffer `%s`"):format(mod:_get_name(), name), 2) end
+    return b
+  end
+
   ------------------------------------------------------------ traversal
   local function list_iter(list)
     local i = 0

@@ -35,8 +35,13 @@ function SmallCNN:forward(x)
   return self.fc(x:flatten(2))
 end
 
+local LSTMWrap = nn.Module:extend("LSTMWrap")
+function LSTMWrap:__init() self.lstm = nn.LSTM(3, 4, 2) end
+function LSTMWrap:forward(x, h0, c0) return self.lstm(x, {h0, c0}) end
+
 local function build(expr)
   if expr == "NESTED" then return Net() end
+  if expr == "LSTMWRAP" then return LSTMWrap() end
   if expr == "SMALLCNN" then return SmallCNN() end
   local env = setmetatable({tg = tg, nn = nn, F = F}, {__index = _G})
   return assert(load("return " .. expr, "=" .. expr, "t", env))()
@@ -71,7 +76,13 @@ local function run_module_case(c)
   local ins = {}
   for i, spec in ipairs(c.inputs) do ins[i] = fx.build(spec, c.input_grad[i]) end
   for _, spec in ipairs(c.targets) do ins[#ins + 1] = fx.build(spec) end
-  local outs = table.pack(m(table.unpack(ins, 1, #c.inputs + #c.targets)))
+  -- results flattened as the fixture's (LSTM: out, {h_n, c_n})
+  local outs = {}
+  local function flat(v)
+    if type(v) == "table" and not tg.is_tensor(v) then for _, e in ipairs(v) do flat(e) end
+    else outs[#outs + 1] = v end
+  end
+  flat(table.pack(m(table.unpack(ins, 1, #c.inputs + #c.targets))))
   for k, want in ipairs(c.outs) do fx.check_tensor("output " .. k, outs[k], want, c.tol) end
   if outs[1].requires_grad then
     outs[1]:backward(fx.build(c.grad_out))
@@ -318,5 +329,65 @@ describe("empty inputs", function()
     m(x):sum():backward()
     H.assert_close(m.weight.grad, tg.zeros(2, 3))
     assert.are.same({0, 3}, x.grad.shape)
+  end)
+end)
+
+describe("recurrent layers", function()
+  local gc = tg.autograd.gradcheck
+  it("gradcheck (float64): LSTM and GRU outputs and final states, RNN relu with h0", function()
+    local lstm = nn.LSTM(2, 3, {bidirectional = true}):double()
+    local x = tg.randn(3, 2, 2, {dtype = tg.float64, requires_grad = true})
+    assert.is_true(gc(function(t) local out, hc = lstm(t) return out, hc[1], hc[2] end, {x}))
+    local gru = nn.GRU(2, 3, 2):double()
+    local h0 = tg.randn(2, 2, 3, {dtype = tg.float64, requires_grad = true})
+    assert.is_true(gc(function(t, h) return gru(t, h) end, {x, h0}))
+    local rnn = nn.RNN(2, 3, {nonlinearity = "relu"}):double()
+    assert.is_true(gc(function(t) local out = rnn(t) return out end, {x}))
+    local p = lstm.weight_hh_l0_reverse
+    assert.is_true(gc(function(w)
+      local saved = lstm.weight_hh_l0_reverse
+      lstm._parameters.map.weight_hh_l0_reverse = w
+      local out = lstm(x:detach())
+      lstm._parameters.map.weight_hh_l0_reverse = saved
+      return out
+    end, {p}))
+  end)
+
+  it("shapes, state feeding and dropout between layers", function()
+    local lstm = nn.LSTM(3, 4, 2, {batch_first = true})
+    local x = tg.randn(2, 5, 3)
+    local out, hc = lstm(x)
+    assert.are.same({2, 5, 4}, out.shape)
+    local out2 = lstm(x, hc)   -- the state goes back in as it came out
+    assert.are.same({2, 5, 4}, out2.shape)
+    -- the last time step of the top layer is h_n's last entry
+    H.assert_close(out:select(2, 5), hc[1][2], 1e-6)
+    local g = nn.GRU(3, 4, 3, {dropout = 0.5})
+    g:eval()
+    local a = g(tg.ones(2, 1, 3))
+    H.assert_close(g(tg.ones(2, 1, 3)), a, 0)
+    local o, h = nn.RNN(3, 2)(tg.zeros(0, 4, 3))
+    assert.are.same({0, 4, 2}, o.shape)
+    assert.are.same({1, 4, 2}, h.shape)
+  end)
+
+  it("errors in PyTorch's words", function()
+    local g = nn.GRU(3, 4)
+    H.errors("Expected hidden size (1, 2, 4), got [1, 3, 4]", function() g(tg.randn(5, 2, 3), tg.zeros(1, 3, 4)) end)
+    H.errors("input.size(-1) must be equal to input_size. Expected 3, got 2", function() g(tg.randn(5, 2, 2)) end)
+    H.errors("GRU: Expected input to be 2D or 3D, got 4D tensor instead", function() g(tg.randn(1, 5, 2, 3)) end)
+    H.errors("For unbatched 2-D input, hx should also be 2-D but got 3-D tensor",
+      function() g(tg.randn(5, 3), tg.zeros(1, 1, 4)) end)
+    H.errors("Unknown nonlinearity 'gelu'. Select from 'tanh' or 'relu'.", nn.RNN, 2, 3, {nonlinearity = "gelu"})
+    H.errors("dropout should be a number in range [0, 1]", nn.LSTM, 2, 3, {dropout = 2})
+    H.errors("input has inconsistent input_size: got 2 expected 3", function() nn.LSTMCell(3, 4)(tg.randn(1, 2)) end)
+  end)
+
+  it("initialisation: uniform in +-1/sqrt(hidden_size)", function()
+    local l = nn.LSTM(10, 100)
+    for _, p in ipairs(l:parameters()) do
+      assert.is_true(p:abs():max():item() <= 0.1)
+    end
+    assert.is_true(l.weight_hh_l0:abs():max():item() > 0.099)
   end)
 end)

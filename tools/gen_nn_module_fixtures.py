@@ -132,6 +132,12 @@ class Net(nn.Module):
 
 
 P('NESTED', Net())
+P('nn.LSTM(3, 4, 2, {bidirectional = true, batch_first = true})', nn.LSTM(3, 4, 2, bidirectional=True, batch_first=True))
+P('nn.GRU(3, 4, {dropout = 0.5, num_layers = 2})', nn.GRU(3, 4, dropout=0.5, num_layers=2))
+P('nn.RNN(2, 3, {nonlinearity = "relu", bias = false})', nn.RNN(2, 3, nonlinearity="relu", bias=False))
+P('nn.LSTMCell(3, 4)', nn.LSTMCell(3, 4))
+P('nn.RNNCell(2, 3, false, "relu")', nn.RNNCell(2, 3, False, "relu"))
+P('nn.GRUCell(5, 2)', nn.GRUCell(5, 2))
 
 # ----------------------------------------------------------------- modules
 modules = []
@@ -146,7 +152,10 @@ def M(name, ctor, mod, inputs, grad_inputs=None, train=False, targets=None, tol=
           for i, x in enumerate(inputs)]
     tg_ = [t.clone() for t in (targets or [])]
     out = mod(*xs, *tg_)
-    outs = list(out) if isinstance(out, tuple) else [out]
+
+    def flat(o):
+        return [e for x in o for e in flat(x)] if isinstance(o, (tuple, list)) else [o]
+    outs = flat(out)
     main = outs[0]
     go = torch.randn(main.shape, dtype=DT) if main.dim() > 0 else torch.tensor(1.5, dtype=DT)
     params = [p for _, p in mod.named_parameters()]
@@ -299,6 +308,34 @@ M("Embedding padding_idx", "nn.Embedding(5, 3, {padding_idx = 2})", nn.Embedding
   targets=[emb_ids], needs="embedding")
 M("Dropout eval", "nn.Dropout(0.4)", nn.Dropout(0.4), [R(3, 4)], train=False)
 M("Dropout p=0 train", "nn.Dropout(0)", nn.Dropout(0.0), [R(3, 4)], train=True)
+
+
+M("RNN tanh", "nn.RNN(3, 4)", nn.RNN(3, 4), [R(5, 2, 3)])
+M("RNN relu 2 layers with h0", 'nn.RNN(3, 4, 2, "relu")', nn.RNN(3, 4, 2, "relu"), [R(4, 2, 3), R(2, 2, 4)])
+M("RNN unbatched bidirectional", "nn.RNN(3, 2, {bidirectional = true})", nn.RNN(3, 2, bidirectional=True),
+  [R(4, 3)])
+M("LSTM", "nn.LSTM(3, 4)", nn.LSTM(3, 4), [R(5, 2, 3)])
+M("LSTM 2 layers bidirectional batch_first", "nn.LSTM(3, 4, 2, {bidirectional = true, batch_first = true})",
+  nn.LSTM(3, 4, 2, bidirectional=True, batch_first=True), [R(2, 5, 3)])
+M("LSTM no bias", "nn.LSTM(2, 3, {bias = false})", nn.LSTM(2, 3, bias=False), [R(3, 1, 2)])
+M("GRU", "nn.GRU(3, 4)", nn.GRU(3, 4), [R(5, 2, 3), R(1, 2, 4)])
+M("GRU 2 layers bidirectional", "nn.GRU(3, 2, 2, {bidirectional = true})", nn.GRU(3, 2, 2, bidirectional=True),
+  [R(4, 3, 3)])
+M("RNNCell", "nn.RNNCell(3, 4)", nn.RNNCell(3, 4), [R(2, 3), R(2, 4)])
+M("GRUCell unbatched", "nn.GRUCell(3, 4)", nn.GRUCell(3, 4), [R(3), R(4)])
+M("LSTMCell", "nn.LSTMCell(3, 4)", nn.LSTMCell(3, 4), [R(2, 3)])
+
+
+class LSTMWrap(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 4, 2)
+
+    def forward(self, x, h0, c0):
+        return self.lstm(x, (h0, c0))
+
+
+M("LSTM with (h0, c0)", "LSTMWRAP", LSTMWrap(), [R(4, 2, 3), R(2, 2, 4), R(2, 2, 4)])
 
 
 class SmallCNN(nn.Module):

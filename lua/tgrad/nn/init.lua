@@ -15,6 +15,7 @@ return function(tg)
   require("tgrad.nn.activation")(tg, nn)
   require("tgrad.nn.loss")(tg, nn)
   require("tgrad.nn.container")(tg, nn)
+  require("tgrad.nn.recurrent")(tg, nn)
   nn.utils = require("tgrad.nn.utils")(tg)
   return nn
 end

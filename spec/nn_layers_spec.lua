@@ -39,8 +39,17 @@ local LSTMWrap = nn.Module:extend("LSTMWrap")
 function LSTMWrap:__init() self.lstm = nn.LSTM(3, 4, 2) end
 function LSTMWrap:forward(x, h0, c0) return self.lstm(x, {h0, c0}) end
 
+local MHAMasked = nn.Module:extend("MHAMasked")
+function MHAMasked:__init() self.mha = nn.MultiheadAttention(8, 2) end
+function MHAMasked:forward(q, k, v)
+  local causal = tg.triu(tg.ones(3, 3), 1):gt(0)
+  local kpm = tg.tensor({{false, false, true}, {false, false, false}})
+  return self.mha(q, k, v, {attn_mask = causal, key_padding_mask = kpm, average_attn_weights = false})
+end
+
 local function build(expr)
   if expr == "NESTED" then return Net() end
+  if expr == "MHAMASKED" then return MHAMasked() end
   if expr == "LSTMWRAP" then return LSTMWrap() end
   if expr == "SMALLCNN" then return SmallCNN() end
   local env = setmetatable({tg = tg, nn = nn, F = F}, {__index = _G})
@@ -389,5 +398,37 @@ describe("recurrent layers", function()
       assert.is_true(p:abs():max():item() <= 0.1)
     end
     assert.is_true(l.weight_hh_l0:abs():max():item() > 0.099)
+  end)
+end)
+
+describe("MultiheadAttention", function()
+  it("gradcheck (float64) with a float mask, and need_weights = false", function()
+    local m = nn.MultiheadAttention(4, 2):double()
+    local q = tg.randn(3, 2, 4, {dtype = tg.float64, requires_grad = true})
+    local kv = tg.randn(5, 2, 4, {dtype = tg.float64, requires_grad = true})
+    local mask = tg.randn(3, 5, {dtype = tg.float64})
+    assert.is_true(tg.autograd.gradcheck(function(a, b)
+      return m(a, b, b, {attn_mask = mask})
+    end, {q, kv}))
+    local out, w = m(q, kv, kv, {need_weights = false})
+    assert.is_nil(w)
+    assert.are.same({3, 2, 4}, out.shape)
+  end)
+
+  it("parameter names, initialisation, errors", function()
+    local m = nn.MultiheadAttention(8, 2)
+    local names = {}
+    for n in m:named_parameters() do names[#names + 1] = n end
+    assert.are.same({"in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"}, names)
+    H.assert_close(m.in_proj_bias, tg.zeros(24))
+    local bound = math.sqrt(6 / (24 + 8))
+    assert.is_true(m.in_proj_weight:abs():max():item() <= bound)
+    H.errors("embed_dim must be divisible by num_heads", nn.MultiheadAttention, 6, 4)
+    H.errors("The shape of the 2D attn_mask is [2, 3], but should be [3, 3].",
+      function() m(tg.randn(3, 1, 8), tg.randn(3, 1, 8), tg.randn(3, 1, 8), {attn_mask = tg.zeros(2, 3)}) end)
+    H.errors("was expecting embedding dimension of 8, but got 4",
+      function() m(tg.randn(3, 1, 4), tg.randn(3, 1, 4), tg.randn(3, 1, 4)) end)
+    H.errors("Need attn_mask if specifying the is_causal hint",
+      function() m(tg.randn(3, 1, 8), tg.randn(3, 1, 8), tg.randn(3, 1, 8), {is_causal = true}) end)
   end)
 end)

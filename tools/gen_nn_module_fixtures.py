@@ -138,6 +138,9 @@ P('nn.RNN(2, 3, {nonlinearity = "relu", bias = false})', nn.RNN(2, 3, nonlineari
 P('nn.LSTMCell(3, 4)', nn.LSTMCell(3, 4))
 P('nn.RNNCell(2, 3, false, "relu")', nn.RNNCell(2, 3, False, "relu"))
 P('nn.GRUCell(5, 2)', nn.GRUCell(5, 2))
+P('nn.MultiheadAttention(8, 2)', nn.MultiheadAttention(8, 2))
+P('nn.MultiheadAttention(8, 2, {kdim = 4, vdim = 6, bias = false, batch_first = true})',
+  nn.MultiheadAttention(8, 2, kdim=4, vdim=6, bias=False, batch_first=True))
 
 # ----------------------------------------------------------------- modules
 modules = []
@@ -336,6 +339,28 @@ class LSTMWrap(nn.Module):
 
 
 M("LSTM with (h0, c0)", "LSTMWRAP", LSTMWrap(), [R(4, 2, 3), R(2, 2, 4), R(2, 2, 4)])
+
+
+M("MultiheadAttention self", "nn.MultiheadAttention(8, 2)", nn.MultiheadAttention(8, 2), [R(3, 2, 8), R(3, 2, 8), R(3, 2, 8)])
+M("MultiheadAttention kdim vdim batch_first",
+  "nn.MultiheadAttention(6, 3, {kdim = 4, vdim = 5, batch_first = true})",
+  nn.MultiheadAttention(6, 3, kdim=4, vdim=5, batch_first=True), [R(2, 3, 6), R(2, 4, 4), R(2, 4, 5)])
+M("MultiheadAttention unbatched no bias", "nn.MultiheadAttention(4, 1, {bias = false})",
+  nn.MultiheadAttention(4, 1, bias=False), [R(3, 4), R(5, 4), R(5, 4)])
+
+
+class MHAMasked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(8, 2)
+
+    def forward(self, q, k, v):
+        causal = torch.triu(torch.ones(3, 3), 1) > 0
+        kpm = torch.tensor([[False, False, True], [False, False, False]])
+        return self.mha(q, k, v, attn_mask=causal, key_padding_mask=kpm, average_attn_weights=False)
+
+
+M("MultiheadAttention masks", "MHAMASKED", MHAMasked(), [R(3, 2, 8), R(3, 2, 8), R(3, 2, 8)])
 
 
 class SmallCNN(nn.Module):

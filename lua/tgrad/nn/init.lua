@@ -16,6 +16,7 @@ return function(tg)
   require("tgrad.nn.loss")(tg, nn)
   require("tgrad.nn.container")(tg, nn)
   require("tgrad.nn.recurrent")(tg, nn)
+  require("tgrad.nn.attention")(tg, nn)
   nn.utils = require("tgrad.nn.utils")(tg)
   return nn
 end

@@ -427,12 +427,13 @@ return function(tg, nn)
     for _, m in OD.iter(rawget(self, "_modules")) do m:_apply(fn) end
     local params = rawget(self, "_parameters")
     for _, p in OD.iter(params) do
+      -- the grad is read first: a .data of another dtype may drop it (its dtype no longer fits)
+      local g = p.grad
       local new = tg.no_grad(fn, p)
       if new ~= p then p.data = new end
-      local g = p.grad
       if g ~= nil then
         local ng = tg.no_grad(fn, g)
-        if ng ~= g then p.grad = ng end
+        if ng ~= g or p.grad == nil then p.grad = ng end
       end
     end
     local bufs = rawget(self, "_buffers")

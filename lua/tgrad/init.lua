@@ -103,4 +103,11 @@ tg.nn = tg.nn or {}
 tg.nn.functional = require("tgrad.nn.functional")(tg)
 tg.F = tg.nn.functional
 
+---------------------------------------------------------------- files and pictures (issue 8)
+require("tgrad.serialize")(tg)          -- tg.save, tg.load (safetensors)
+tg.viz = require("tgrad.viz")(tg)       -- tg.viz.dot, render, plot
+tg.utils = tg.utils or {}
+tg.utils.data = require("tgrad.utils.data")(tg)
+tg.utils.progress = require("tgrad.utils.progress")(tg)
+
 return tg

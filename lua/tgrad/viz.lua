@@ -1,0 +1,1 @@
+return function(tg) return {} end

@@ -1,6 +1,9 @@
-/* term.c (binding): tg._isatty(fd_or_file) for the progress bar (drawn only
- * on a terminal): an integer file descriptor (2 = stderr) or a Lua file handle. */
+/* term.c (binding): for the progress bar (drawn only on a terminal):
+ * tg._isatty(fd_or_file): an integer file descriptor (2 = stderr) or a Lua file handle;
+ * tg._monotonic(): seconds from a monotonic wall clock (os.clock is CPU time,
+ * which runs faster than the wall with several threads). */
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "binding.h"
@@ -18,7 +21,14 @@ static int t_isatty(lua_State *L) {
   return 1;
 }
 
+static int t_monotonic(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+  return 1;
+}
+
 void tgL_register_term(lua_State *L, int ctxi, int module) {
-  static const luaL_Reg fns[] = {{"_isatty", t_isatty}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"_isatty", t_isatty}, {"_monotonic", t_monotonic}, {NULL, NULL}};
   tgL_setfuncs(L, module, ctxi, fns);
 }

@@ -11,9 +11,9 @@
 --
 -- Numbers given to update() / set_postfix() show as running means since the
 -- bar started (a "running loss"); strings show as given. It draws only when
--- stderr is a terminal (or opts.enabled = true), at most every opts.mininterval
--- seconds (0.1), and is silent otherwise. opts.writer (a function taking
--- the text) and opts.clock (a function giving seconds) replace stderr and the
+-- stderr (or opts.file) is a terminal, or opts.enabled = true, at most every
+-- opts.mininterval seconds (0.1), and is silent otherwise. opts.writer (a function taking
+-- the text; implies enabled) and opts.clock (a function giving seconds) replace stderr and the
 -- wall clock; opts.width (else $COLUMNS, else 80) is the line width; n may be
 -- nil for an unknown total (no bar and no ETA then).
 return function(tg)
@@ -145,7 +145,7 @@ return function(tg)
     return nxt, self
   end
 
-  local allowed = {desc = true, writer = true, clock = true, enabled = true, width = true, mininterval = true}
+  local allowed = {desc = true, file = true, writer = true, clock = true, enabled = true, width = true, mininterval = true}
 
   return function(n, opts)
     opts = opts or {}
@@ -156,11 +156,12 @@ return function(tg)
     for k in pairs(opts) do
       if not allowed[k] then error(("progress() got an unexpected keyword argument '%s'"):format(tostring(k)), 2) end
     end
+    local file = opts.file or io.stderr
     local enabled = opts.enabled
-    if enabled == nil then enabled = opts.writer ~= nil or tg._isatty(io.stderr) end
+    if enabled == nil then enabled = opts.writer ~= nil or tg._isatty(file) end
     local writer = opts.writer or function(s)
-      io.stderr:write(s)
-      io.stderr:flush()
+      file:write(s)
+      file:flush()
     end
     local clock = opts.clock or tg._monotonic
     local self = setmetatable({

@@ -21,7 +21,7 @@ return function(tg)
   Bar.__index = Bar
 
   local function fmt_time(s)
-    s = math.max(0, math.floor(s + 0.5))
+    s = math.max(0, math.floor(s)) -- truncated, as tqdm
     local h, m, sec = s // 3600, (s % 3600) // 60, s % 60
     if h > 0 then return ("%d:%02d:%02d"):format(h, m, sec) end
     return ("%02d:%02d"):format(m, sec)

@@ -93,8 +93,6 @@ return function(tg)
       if names[e[1]] then error(("tgrad.save: two tensors have the name '%s'"):format(e[1]), 0) end
       names[e[1]] = true
       local t = e[2]
-      if t.device ~= "cpu" then t = t:cpu() end
-      e[2] = t
       e.dtype = st_name[t.dtype.name]
       if not e.dtype then error("tgrad.save: cannot store dtype " .. tostring(t.dtype), 0) end
       e.nbytes = t:numel() * ((e.dtype == "BOOL" and 1) or (e.dtype == "F32" and 4) or 8)
@@ -135,7 +133,10 @@ return function(tg)
     local f <close>, err = io.open(path, "wb")
     if not f then error("tgrad.save: cannot open " .. tostring(err), 0) end
     f:write(string.pack("<I8", #header), header)
-    for _, e in ipairs(entries) do tg._st_write(f, e[2]) end
+    for _, e in ipairs(entries) do -- a device tensor comes to the cpu one at a time
+      local t = e[2]
+      tg._st_write(f, t.device == "cpu" and t or t:cpu())
+    end
     local ok, werr = f:flush()
     if not ok then error("tgrad.save: " .. path .. ": " .. tostring(werr), 0) end
   end

@@ -325,6 +325,7 @@ static int st_load(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   FILE *f = check_file(L, 1);
   const char *fname = luaL_optstring(L, 2, "file");
+  luaL_checkstack(L, 40, "tgrad.load");
   if (fseeko(f, 0, SEEK_END) != 0) return luaL_error(L, "tgrad.load: %s: cannot seek: %s", fname, strerror(errno));
   off_t fsize = ftello(f);
   if (fsize < 0 || fseeko(f, 0, SEEK_SET) != 0) return luaL_error(L, "tgrad.load: %s: cannot seek", fname);

@@ -198,6 +198,13 @@ describe("DataLoader", function()
     assert.are.same({{1, 1}, {0, 0}}, default[1]:tolist())
   end)
 
+  it("accepts num_workers and pin_memory (PyTorch code runs unchanged)", function()
+    local loader = data.DataLoader(dataset(4), {batch_size = 2, num_workers = 4, pin_memory = true})
+    local n = 0
+    for _ in loader:iter() do n = n + 1 end
+    assert.are.equal(2, n)
+  end)
+
   it("takes a collate_fn", function()
     local ds = dataset(4)
     local loader = data.DataLoader(ds, {batch_size = 2, collate_fn = function(samples)

@@ -122,6 +122,15 @@ describe("tg.save", function()
     assert.are.equal(read(FIX .. "single.safetensors"), read(tmp))
   end)
 
+  it("escapes names and metadata as serde_json does (control characters, quotes, backslashes, UTF-8)", function()
+    local t, meta = tg.load(FIX .. "escapes.safetensors")
+    local name = "a\1\127\b\31/\\é\t\""
+    assert.are.same({1}, t[name]:tolist())
+    assert.are.same({["k\t"] = "v\"\n\2"}, meta)
+    tg.save(tmp, {[name] = tg.ones(1)}, {["k\t"] = "v\"\n\2"})
+    assert.are.equal(read(FIX .. "escapes.safetensors"), read(tmp))
+  end)
+
   it("writes what it loads back byte for byte (flat table in, same file out)", function()
     local t, meta = tg.load(FIX .. "mixed.safetensors")
     tg.save(tmp, t, meta)

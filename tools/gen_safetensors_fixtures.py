@@ -10,7 +10,9 @@ mixed.safetensors    the tensors spec/serialize_spec.lua builds in Lua (exact
 single.safetensors   one tensor under "__tensor__" (what tg.save(path, t) writes)
 widen.safetensors    dtypes tgrad lacks: F16, BF16, I32, I16, I8, U8, U16, U32
                      (loaded as float32 / int64)
-u64.safetensors      a U64 tensor (tgrad refuses it with a clear message)"""
+u64.safetensors      a U64 tensor (tgrad refuses it with a clear message)
+escapes.safetensors  names and metadata with control characters, quotes,
+                     backslashes, DEL and UTF-8 (serde_json's escaping)"""
 import os
 
 import torch
@@ -50,6 +52,8 @@ def main():
         "u32": torch.tensor([4294967295], dtype=torch.uint32),
     }, os.path.join(OUT, "widen.safetensors"))
     save_file({"big": torch.tensor([1, 2], dtype=torch.uint64)}, os.path.join(OUT, "u64.safetensors"))
+    save_file({"a\x01\x7f\b\x1f/\\\u00e9\t\"": torch.ones(1)}, os.path.join(OUT, "escapes.safetensors"),
+              metadata={"k\t": "v\"\n\x02"})
 
 if __name__ == "__main__":
     main()

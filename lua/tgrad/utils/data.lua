@@ -199,7 +199,10 @@ return function(tg)
   local DataLoader = {__name = "tgrad.utils.data.DataLoader"}
   DataLoader.__index = DataLoader
 
-  local allowed = {batch_size = true, shuffle = true, drop_last = true, collate_fn = true, generator = true}
+  -- num_workers and pin_memory are accepted for PyTorch code and change nothing:
+  -- batches are made in the calling thread, in cpu memory
+  local allowed = {batch_size = true, shuffle = true, drop_last = true, collate_fn = true, generator = true,
+                   num_workers = true, pin_memory = true}
 
   function data.DataLoader(dataset, opts)
     opts = opts or {}

@@ -195,6 +195,37 @@ saved2      : [saved tensor]"]
     assert.is_truthy(tg.viz.dot(out):find(tg.viz._quote(name), 1, true))
   end)
 
+  it("always draws a custom Function's saved tensors, as torchviz does", function()
+    local Exp = tg.autograd.Function {
+      name = "Exp",
+      forward = function(ctx, x)
+        local y = x:exp()
+        ctx:save_for_backward(y)
+        return y
+      end,
+      backward = function(ctx, gy) return gy * ctx.saved_tensors[1] end,
+    }
+    local x = tg.ones(2, {requires_grad = true})
+    -- torchviz's text for the same torch.autograd.Function, ids renumbered
+    assert.are.equal(HEAD .. [[
+	1 [label="
+ ()" fillcolor=darkolivegreen1]
+	2 [label=SumBackward0]
+	3 -> 2
+	3 [label=ExpBackward]
+	4 -> 3
+	5 [label="x
+ (2)" fillcolor=lightblue]
+	5 -> 4
+	4 [label=AccumulateGrad]
+	6 -> 3 [dir=none]
+	6 [label="
+ (2)" fillcolor=orange]
+	2 -> 1
+}
+]], tg.viz.dot(Exp:apply(x):sum(), {params = {x = x}}))
+  end)
+
   it("works after backward freed the saved tensors", function()
     local y, w, b = small_graph()
     y:backward()

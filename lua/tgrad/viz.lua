@@ -155,7 +155,8 @@ return function(tg)
     local function add_nodes(fn)
       if seen[fn] then return end
       seen[fn] = true
-      if show_saved then
+      local custom = fn:_is_custom()
+      if show_saved and not custom then
         for _, s in ipairs(saved_names(fn)) do
           seen["t" .. tg._tensor_id(s.tensor)] = true
           edge(nid(fn), tid(s.tensor), "dir=none")
@@ -173,6 +174,13 @@ return function(tg)
         if nf[1] ~= nil then
           edge(nid(nf[1]), nid(fn))
           add_nodes(nf[1])
+        end
+      end
+      if custom then -- a custom Function's saved tensors are always drawn (torchviz: fn.saved_tensors)
+        for _, s in ipairs(fn:_saved()) do
+          seen["t" .. tg._tensor_id(s.tensor)] = true
+          edge(tid(s.tensor), nid(fn), "dir=none")
+          node(tid(s.tensor), var_name(s.tensor), "orange")
         end
       end
     end

@@ -3,7 +3,8 @@
  *   tg._tensor_id(t)     an integer naming the tensor object (boxes differ, == does not)
  *   tg._view_base(t)     the base a grad-mode view was taken from, or nil
  *   node:_saved()        list of {tensor, is_output} as saved for backward ({} once freed)
- *   node:_input_sizes()  list of the shapes the node's input gradients have */
+ *   node:_input_sizes()  list of the shapes the node's input gradients have
+ *   node:_is_custom()    true for a tg.autograd.Function's node (state held by the binding) */
 #include <stdint.h>
 
 #include "binding.h"
@@ -61,11 +62,17 @@ static int g_input_sizes(lua_State *L) {
   return 1;
 }
 
+static int g_is_custom(lua_State *L) {
+  lua_pushboolean(L, check_node(L, 1)->binding_ref >= 0);
+  return 1;
+}
+
 void tgL_register_graph_info(lua_State *L, int ctxi, int module) {
   static const luaL_Reg fns[] = {{"_tensor_id", g_tensor_id}, {"_view_base", g_view_base}, {NULL, NULL}};
   tgL_setfuncs(L, module, ctxi, fns);
   lua_getfield(L, LUA_REGISTRYINDEX, TG_NODE_MT ".methods");
-  static const luaL_Reg meths[] = {{"_saved", g_saved}, {"_input_sizes", g_input_sizes}, {NULL, NULL}};
+  static const luaL_Reg meths[] = {{"_saved", g_saved}, {"_input_sizes", g_input_sizes}, {"_is_custom", g_is_custom},
+                                 {NULL, NULL}};
   tgL_setfuncs(L, -1, ctxi, meths);
   lua_pop(L, 1);
 }

@@ -24,7 +24,20 @@ local function write(path, bytes)
 end
 
 local tmp = os.tmpname()
-teardown(function() os.remove(tmp) end)
+-- the many small files of the fuzz loops go to memory where there is a /dev/shm
+local scratch = tmp
+do
+  local shm = "/dev/shm/tgrad_serialize_spec_" .. tmp:gsub("[^%w]", "_")
+  local f = io.open(shm, "wb")
+  if f then
+    f:close()
+    scratch = shm
+  end
+end
+teardown(function()
+  os.remove(tmp)
+  os.remove(scratch)
+end)
 
 local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
 
@@ -317,8 +330,8 @@ describe("tg.load of truncated, corrupt or hostile files", function()
   it("every truncation of a real file is a clear error", function()
     local bytes = read(FIX .. "mixed.safetensors")
     for n = 0, #bytes - 1 do
-      write(tmp, bytes:sub(1, n))
-      local ok, err = pcall(tg.load, tmp)
+      write(scratch, bytes:sub(1, n))
+      local ok, err = pcall(tg.load, scratch)
       assert(not ok, ("truncated to %d bytes, loaded"):format(n))
       assert(tostring(err):find("tgrad.load: ", 1, true), err)
     end
@@ -329,10 +342,10 @@ describe("tg.load of truncated, corrupt or hostile files", function()
     local n = string.unpack("<I8", bytes)
     local loaded = 0
     for i = 1, 8 + n do
-      for _, flip in ipairs {0x01, 0x80} do
+      for _, flip in ipairs {0x01, 0x20, 0x80} do
         local c = string.char(bytes:byte(i) ~ flip)
-        write(tmp, bytes:sub(1, i - 1) .. c .. bytes:sub(i + 1))
-        local ok, res = pcall(tg.load, tmp)
+        write(scratch, bytes:sub(1, i - 1) .. c .. bytes:sub(i + 1))
+        local ok, res = pcall(tg.load, scratch)
         if ok then
           loaded = loaded + 1
         else
@@ -340,7 +353,7 @@ describe("tg.load of truncated, corrupt or hostile files", function()
         end
       end
     end
-    assert(loaded > 0 and loaded < 2 * (8 + n)) -- some flips are harmless (inside names), most are not
+    assert(loaded > 0 and loaded < 3 * (8 + n)) -- some flips are harmless (inside names), most are not
   end)
 
   it("refuses bad arguments", function()

@@ -330,9 +330,12 @@ static int st_load(lua_State *L) {
   off_t fsize = ftello(f);
   if (fsize < 0 || fseeko(f, 0, SEEK_SET) != 0) return luaL_error(L, "tgrad.load: %s: cannot seek", fname);
   unsigned char len8[8];
-  if (fsize < 8 || fread(len8, 1, 8, f) != 8)
-    return luaL_error(L, "tgrad.load: %s: not a safetensors file: %d bytes, shorter than the 8-byte header length", fname,
-                      (int)fsize);
+  if (fsize < 8)
+    return luaL_error(L, "tgrad.load: %s: not a safetensors file: %I bytes, shorter than the 8-byte header length", fname,
+                      (lua_Integer)fsize);
+  errno = 0;
+  if (fread(len8, 1, 8, f) != 8)
+    return luaL_error(L, "tgrad.load: %s: cannot read: %s", fname, errno ? strerror(errno) : "short read");
   uint64_t n = 0;
   for (int i = 7; i >= 0; i--) n = (n << 8) | len8[i];
   if (n > ST_MAX_HEADER)

@@ -325,6 +325,99 @@ describe("norm: behaviour", function()
   end)
 end)
 
+-- ported from PyTorch's test/nn/test_embedding.py and test/test_nn.py (LayerNorm / GroupNorm general)
+describe("norm: cases ported from PyTorch's tests", function()
+  it("test_embedding_max_norm: repeated ids give equal rows, every norm <= max_norm", function()
+    local w = tg.randn(22, 5) * 3
+    local out = F.embedding(tg.tensor({3, 9, 9, 7}), w, {max_norm = 1.0})
+    H.assert_close(out[2], out[3], 0)
+    assert.is_true(out:norm(2, 2):le(1):all():item())
+  end)
+
+  it("test_embedding_max_norm_unsorted_repeating_indices: each row renormalised once", function()
+    local w = tg.randn(20, 64, {dtype = d64})
+    local ids = tg.arange(1, 3):tile(2000)
+    local ref = w:clone()
+    local out = F.embedding(ids, w, {max_norm = 1.0})
+    for r = 1, 2 do
+      local n = ref[r]:norm():item()
+      local want = n > 1 and ref[r] * (1 / (n + 1e-7)) or ref[r]
+      H.assert_close(out[r], want, 1e-12)
+      H.assert_close(w[r], want, 1e-12)
+    end
+    H.assert_close(w[{{3, 20}}], ref[{{3, 20}}], 0)
+  end)
+
+  it("test_embedding_from_pretrained_options: norm_type 0.5", function()
+    local a = tg.tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}, {dtype = d64})
+    local out = F.embedding(tg.tensor({1, 2}), a, {max_norm = 2.0, norm_type = 0.5})
+    H.assert_close(out, a, 0)
+    assert.is_true(a:ne(tg.arange(1.0, 7.0, {dtype = d64}):view(2, 3)):all():item())
+    for r = 1, 2 do
+      local n = (out[r]:abs():sqrt():sum() ^ 2):item()
+      assert.is_true(n <= 2.0 + 1e-9)
+    end
+  end)
+
+  it("test_embedding_scalar_weight_error", function()
+    for _, w in ipairs({tg.tensor(1.0), tg.tensor(1.0):reshape(1, 1, 1)}) do
+      H.errors("'weight' must be 2-D", function() F.embedding(tg.tensor({{1, 1}, {1, 1}}), w) end)
+    end
+  end)
+
+  it("test_embedding_dense_grad: gradcheck and gradgradcheck (a 12 x 3 table here, 20 x 20 there)", function()
+    local w = leaf(randn(12, 3))
+    local ids = tg.tensor({{1, 2, 2, 3}, {4, 6, 8, 12}})
+    local f = function(w) return F.embedding(ids, w) end
+    assert.is_true(tg.autograd.gradcheck(f, {w}))
+    assert.is_true(tg.autograd.gradgradcheck(f, {w}))
+  end)
+
+  it("test_embedding_max_norm_backward: the gradient counts the uses of each row", function()
+    local w = (tg.randn(4, 4) * 2):requires_grad_(true)
+    F.embedding(tg.tensor({1, 2, 3, 3}), w, {max_norm = 1.0}):sum():backward()
+    H.assert_close(w.grad, tg.tensor({{1.0}, {1.0}, {2.0}, {0.0}}):expand(4, 4), 0)
+  end)
+
+  it("test_embedding_padding_idx: the padding row is not touched by the forward, gets no gradient", function()
+    local w = tg.randn(10, 20)
+    w[1]:zero_()
+    w:requires_grad_(true)
+    local out = F.embedding(tg.tensor({{1, 3, 5, 6}, {5, 4, 1, 10}}), w, {padding_idx = 1})
+    assert.are.equal(0, out[1][1]:sum():item())
+    assert.are.equal(0, out[2][3]:sum():item())
+    out:sum():backward()
+    H.assert_close(w.grad[1], tg.zeros(20), 0)
+  end)
+
+  it("LayerNorm general: zero mean and unit variance over the normalized dims (eps 0)", function()
+    for _, shape in ipairs({{4, 7}, {2, 3, 5}, {3, 2, 2, 3}}) do
+      local x = tg.randn(shape, {dtype = d64}) * 4 + 10
+      local nd = #shape - 1
+      local ns, dims = {}, {}
+      for i = 2, #shape do ns[#ns + 1] = shape[i]; dims[#dims + 1] = i end
+      local y = F.layer_norm(x, ns, {eps = 0})
+      H.assert_close(y:mean(dims), tg.zeros(shape[1], {dtype = d64}), 1e-12)
+      H.assert_close(y:var(dims, {correction = 0}), tg.ones(shape[1], {dtype = d64}), 1e-9)
+      assert.are.equal(nd, #ns)
+    end
+  end)
+
+  it("GroupNorm general: each (sample, group) has zero mean and unit variance (eps 0)", function()
+    local x = tg.randn(3, 6, 4, 5, {dtype = d64}) * 2 - 3
+    local y = F.group_norm(x, 3, {eps = 0}):reshape(3, 3, 2 * 4 * 5)
+    H.assert_close(y:mean(3), tg.zeros(3, 3, {dtype = d64}), 1e-12)
+    H.assert_close(y:var(3, {correction = 0}), tg.ones(3, 3, {dtype = d64}), 1e-9)
+  end)
+
+  it("BatchNorm general: each channel has zero mean and unit variance in training (eps 0)", function()
+    local x = tg.randn(5, 4, 3, 2, {dtype = d64}) * 3 + 1
+    local y = F.batch_norm(x, nil, nil, {training = true, eps = 0})
+    H.assert_close(y:mean({1, 3, 4}), tg.zeros(4, {dtype = d64}), 1e-12)
+    H.assert_close(y:var({1, 3, 4}, {correction = 0}), tg.ones(4, {dtype = d64}), 1e-9)
+  end)
+end)
+
 describe("norm: errors (PyTorch's wording)", function()
   local x23 = tg.randn(2, 3)
   it("batch_norm", function()

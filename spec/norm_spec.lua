@@ -105,6 +105,13 @@ describe("norm: gradcheck and gradgradcheck (float64)", function()
     assert.is_true(ggc(f, {x, b}))
   end)
 
+  it("instance_norm, input weight bias", function()
+    local x, w, b = leaf(randn(2, 3, 4)), leaf(randn(3)), leaf(randn(3))
+    local f = function(x, w, b) return F.instance_norm(x, {weight = w, bias = b}) end
+    assert.is_true(gc(f, {x, w, b}))
+    assert.is_true(ggc(f, {x, w, b}))
+  end)
+
   it("embedding (weight), and double backward with padding_idx and scale_grad_by_freq", function()
     local w = leaf(randn(5, 3))
     local ids = tg.tensor({{1, 3, 3}, {5, 2, 1}})
@@ -481,6 +488,21 @@ describe("norm: errors (PyTorch's wording)", function()
     H.errors("Expected num_groups to be positive, but got num_groups=0", function() F.group_norm(x23, 0) end)
     H.errors("\"GroupNormKernelImpl\" not implemented for 'Long'", function() F.group_norm(tg.tensor({{1, 2}, {3, 4}}), 2) end)
     H.errors("group_norm(): argument 'num_groups' (position 2) must be an integer, not nil", function() F.group_norm(x23) end)
+  end)
+
+  it("instance_norm", function()
+    H.errors("Expected more than 1 spatial element when training, got input size [2, 3, 1]",
+      function() F.instance_norm(tg.randn(2, 3, 1)) end)
+    H.errors("Expected more than 1 spatial element when training, got input size [2, 3]",
+      function() F.instance_norm(x23) end)
+    H.errors("Expected running_mean and running_var to be defined when use_input_stats is false",
+      function() F.instance_norm(tg.randn(2, 3, 4), {use_input_stats = false}) end)
+    H.errors("running_mean should contain 6 elements not 8", function() F.instance_norm(tg.randn(2, 3, 4), tg.zeros(4)) end)
+    H.errors("instance_norm() got an unexpected keyword argument 'affine'",
+      function() F.instance_norm(tg.randn(2, 3, 4), {affine = true}) end)
+    local ok, err = pcall(function() F.instance_norm(x23) end)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("norm_spec.lua:%d+: Expected more than 1 spatial"))
   end)
 
   it("embedding", function()

@@ -178,6 +178,19 @@ case("group_norm non-contiguous input", "return F.group_norm(x:transpose(2, 3), 
      lambda e: F.group_norm(e["x"].transpose(1, 2), 2, e["w"], e["b"]),
      [("x", rnd(2, 3, 4)), ("w", rnd(4)), ("b", rnd(4))], grads=("x", "w", "b"))
 
+# ---------------------------------------------------------- instance_norm
+case("instance_norm 3-D", "return F.instance_norm(x)", lambda e: F.instance_norm(e["x"]),
+     [("x", rnd(2, 3, 5, shift=2))], grads=("x",))
+case("instance_norm 4-D affine, running stats", "return F.instance_norm(x, rm, rv, w, b, {momentum = 0.3})",
+     lambda e: F.instance_norm(e["x"], e["rm"], e["rv"], e["w"], e["b"], momentum=0.3),
+     [("x", rnd(3, 2, 3, 4, scale=2)), ("w", rnd(2)), ("b", rnd(2)), ("rm", rnd(2)), ("rv", torch.rand(2, dtype=F64) + 0.5)],
+     grads=("x", "w", "b"), after=("rm", "rv"))
+case("instance_norm running stats, use_input_stats false",
+     "return F.instance_norm(x, {running_mean = rm, running_var = rv, weight = w, use_input_stats = false})",
+     lambda e: F.instance_norm(e["x"], e["rm"], e["rv"], e["w"], use_input_stats=False),
+     [("x", rnd(2, 3, 4)), ("w", rnd(3)), ("rm", rnd(3)), ("rv", torch.rand(3, dtype=F64) + 0.5)],
+     grads=("x", "w"), after=("rm", "rv"))
+
 # -------------------------------------------------------------- embedding
 W = rnd(6, 3)
 ids = torch.tensor([[0, 2, 2, 5], [1, 0, 3, 2]])

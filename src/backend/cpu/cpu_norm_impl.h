@@ -11,17 +11,28 @@
 #define NAME(f) NAME1(f, SFX)
 
 /* ---------------------------------------------------------------- leaves */
-/* s1 += sum(x - shift), s2 += sum((x - shift)^2) */
+/* s1 += sum(x - shift), s2 += sum((x - shift)^2): blocks of 256 summed in T's
+ * vector lanes (the shift keeps the terms small), the blocks' sums added in double */
+#define NORM_BLOCK 256
 TG_CLONES static void NAME(shifted_sums)(const T *x, int64_t n, double shift, double *s1, double *s2) {
-  double a = 0, b = 0;
+  const T sh = (T)shift;
+  double da = 0, db = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += NORM_BLOCK) {
+    int64_t i1 = i0 + NORM_BLOCK < n ? i0 + NORM_BLOCK : n;
+    T a = 0, b = 0;
 #pragma omp simd reduction(+ : a, b)
-  for (int64_t i = 0; i < n; i++) {
-    double d = (double)x[i] - shift;
-    a += d;
-    b += d * d;
+    for (int64_t i = i0; i < i1; i++) {
+      T d = x[i] - sh;
+      a += d;
+      b += d * d;
+    }
+    da += (double)a;
+    db += (double)b;
   }
-  *s1 += a;
-  *s2 += b;
+  /* the shift as T: account for its rounding */
+  double e = (double)sh - shift;
+  *s1 += da + e * (double)n;
+  *s2 += db + 2 * e * da + e * e * (double)n;
 }
 
 /* y = x * scale + shift */
@@ -30,17 +41,23 @@ TG_CLONES static void NAME(scale_shift)(const T *x, T *y, int64_t n, T scale, T 
   for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
 }
 
-/* sg += sum(g), sgx += sum(g (x - mean)) */
+/* sg += sum(g), sgx += sum(g (x - mean)), in blocks as shifted_sums */
 TG_CLONES static void NAME(grad_sums)(const T *g, const T *x, int64_t n, double mean, double *sg, double *sgx) {
-  double a = 0, b = 0;
+  const T m = (T)mean;
+  double da = 0, db = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += NORM_BLOCK) {
+    int64_t i1 = i0 + NORM_BLOCK < n ? i0 + NORM_BLOCK : n;
+    T a = 0, b = 0;
 #pragma omp simd reduction(+ : a, b)
-  for (int64_t i = 0; i < n; i++) {
-    double gi = (double)g[i];
-    a += gi;
-    b += gi * ((double)x[i] - mean);
+    for (int64_t i = i0; i < i1; i++) {
+      a += g[i];
+      b += g[i] * (x[i] - m);
+    }
+    da += (double)a;
+    db += (double)b;
   }
-  *sg += a;
-  *sgx += b;
+  *sg += da;
+  *sgx += db + ((double)m - mean) * da;
 }
 
 /* gx = g * A + x * B + C */

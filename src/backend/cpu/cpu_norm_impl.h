@@ -303,6 +303,50 @@ static void NAME(group_norm)(int nt, const T *x, T *y, T *mean, T *rstd, const T
   TG_PARALLEL_FOR(for (int64_t ng = 0; ng < blocks; ng++) NAME(gn_block)(x, y, mean, rstd, w, b, C, L, G, ng, eps););
 }
 
+/* a row with per-element weight (layer norm): S1 += sum(g w), S2 += sum(g w (x - m)) in
+ * blocks summed in T's lanes; dw[j] += g xhat, db[j] += g (double, this thread's) in the same loop */
+TG_CLONES static void NAME(row_grad_sums)(const T *g, const T *x, const T *w, int64_t K, double m, double rs,
+                                          double *dw, double *db, double *S1, double *S2) {
+  const T tm = (T)m;
+  double s1 = 0, s2 = 0;
+  for (int64_t i0 = 0; i0 < K; i0 += NORM_BLOCK) {
+    int64_t i1 = i0 + NORM_BLOCK < K ? i0 + NORM_BLOCK : K;
+    T a = 0, b = 0;
+    if (w) {
+#pragma omp simd reduction(+ : a, b)
+      for (int64_t j = i0; j < i1; j++) {
+        T gw = g[j] * w[j];
+        a += gw;
+        b += gw * (x[j] - tm);
+      }
+    } else {
+#pragma omp simd reduction(+ : a, b)
+      for (int64_t j = i0; j < i1; j++) {
+        a += g[j];
+        b += g[j] * (x[j] - tm);
+      }
+    }
+    s1 += (double)a;
+    s2 += (double)b;
+    if (dw && db) {
+#pragma omp simd
+      for (int64_t j = i0; j < i1; j++) {
+        double gj = (double)g[j];
+        dw[j] += gj * ((double)x[j] - m) * rs;
+        db[j] += gj;
+      }
+    } else if (dw) {
+#pragma omp simd
+      for (int64_t j = i0; j < i1; j++) dw[j] += (double)g[j] * ((double)x[j] - m) * rs;
+    } else if (db) {
+#pragma omp simd
+      for (int64_t j = i0; j < i1; j++) db[j] += (double)g[j];
+    }
+  }
+  *S1 += s1;
+  *S2 += s2 + ((double)tm - m) * s1;
+}
+
 /* one block's backward: gx, and this thread's partial sums of the weight and
  * bias gradients (dw[c] += sum_l g xhat, db[c] += sum_l g) */
 static void NAME(gn_bwd_block)(const T *g, const T *x, T *gx, double *dw, double *db, const T *mean, const T *rstd,
@@ -312,22 +356,7 @@ static void NAME(gn_bwd_block)(const T *g, const T *x, T *gx, double *dw, double
   double m = (double)mean[ng], rs = (double)rstd[ng];
   double S1 = 0, S2 = 0; /* sum(g w), sum(g w (x - m)) */
   if (L == 1) {
-    const T *wg = w ? w + g0 : NULL;
-    double *dwg = dw ? dw + g0 : NULL, *dbg = db ? db + g0 : NULL;
-#pragma omp simd reduction(+ : S1, S2)
-    for (int64_t j = 0; j < K; j++) {
-      double gj = (double)gb_[j], d = (double)xb[j] - m, gw = wg ? gj * (double)wg[j] : gj;
-      S1 += gw;
-      S2 += gw * d;
-    }
-    if (dwg) {
-#pragma omp simd
-      for (int64_t j = 0; j < K; j++) dwg[j] += (double)gb_[j] * ((double)xb[j] - m) * rs;
-    }
-    if (dbg) {
-#pragma omp simd
-      for (int64_t j = 0; j < K; j++) dbg[j] += (double)gb_[j];
-    }
+    NAME(row_grad_sums)(gb_, xb, w ? w + g0 : NULL, K, m, rs, dw ? dw + g0 : NULL, db ? db + g0 : NULL, &S1, &S2);
   } else {
     for (int64_t k = 0; k < Cg; k++) {
       double sg = 0, sgx = 0, wc = w ? (double)w[g0 + k] : 1.0;

@@ -187,11 +187,20 @@ describe("norm: large inputs, threads", function()
       local ops = tg.autograd.grad(out, {xl}, g, {create_graph = true})[1]
       H.assert_close(fused:double(), ops:detach():double(), dt == tg.float64 and 1e-9 or 1e-3)
     end)
-    it("batch_norm 2-D (700, 100) " .. tostring(dt), function()
-      local x = tg.randn(700, 100, {dtype = dt}) - 2
-      local y = F.batch_norm(x, nil, nil, {training = true})
-      local m, v = mean_var(x:double(), 1)
-      H.assert_close(y:double(), (x:double() - m) / (v + 1e-5):sqrt(), tol)
+    it("batch_norm 2-D (700, 100) and (100, 600) (blocks of channels on threads) " .. tostring(dt), function()
+      for _, sz in ipairs({{700, 100}, {100, 600}}) do
+        local x = tg.randn(sz[1], sz[2], {dtype = dt}) - 2
+        local w = tg.randn(sz[2], {dtype = dt})
+        local y = F.batch_norm(x, nil, nil, {weight = w, training = true})
+        local m, v = mean_var(x:double(), 1)
+        H.assert_close(y:double(), (x:double() - m) / (v + 1e-5):sqrt() * w:double(), tol)
+        local xl, wl = x:detach():requires_grad_(true), w:detach():requires_grad_(true)
+        local out = F.batch_norm(xl, nil, nil, {weight = wl, training = true})
+        local g = tg.randn(out.shape, {dtype = dt})
+        local fused = tg.autograd.grad(out, {xl, wl}, g, {retain_graph = true})
+        local ops = tg.autograd.grad(out, {xl, wl}, g, {create_graph = true})
+        for i = 1, 2 do H.assert_close(fused[i]:double(), ops[i]:detach():double(), dt == tg.float64 and 1e-9 or 1e-3) end
+      end
     end)
     it("layer_norm (300, 257) and group_norm (6, 32, 30, 31) " .. tostring(dt), function()
       local x = tg.randn(300, 257, {dtype = dt}) + 7

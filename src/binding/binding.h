@@ -89,6 +89,7 @@ void tgL_drain_hooks(lua_State *L, tg_ctx *c);           /* forget released hook
  * (raised, or pushed as a string when push_message) */
 int tgL_raise_backward(lua_State *L, tg_ctx *c, bool push_message);
 void tgL_register_inplace(lua_State *L, int ctxi, int module, int methods); /* inplace.c */
+void tgL_register_norm(lua_State *L, int ctxi, int module, int methods);    /* ops_norm.c (helper norm) */
 
 /* files and pictures (issue 8: safetensors, viz, utils): files.c calls the rest */
 void tgL_register_files(lua_State *L, int ctxi, int module, int methods);

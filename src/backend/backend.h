@@ -36,6 +36,8 @@ typedef enum {
   TG_LOSS_MSE_GRAD, TG_LOSS_BCE_GRAD, TG_LOSS_BCE_LOGITS_GRAD, TG_LOSS_SMOOTH_L1_GRAD, TG_LOSS_HUBER_GRAD
 } tg_loss_kind;
 
+struct tg_optim_args; /* optim: src/optim.h */
+
 struct tg_backend {
   const char *name; /* "cpu", "cuda" */
   void *(*alloc)(tg_ctx *c, size_t nbytes);
@@ -87,6 +89,11 @@ struct tg_backend {
   /* take: out[.., j, ..] = x[.., idx[.., j, ..], ..]; put: out[.., idx[.., j, ..], ..] += src (1-based) */
   int (*take_along)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *idx, int dim);
   int (*put_along)(tg_ctx *c, tg_tensor *out, const tg_tensor *src, const tg_tensor *idx, int dim);
+  /* ---- optim (helper optim: src/optim.h, cpu_optim.c). One fused optimizer step of one parameter
+   * (SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta as a->kind): param, grad and the state tensors
+   * (NULL where the kind does not use them) contiguous, of one dtype and size */
+  int (*optim_step)(tg_ctx *c, const struct tg_optim_args *a, tg_tensor *param, const tg_tensor *grad,
+                    tg_tensor *const *state);
 };
 
 /* reduction kinds for the reduce slot (helper reduce) */

@@ -3,6 +3,7 @@
 
 #include "cpu.h"
 #include "cpu_nn.h"
+#include "../../optim.h" /* optim */
 
 static bool cpu_supports(tg_kernel k, int op, tg_dtype dt) {
   (void)op;
@@ -48,4 +49,5 @@ const tg_backend tg_cpu_backend = {
     .softmax_backward = tg_cpu_softmax_backward,
     .nll = tg_cpu_nll,
     .pointwise_loss = tg_cpu_pointwise_loss,
+    .optim_step = tg_cpu_optim_step, /* optim */
 };

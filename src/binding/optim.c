@@ -1,0 +1,92 @@
+/* optim.c (binding): the fused optimizer steps behind tg.optim (helper optim),
+ * as tg._optim.<kind>(param, state..., hyper-parameters...), positional and
+ * private: the Lua files of lua/tgrad/optim validates the options and owns the state.
+ * Each call reads param.grad, updates param and its state in place (one pass
+ * in C, see src/optim.h) and returns nothing. */
+#include <string.h>
+
+#include "binding.h"
+#include "../optim.h"
+
+static int run(lua_State *L, tg_ctx *c, tg_optim_args *a, tg_tensor *p, tg_tensor *s0, tg_tensor *s1,
+               tg_tensor *s2) {
+  tg_tensor *st[TG_OPTIM_MAX_STATE] = {s0, s1, s2};
+  if (tg_optim_step(c, a, p, st) < 0) return tgL_raise(L, c);
+  return 0;
+}
+
+#define NUM(i) luaL_checknumber(L, i)
+#define BOOL(i) lua_toboolean(L, i)
+
+/* sgd(p, momentum_buffer|nil, lr, weight_decay, momentum, dampening, nesterov, maximize, first_step) */
+static int o_sgd(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_SGD;
+  tg_tensor *p = tgL_check(L, 1), *buf = tgL_opt(L, 2);
+  a.lr = NUM(3), a.weight_decay = NUM(4), a.momentum = NUM(5), a.dampening = NUM(6);
+  a.nesterov = BOOL(7), a.maximize = BOOL(8), a.first_step = BOOL(9);
+  return run(L, c, &a, p, buf, NULL, NULL);
+}
+
+/* adam(p, exp_avg, exp_avg_sq, max_exp_avg_sq|nil, step, lr, beta1, beta2, eps, weight_decay,
+ *      amsgrad, maximize, decoupled) */
+static int o_adam(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_ADAM;
+  tg_tensor *p = tgL_check(L, 1), *m = tgL_check(L, 2), *v = tgL_check(L, 3), *vmax = tgL_opt(L, 4);
+  a.step = NUM(5), a.lr = NUM(6), a.beta1 = NUM(7), a.beta2 = NUM(8), a.eps = NUM(9), a.weight_decay = NUM(10);
+  a.amsgrad = BOOL(11), a.maximize = BOOL(12), a.decoupled = BOOL(13);
+  return run(L, c, &a, p, m, v, vmax);
+}
+
+/* rmsprop(p, square_avg, momentum_buffer|nil, grad_avg|nil, lr, alpha, eps, weight_decay, momentum,
+ *         centered, maximize) */
+static int o_rmsprop(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_RMSPROP;
+  tg_tensor *p = tgL_check(L, 1), *sq = tgL_check(L, 2), *buf = tgL_opt(L, 3), *ga = tgL_opt(L, 4);
+  a.lr = NUM(5), a.alpha = NUM(6), a.eps = NUM(7), a.weight_decay = NUM(8), a.momentum = NUM(9);
+  a.centered = BOOL(10), a.maximize = BOOL(11);
+  return run(L, c, &a, p, sq, buf, ga);
+}
+
+/* adagrad(p, sum, step, lr, lr_decay, weight_decay, eps, maximize) */
+static int o_adagrad(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_ADAGRAD;
+  tg_tensor *p = tgL_check(L, 1), *sum = tgL_check(L, 2);
+  a.step = NUM(3), a.lr = NUM(4), a.lr_decay = NUM(5), a.weight_decay = NUM(6), a.eps = NUM(7);
+  a.maximize = BOOL(8);
+  return run(L, c, &a, p, sum, NULL, NULL);
+}
+
+/* adadelta(p, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize) */
+static int o_adadelta(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_ADADELTA;
+  tg_tensor *p = tgL_check(L, 1), *sq = tgL_check(L, 2), *acc = tgL_check(L, 3);
+  a.lr = NUM(4), a.rho = NUM(5), a.eps = NUM(6), a.weight_decay = NUM(7);
+  a.maximize = BOOL(8);
+  return run(L, c, &a, p, sq, acc, NULL);
+}
+
+void tgL_register_optim(lua_State *L, int ctxi, int module, int methods) {
+  (void)methods;
+  ctxi = lua_absindex(L, ctxi);
+  module = lua_absindex(L, module);
+  static const luaL_Reg fns[] = {{"sgd", o_sgd},         {"adam", o_adam},         {"rmsprop", o_rmsprop},
+                                 {"adagrad", o_adagrad}, {"adadelta", o_adadelta}, {NULL, NULL}};
+  lua_createtable(L, 0, 5);
+  tgL_setfuncs(L, -1, ctxi, fns);
+  lua_setfield(L, module, "_optim");
+}

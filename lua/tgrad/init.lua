@@ -103,4 +103,7 @@ tg.nn = tg.nn or {}
 tg.nn.functional = require("tgrad.nn.functional")(tg)
 tg.F = tg.nn.functional
 
+---------------------------------------------------------------- optim (helper optim)
+tg.optim = require("tgrad.optim")(tg)
+
 return tg

@@ -14,47 +14,68 @@
 #include "cpu.h"
 #include "../../optim.h"
 
-/* PyTorch's lerp (ATen/native/Lerp.h) */
-#define LERP(T, x, y, w) (fabs((double)(w)) < 0.5 ? (x) + (w) * ((y) - (x)) : (y) - ((y) - (x)) * ((T)1 - (w)))
+/* PyTorch's lerp (ATen/native/Lerp.h); small = |w| < 0.5, hoisted */
+#define LERP(T, small, x, y, w, w1) ((small) ? (x) + (w) * ((y) - (x)) : (y) - ((y) - (x)) * (w1))
 /* torch.maximum: NaN propagates */
 #define MAXIMUM(a, b) (((a) > (b) || (a) != (a)) ? (a) : (b))
+#define INLINE static inline __attribute__((always_inline))
 
+/* Each kernel is a body with its options as constant arguments, instantiated
+ * for every combination by a dispatcher: the compiler then sees a branch-free
+ * loop that it vectorises. maximize is a multiplication by -1 (exact), and
+ * AdamW's decay a multiplication by 1 when there is none (exact). */
 #define OPTIM_KERNELS(T, SUF, SQRT)                                                                        \
-  TG_CLONES static void sgd_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,            \
-                                   const T *restrict g, T *const *s) {                                     \
+  INLINE void sgd_body_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,                 \
+                             const T *restrict g, T *restrict buf, const bool l2, const int mode,          \
+                             const bool nesterov) {                                                        \
+    /* mode 0: no momentum, 1: the buffer starts as the gradient, 2: buf = mom buf + (1 - damp) g */       \
     const T lr = (T)a->lr, wd = (T)a->weight_decay, mom = (T)a->momentum, damp1 = (T)(1.0 - a->dampening);  \
-    const bool has_wd = a->weight_decay != 0, has_mom = a->momentum != 0, first = a->first_step;            \
-    const bool nesterov = a->nesterov, maximize = a->maximize;                                             \
-    T *restrict buf = s[0];                                                                                \
+    const T sgn = a->maximize ? (T)-1 : (T)1;                                                              \
     for (int64_t i = lo; i < hi; i++) {                                                                    \
-      T gi = maximize ? -g[i] : g[i];                                                                      \
-      if (has_wd) gi = gi + wd * p[i];                                                                     \
-      if (has_mom) {                                                                                       \
-        T b = first ? gi : buf[i] * mom + damp1 * gi;                                                      \
+      T gi = sgn * g[i];                                                                                   \
+      if (l2) gi = gi + wd * p[i];                                                                         \
+      if (mode) {                                                                                          \
+        T b = mode == 1 ? gi : buf[i] * mom + damp1 * gi;                                                  \
         buf[i] = b;                                                                                        \
         gi = nesterov ? gi + mom * b : b;                                                                  \
       }                                                                                                    \
       p[i] = p[i] + (-lr) * gi;                                                                            \
     }                                                                                                      \
   }                                                                                                        \
+  TG_CLONES static void sgd_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *p, const T *g,        \
+                                   T *const *s) {                                                          \
+    const bool l2 = a->weight_decay != 0, nv = a->nesterov;                                                \
+    const int mode = a->momentum == 0 ? 0 : a->first_step ? 1 : 2;                                         \
+    T *buf = s[0];                                                                                         \
+    if (l2) {                                                                                              \
+      if (mode == 0) sgd_body_##SUF(a, lo, hi, p, g, buf, true, 0, false);                                 \
+      else if (mode == 1) nv ? sgd_body_##SUF(a, lo, hi, p, g, buf, true, 1, true)                         \
+                             : sgd_body_##SUF(a, lo, hi, p, g, buf, true, 1, false);                       \
+      else nv ? sgd_body_##SUF(a, lo, hi, p, g, buf, true, 2, true)                                        \
+              : sgd_body_##SUF(a, lo, hi, p, g, buf, true, 2, false);                                      \
+    } else {                                                                                               \
+      if (mode == 0) sgd_body_##SUF(a, lo, hi, p, g, buf, false, 0, false);                                \
+      else if (mode == 1) nv ? sgd_body_##SUF(a, lo, hi, p, g, buf, false, 1, true)                        \
+                             : sgd_body_##SUF(a, lo, hi, p, g, buf, false, 1, false);                      \
+      else nv ? sgd_body_##SUF(a, lo, hi, p, g, buf, false, 2, true)                                       \
+              : sgd_body_##SUF(a, lo, hi, p, g, buf, false, 2, false);                                     \
+    }                                                                                                      \
+  }                                                                                                        \
                                                                                                            \
-  TG_CLONES static void adam_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,           \
-                                    const T *restrict g, T *const *s) {                                    \
-    const T w1 = (T)(1.0 - a->beta1), b2 = (T)a->beta2, c2 = (T)(1.0 - a->beta2);                            \
-    const T wd = (T)a->weight_decay, decay = (T)(1.0 - a->lr * a->weight_decay);                             \
+  INLINE void adam_body_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,                \
+                              const T *restrict g, T *restrict m, T *restrict v, T *restrict vmax,         \
+                              const bool l2, const bool amsgrad) {                                         \
+    const T w1 = (T)(1.0 - a->beta1), w1c = (T)1 - w1, b2 = (T)a->beta2, c2 = (T)(1.0 - a->beta2);          \
+    const bool small = fabs((double)w1) < 0.5;                                                             \
+    const T wd = (T)a->weight_decay;                                                                       \
+    const T decay = a->decoupled && a->weight_decay != 0 ? (T)(1.0 - a->lr * a->weight_decay) : (T)1;        \
     const T neg_step = (T)(-a->step_size), bc2s = (T)a->bias_correction2_sqrt, eps = (T)a->eps;              \
-    const bool has_wd = a->weight_decay != 0, decoupled = a->decoupled, maximize = a->maximize;            \
-    const bool amsgrad = a->amsgrad;                                                                       \
-    T *restrict m = s[0], *restrict v = s[1], *restrict vmax = s[2];                                       \
+    const T sgn = a->maximize ? (T)-1 : (T)1;                                                              \
     for (int64_t i = lo; i < hi; i++) {                                                                    \
-      T gi = maximize ? -g[i] : g[i];                                                                      \
-      T pi = p[i];                                                                                         \
-      if (has_wd) {                                                                                        \
-        if (decoupled) pi = pi * decay;                                                                    \
-        else gi = gi + wd * pi;                                                                            \
-      }                                                                                                    \
-      T mi = m[i];                                                                                         \
-      mi = LERP(T, mi, gi, w1);                                                                            \
+      T gi = sgn * g[i];                                                                                   \
+      T pi = p[i] * decay;                                                                                 \
+      if (l2) gi = gi + wd * pi;                                                                           \
+      T mi = LERP(T, small, m[i], gi, w1, w1c);                                                            \
       m[i] = mi;                                                                                           \
       T vi = v[i] * b2 + c2 * gi * gi;                                                                     \
       v[i] = vi;                                                                                           \
@@ -66,22 +87,33 @@
       p[i] = pi + neg_step * mi / denom;                                                                   \
     }                                                                                                      \
   }                                                                                                        \
+  TG_CLONES static void adam_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *p, const T *g,       \
+                                    T *const *s) {                                                         \
+    const bool l2 = a->weight_decay != 0 && !a->decoupled;                                                 \
+    if (l2) {                                                                                              \
+      if (a->amsgrad) adam_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], true, true);                      \
+      else adam_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], true, false);                                \
+    } else {                                                                                               \
+      if (a->amsgrad) adam_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], false, true);                     \
+      else adam_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], false, false);                               \
+    }                                                                                                      \
+  }                                                                                                        \
                                                                                                            \
-  TG_CLONES static void rmsprop_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,        \
-                                       const T *restrict g, T *const *s) {                                 \
-    const T alpha = (T)a->alpha, c = (T)(1.0 - a->alpha), wd = (T)a->weight_decay, eps = (T)a->eps;          \
-    const T mom = (T)a->momentum, neg_lr = (T)(-a->lr);                                                    \
-    const bool has_wd = a->weight_decay != 0, has_mom = a->momentum > 0, centered = a->centered;           \
-    const bool maximize = a->maximize;                                                                     \
-    T *restrict sq = s[0], *restrict buf = s[1], *restrict ga = s[2];                                      \
+  INLINE void rmsprop_body_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,             \
+                                 const T *restrict g, T *restrict sq, T *restrict buf, T *restrict ga,     \
+                                 const bool l2, const bool centered, const bool has_mom) {                 \
+    const T alpha = (T)a->alpha, c = (T)(1.0 - a->alpha), cc = (T)1 - c, wd = (T)a->weight_decay;            \
+    const bool small = fabs((double)c) < 0.5;                                                              \
+    const T eps = (T)a->eps, mom = (T)a->momentum, neg_lr = (T)(-a->lr);                                   \
+    const T sgn = a->maximize ? (T)-1 : (T)1;                                                              \
     for (int64_t i = lo; i < hi; i++) {                                                                    \
-      T gi = maximize ? -g[i] : g[i];                                                                      \
-      if (has_wd) gi = gi + wd * p[i];                                                                     \
+      T gi = sgn * g[i];                                                                                   \
+      if (l2) gi = gi + wd * p[i];                                                                         \
       T si = sq[i] * alpha + c * gi * gi;                                                                  \
       sq[i] = si;                                                                                          \
       T avg;                                                                                               \
       if (centered) {                                                                                      \
-        T gai = LERP(T, ga[i], gi, c);                                                                     \
+        T gai = LERP(T, small, ga[i], gi, c, cc);                                                          \
         ga[i] = gai;                                                                                       \
         avg = SQRT(si + (T)(-1) * gai * gai);                                                              \
       } else {                                                                                             \
@@ -97,31 +129,47 @@
       }                                                                                                    \
     }                                                                                                      \
   }                                                                                                        \
+  TG_CLONES static void rmsprop_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *p, const T *g,    \
+                                       T *const *s) {                                                      \
+    const int k = (a->weight_decay != 0) * 4 + a->centered * 2 + (a->momentum > 0);                        \
+    switch (k) {                                                                                           \
+      case 0: rmsprop_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], false, false, false); break;           \
+      case 1: rmsprop_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], false, false, true); break;            \
+      case 2: rmsprop_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], false, true, false); break;            \
+      case 3: rmsprop_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], false, true, true); break;             \
+      case 4: rmsprop_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], true, false, false); break;            \
+      case 5: rmsprop_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], true, false, true); break;             \
+      case 6: rmsprop_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], true, true, false); break;             \
+      default: rmsprop_body_##SUF(a, lo, hi, p, g, s[0], s[1], s[2], true, true, true); break;             \
+    }                                                                                                      \
+  }                                                                                                        \
                                                                                                            \
-  TG_CLONES static void adagrad_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,        \
-                                       const T *restrict g, T *const *s) {                                 \
+  INLINE void adagrad_body_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,             \
+                                 const T *restrict g, T *restrict sum, const bool l2) {                    \
     const T wd = (T)a->weight_decay, eps = (T)a->eps, neg_clr = (T)(-a->step_size);                         \
-    const bool has_wd = a->weight_decay != 0, maximize = a->maximize;                                      \
-    T *restrict sum = s[0];                                                                                \
+    const T sgn = a->maximize ? (T)-1 : (T)1;                                                              \
     for (int64_t i = lo; i < hi; i++) {                                                                    \
-      T gi = maximize ? -g[i] : g[i];                                                                      \
-      if (has_wd) gi = gi + wd * p[i];                                                                     \
+      T gi = sgn * g[i];                                                                                   \
+      if (l2) gi = gi + wd * p[i];                                                                         \
       T si = sum[i] + (T)1 * gi * gi;                                                                      \
       sum[i] = si;                                                                                         \
       T std = SQRT(si) + eps;                                                                              \
       p[i] = p[i] + neg_clr * gi / std;                                                                    \
     }                                                                                                      \
   }                                                                                                        \
+  TG_CLONES static void adagrad_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *p, const T *g,    \
+                                       T *const *s) {                                                      \
+    if (a->weight_decay != 0) adagrad_body_##SUF(a, lo, hi, p, g, s[0], true);                             \
+    else adagrad_body_##SUF(a, lo, hi, p, g, s[0], false);                                                 \
+  }                                                                                                        \
                                                                                                            \
-  TG_CLONES static void adadelta_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,       \
-                                        const T *restrict g, T *const *s) {                                \
+  INLINE void adadelta_body_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,            \
+                                  const T *restrict g, T *restrict sq, T *restrict acc, const bool l2) {   \
     const T rho = (T)a->rho, c = (T)(1.0 - a->rho), wd = (T)a->weight_decay, eps = (T)a->eps;                \
-    const T neg_lr = (T)(-a->lr);                                                                          \
-    const bool has_wd = a->weight_decay != 0, maximize = a->maximize;                                      \
-    T *restrict sq = s[0], *restrict acc = s[1];                                                           \
+    const T neg_lr = (T)(-a->lr), sgn = a->maximize ? (T)-1 : (T)1;                                        \
     for (int64_t i = lo; i < hi; i++) {                                                                    \
-      T gi = maximize ? -g[i] : g[i];                                                                      \
-      if (has_wd) gi = gi + wd * p[i];                                                                     \
+      T gi = sgn * g[i];                                                                                   \
+      if (l2) gi = gi + wd * p[i];                                                                         \
       T si = sq[i] * rho + c * gi * gi;                                                                    \
       sq[i] = si;                                                                                          \
       T std = SQRT(si + eps);                                                                              \
@@ -131,6 +179,11 @@
       acc[i] = acc[i] * rho + c * delta * delta;                                                           \
       p[i] = p[i] + neg_lr * delta;                                                                        \
     }                                                                                                      \
+  }                                                                                                        \
+  TG_CLONES static void adadelta_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *p, const T *g,   \
+                                        T *const *s) {                                                     \
+    if (a->weight_decay != 0) adadelta_body_##SUF(a, lo, hi, p, g, s[0], s[1], true);                      \
+    else adadelta_body_##SUF(a, lo, hi, p, g, s[0], s[1], false);                                          \
   }
 
 OPTIM_KERNELS(float, f32, sqrtf)

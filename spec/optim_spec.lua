@@ -444,6 +444,56 @@ describe("tg.optim behaviour", function()
     end
   end)
 
+  it("every optimizer goes the right direction (and the other way with maximize)", function()
+    local configs = {
+      {"SGD", {lr = 0.01, momentum = 0.9, nesterov = true}}, {"Adam", {lr = 0.05}}, {"AdamW", {lr = 0.05}},
+      {"RMSprop", {lr = 0.01, centered = true}}, {"Adagrad", {lr = 0.1}}, {"Adadelta", {lr = 1.0}},
+    }
+    for _, cfg in ipairs(configs) do
+      for _, maximize in ipairs({false, true}) do
+        local W, b = params()
+        local o = copy(cfg[2])
+        o.maximize = maximize
+        local opt = tg.optim[cfg[1]]({W, b}, o)
+        local first = loss_fn(W, b):item()
+        for s = 1, 20 do one_step(opt, W, b, s, {}) end
+        local last = loss_fn(W, b):item()
+        if maximize then
+          assert.is_true(last > first, cfg[1] .. " maximize")
+        else
+          assert.is_true(last < first, cfg[1])
+        end
+      end
+    end
+  end)
+
+  it("zero gradients leave the parameters unchanged (no weight decay)", function()
+    for _, name in ipairs({"SGD", "Adam", "RMSprop", "Adagrad", "Adadelta"}) do
+      local W = params()
+      local before = W:detach():clone()
+      local opt = tg.optim[name]({W}, {lr = 0.1})
+      for _ = 1, 3 do
+        W.grad = tg.zeros(3, 4, {dtype = tg.float64})
+        opt:step()
+      end
+      assert_close(W, before, 0)
+    end
+  end)
+
+  it("parameters of different dtypes in one optimizer", function()
+    local W64 = params()
+    local W32 = params(tg.float32)
+    local opt = tg.optim.Adam({W64, W32}, {lr = 0.1})
+    for _ = 1, 3 do
+      opt:zero_grad()
+      loss_fn(W64, tg.zeros(3, {dtype = tg.float64})):backward()
+      loss_fn(W32, tg.zeros(3)):backward()
+      opt:step()
+    end
+    assert.are.equal(tg.float32, opt.state[W32].exp_avg.dtype)
+    assert_close(W32, W64, 1e-5)
+  end)
+
   it("SGD without momentum keeps no state; with momentum the buffer starts as the gradient", function()
     local W, b = params()
     local opt = tg.optim.SGD({W, b}, {lr = 0.1})

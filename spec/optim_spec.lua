@@ -187,6 +187,22 @@ describe("tg.optim state_dict", function()
     one_step(opt2, W2, b2, 2, {})
   end)
 
+  it("loads PyTorch-style step counts kept as tensors", function()
+    local W, b = params()
+    local opt = tg.optim.Adam({W, b}, {lr = 0.1})
+    for s = 1, 2 do one_step(opt, W, b, s, {}) end
+    local sd = opt:state_dict()
+    sd.state[1].step = tg.tensor(2.0)
+    sd.state[2].step = tg.tensor(2.0)
+    local W2, b2 = W:detach():clone():requires_grad_(), b:detach():clone():requires_grad_()
+    local opt2 = tg.optim.Adam({W2, b2}, {lr = 0.1})
+    opt2:load_state_dict(sd)
+    assert.are.equal(2, opt2.state[W2].step)
+    one_step(opt, W, b, 3, {})
+    one_step(opt2, W2, b2, 3, {})
+    assert_close(W2, W, 0)
+  end)
+
   it("rejects a state dict of another shape", function()
     local W, b, c = params()
     local opt = tg.optim.SGD({W, b}, {lr = 0.1})
@@ -574,6 +590,9 @@ describe("tg.optim errors (PyTorch's wording)", function()
       {"SGD() got an unexpected keyword argument 'lrr'", "SGD", {lrr = 0.1}},
       {"Adam() got an unexpected keyword argument 'momentum'", "Adam", {momentum = 0.9}},
       {"AdamW() got an unexpected keyword argument 'decoupled_weight_decay'", "AdamW", {decoupled_weight_decay = false}},
+      {"SGD(): option 'lr' must be a number, got string", "SGD", {lr = "0.1"}},
+      {"SGD(): option 'nesterov' must be a boolean, got number", "SGD", {nesterov = 1}},
+      {"Adam(): option 'betas' must be a table, got number", "Adam", {betas = 0.9}},
     }
     for _, c in ipairs(cases) do
       errors(c[1], function() tg.optim[c[2]]({W}, c[3]) end)

@@ -94,6 +94,11 @@ return function(tg)
       if type(k) ~= "string" or (cls._defaults[k] == nil and not cls._extra_keys[k]) then
         error(("%s() got an unexpected keyword argument '%s'"):format(name, tostring(k)))
       end
+      local dv = cls._defaults[k]
+      if dv ~= nil and type(v) ~= type(dv) and not (type(dv) == "table" and is_tensor(v)) then
+        error(("%s(): option '%s' must be a %s, got %s"):format(name, k,
+          type(dv) == "table" and "table" or type(dv), typename(v)))
+      end
       d[k] = copy_value(v)
     end
     return d
@@ -260,7 +265,9 @@ return function(tg)
   -- a deep copy of a saved state value for parameter p: tensors cloned (floating
   -- ones cast to p's dtype, except 'step'), contiguous and detached
   local function cast(p, v, key)
-    if is_tensor(v) then
+    if is_tensor(v) and key == "step" and v:numel() == 1 then
+      return v:item() -- PyTorch keeps step counts as 0-d tensors; tgrad as numbers
+    elseif is_tensor(v) then
       local t = v:detach()
       if key ~= "step" and t.dtype.is_floating_point and p.dtype.is_floating_point and t.dtype ~= p.dtype then
         t = t:to(p.dtype)

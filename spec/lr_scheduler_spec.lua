@@ -49,6 +49,19 @@ end
 
 local function build(case)
   local opt = optimizer(case.optim)
+  if case.subs then -- SequentialLR / ChainedScheduler over children built first
+    local children = {}
+    for i, sub in ipairs(case.subs) do
+      local a = args_of(sub)
+      a[#a + 1] = copy(sub.opts)
+      children[i] = S[sub.cls](opt, table.unpack(a))
+    end
+    if case.cls == "ChainedScheduler" then return opt, S.ChainedScheduler(children) end
+    local a = args_of(case)
+    table.insert(a, 1, children)
+    a[#a + 1] = copy(case.opts)
+    return opt, S[case.cls](opt, table.unpack(a))
+  end
   local args = args_of(case)
   args[#args + 1] = copy(case.opts)
   return opt, S[case.cls](opt, table.unpack(args))
@@ -225,6 +238,36 @@ describe("tg.optim.lr_scheduler behaviour", function()
     errors("mode avg is unknown!", function() S.ReduceLROnPlateau(opt, {mode = "avg"}) end)
     errors("threshold mode rell is unknown!", function() S.ReduceLROnPlateau(opt, {threshold_mode = "rell"}) end)
     errors("expected 2 min_lrs, got 1", function() S.ReduceLROnPlateau(opt, {min_lr = {0.1}}) end)
+    errors("mode is invalid and scale_fn is None", function() S.CyclicLR(opt, 0.01, 0.1, {mode = "square"}) end)
+    local a = S.StepLR(opt, 2)
+    errors("Sequential Schedulers expects number of schedulers provided to be one more than the number of "
+      .. "milestone points, but got number of schedulers 1 and the number of milestones to be equal to 1",
+      function() S.SequentialLR(opt, {a}, {3}) end)
+    errors("SequentialLR does not support `ReduceLROnPlateau` scheduler",
+      function() S.SequentialLR(opt, {a, S.ReduceLROnPlateau(opt)}, {3}) end)
+    errors("ChainedScheduler expects all schedulers to belong to the same optimizer",
+      function() S.ChainedScheduler({a, S.StepLR(optimizer(), 2)}) end)
+    errors("ChainedScheduler expects at least one scheduler to be chained, but got no scheduler.",
+      function() S.ChainedScheduler({}) end)
+  end)
+
+  it("CyclicLR with a custom scale_fn (per cycle, or per iteration)", function()
+    local opt = optimizer()
+    local s = S.CyclicLR(opt, 0.01, 0.1, {step_size_up = 2, scale_fn = function(x) return 1 / x end})
+    local opt2 = optimizer()
+    local s2 = S.CyclicLR(opt2, 0.01, 0.1, {step_size_up = 2, mode = "triangular2"})
+    for _ = 1, 9 do
+      s:step()
+      s2:step() -- triangular2 halves per cycle: 1 / 2^(c - 1); 1 / c agrees on cycles 1 and 2
+    end
+    local opt3 = optimizer()
+    local s3 = S.CyclicLR(opt3, 0.01, 0.1, {step_size_up = 2, scale_fn = function() return 0.5 end,
+      scale_mode = "iterations"})
+    s3:step()
+    assert_close(s3:get_last_lr()[1], 0.01 + 0.09 * 0.5 * 0.5, 1e-15)
+    -- cycle 3 (epochs 8..11): 1/3 against 1/4
+    assert_close(s:get_last_lr()[1], 0.01 + 0.09 * 0.5 / 3, 1e-15)
+    assert_close(s2:get_last_lr()[1], 0.01 + 0.09 * 0.5 / 4, 1e-15)
   end)
 
   it("names the caller's line", function()

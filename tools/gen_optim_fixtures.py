@@ -166,7 +166,7 @@ def add_lbfgs(name, kwargs, steps=4):
     for _ in range(steps):
         loss = opt.step(closure)
         st = opt.state[P]
-        traj.append({"loss": float(loss), "P": flat(P), "q": flat(q),
+        traj.append({"loss": float(loss.detach()), "P": flat(P), "q": flat(q),
                      "func_evals": st["func_evals"], "n_iter": st["n_iter"]})
     lbfgs_cases.append({"name": name, "opts": kwargs, "traj": traj})
 
@@ -183,7 +183,10 @@ add_lbfgs("LBFGS strong_wolfe max_eval", {"line_search_fn": "strong_wolfe", "max
 sched_cases = []
 
 
-def add_sched(name, cls, args, kwargs=None, optim="SGD", steps=25, metrics=None, lua_args=None, lua_kwargs=None):
+def add_sched(name, cls, args, kwargs=None, optim="SGD", steps=25, metrics=None, lua_args=None, lua_kwargs=None,
+              subs=None):
+    """subs: for SequentialLR / ChainedScheduler, the children as (cls, args, kwargs), built first on the
+    same optimizer and passed as the first argument (SequentialLR: after the optimizer)"""
     kwargs = kwargs or {}
     w = torch.zeros(2, requires_grad=True)
     v = torch.zeros(3, requires_grad=True)
@@ -191,7 +194,14 @@ def add_sched(name, cls, args, kwargs=None, optim="SGD", steps=25, metrics=None,
         opt = torch.optim.SGD([{"params": [w]}, {"params": [v], "lr": 0.05}], lr=0.1, momentum=0.9)
     else:
         opt = torch.optim.Adam([{"params": [w]}, {"params": [v], "lr": 0.05}], lr=0.1)
-    sched = getattr(torch.optim.lr_scheduler, cls)(opt, *args, **kwargs)
+    if subs is not None:
+        children = [getattr(torch.optim.lr_scheduler, c)(opt, *a, **k) for c, a, k in subs]
+        if cls == "ChainedScheduler":
+            sched = torch.optim.lr_scheduler.ChainedScheduler(children)
+        else:
+            sched = getattr(torch.optim.lr_scheduler, cls)(opt, children, *args, **kwargs)
+    else:
+        sched = getattr(torch.optim.lr_scheduler, cls)(opt, *args, **kwargs)
 
     def mom():
         return [g["betas"][0] if optim == "Adam" else g["momentum"] for g in opt.param_groups]
@@ -208,7 +218,8 @@ def add_sched(name, cls, args, kwargs=None, optim="SGD", steps=25, metrics=None,
         moms.append(mom())
     sched_cases.append({"name": name, "cls": cls, "args": lua_args if lua_args is not None else list(args),
                         "opts": lua_kwargs if lua_kwargs is not None else kwargs, "optim": optim,
-                        "metrics": metrics, "lrs": lrs, "momentum": moms})
+                        "metrics": metrics, "lrs": lrs, "momentum": moms,
+                        "subs": None if subs is None else [{"cls": c, "args": list(a), "opts": k} for c, a, k in subs]})
 
 
 add_sched("StepLR", "StepLR", [3], {"gamma": 0.5})
@@ -234,6 +245,21 @@ add_sched("OneCycleLR Adam", "OneCycleLR", [0.01], {"epochs": 2, "steps_per_epoc
                                                     "final_div_factor": 100.0}, optim="Adam")
 add_sched("OneCycleLR no momentum", "OneCycleLR", [0.3], {"total_steps": 30, "cycle_momentum": False,
                                                           "base_momentum": 0.8, "max_momentum": 0.9})
+add_sched("CyclicLR triangular", "CyclicLR", [0.01, 0.1], {"step_size_up": 4})
+add_sched("CyclicLR triangular2 down", "CyclicLR", [[0.01, 0.005], 0.1], {"step_size_up": 3, "step_size_down": 5,
+                                                                         "mode": "triangular2"})
+add_sched("CyclicLR exp_range", "CyclicLR", [0.01, 0.1], {"step_size_up": 4, "mode": "exp_range", "gamma": 0.9,
+                                                          "base_momentum": 0.7, "max_momentum": 0.95})
+add_sched("CyclicLR Adam no momentum", "CyclicLR", [0.001, 0.01], {"step_size_up": 5, "cycle_momentum": False},
+          optim="Adam")
+add_sched("CyclicLR Adam beta1", "CyclicLR", [0.001, 0.01], {"step_size_up": 5}, optim="Adam")
+add_sched("SequentialLR warmup cosine", "SequentialLR", [[5]],
+          subs=[("LinearLR", [], {"start_factor": 0.1, "total_iters": 4}), ("CosineAnnealingLR", [10], {})])
+add_sched("SequentialLR three", "SequentialLR", [[3, 10]],
+          subs=[("ConstantLR", [], {"factor": 0.5, "total_iters": 2}), ("ExponentialLR", [0.9], {}),
+                ("StepLR", [4], {"gamma": 0.5})])
+add_sched("ChainedScheduler", "ChainedScheduler", [],
+          subs=[("ConstantLR", [], {"factor": 0.5, "total_iters": 4}), ("ExponentialLR", [0.9], {})])
 M1 = [5.0, 4.0, 4.1, 4.05, 4.2, 3.0, 3.1, 3.2, 3.3, 3.0, 2.99, 2.995, 3.5, 3.6, 3.7, 1.0, 1.0, 1.0, 1.0, 1.0,
       0.5, 0.6, 0.7, 0.8, 0.9]
 add_sched("ReduceLROnPlateau", "ReduceLROnPlateau", [], {"patience": 2}, metrics=M1)

@@ -2,7 +2,8 @@
 -- schedulers with their recursive ("chainable") formulas, so that
 -- get_last_lr() sequences equal PyTorch's: StepLR MultiStepLR ConstantLR
 -- LinearLR ExponentialLR PolynomialLR CosineAnnealingLR LambdaLR
--- MultiplicativeLR CosineAnnealingWarmRestarts OneCycleLR ReduceLROnPlateau.
+-- MultiplicativeLR CosineAnnealingWarmRestarts OneCycleLR ReduceLROnPlateau
+-- CyclicLR SequentialLR ChainedScheduler.
 --
 -- Construction: required arguments positional or in the trailing options
 -- table, the rest PyTorch's keyword arguments in it:
@@ -73,12 +74,15 @@ return function(tg, optim)
     return type(t) == "table" and not is_tensor(t) and getmetatable(t) == nil and t[1] == nil
   end
 
-  local function construct(cls, optimizer, ...)
+  local function construct(cls, ...)
     local name = cls.__name
-    local args = table.pack(...)
+    local optimizer
+    if not cls._no_optimizer then optimizer = ... end
+    local args = table.pack(select(cls._no_optimizer and 1 or 2, ...))
     local n = args.n
     local opts = {}
-    if n > 0 and is_options(args[n]) then
+    -- (an empty table where a required argument is missing is that argument: ChainedScheduler({}))
+    if n > 0 and is_options(args[n]) and not (next(args[n]) == nil and n - 1 < #cls._required) then
       opts, n = args[n], n - 1
     end
     local a = {}
@@ -108,7 +112,9 @@ return function(tg, optim)
     for k, v in pairs(cls._defaults) do
       if a[k] == nil then a[k] = copy(v) end
     end
-    if not is_optimizer(optimizer) then error(typename(optimizer) .. " is not an Optimizer") end
+    if not cls._no_optimizer and not is_optimizer(optimizer) then
+      error(typename(optimizer) .. " is not an Optimizer")
+    end
     local self = setmetatable({optimizer = optimizer}, cls)
     cls._construct(self, optimizer, a)
     return self
@@ -157,6 +163,10 @@ return function(tg, optim)
     end
     self.base_lrs = group_values(optimizer, "initial_lr")
     self.last_epoch = last_epoch
+    self:_initial_step()
+  end
+
+  function LRScheduler:_initial_step()
     self._step_count = 0
     self._is_initial = true
     self:_step()
@@ -167,6 +177,10 @@ return function(tg, optim)
 
   function LRScheduler:_step(epoch)
     self._step_count = self._step_count + 1
+    self:_update_lr(epoch)
+  end
+
+  function LRScheduler:_update_lr(epoch)
     local values
     if epoch == nil then
       self.last_epoch = self.last_epoch + 1
@@ -646,6 +660,182 @@ return function(tg, optim)
     LRScheduler.load_state_dict(self, sd)
     self:_init_is_better(self.mode, self.threshold, self.threshold_mode)
   end
+
+  ---------------------------------------------------------------- CyclicLR
+  local CyclicLR = LRScheduler:extend("CyclicLR", {"base_lr", "max_lr"}, {"base_lr", "max_lr"}, {
+    step_size_up = 2000, step_size_down = false, mode = "triangular", gamma = 1.0, scale_fn = false,
+    scale_mode = "cycle", cycle_momentum = true, base_momentum = 0.8, max_momentum = 0.9, last_epoch = -1,
+  })
+  function CyclicLR:_construct(optimizer, a)
+    local base_lrs = format_param("base_lr", optimizer, a.base_lr)
+    if a.last_epoch == -1 then
+      for i, g in ipairs(optimizer.param_groups) do g.lr = base_lrs[i] end
+    end
+    self.max_lrs = format_param("max_lr", optimizer, a.max_lr)
+    local up = a.step_size_up + 0.0
+    local down = a.step_size_down and a.step_size_down + 0.0 or up
+    self.total_size = up + down
+    self.step_ratio = up / self.total_size
+    local mode = a.mode
+    if mode ~= "triangular" and mode ~= "triangular2" and mode ~= "exp_range" and not a.scale_fn then
+      error("mode is invalid and scale_fn is None")
+    end
+    self.mode, self.gamma = mode, a.gamma
+    self._scale_fn_custom = a.scale_fn or nil
+    self.scale_mode = a.scale_mode
+    if not self._scale_fn_custom then
+      self.scale_mode = mode == "exp_range" and "iterations" or "cycle"
+    end
+    self.cycle_momentum = a.cycle_momentum and true or false
+    if self.cycle_momentum then
+      if optimizer.defaults.momentum == nil and optimizer.defaults.betas == nil then
+        error("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+      end
+      self.use_beta1 = optimizer.defaults.betas ~= nil
+      self.base_momentums = format_param("base_momentum", optimizer, a.base_momentum)
+      self.max_momentums = format_param("max_momentum", optimizer, a.max_momentum)
+      if a.last_epoch == -1 then
+        for i, g in ipairs(optimizer.param_groups) do
+          if self.use_beta1 then g.betas = {self.max_momentums[i], g.betas[2]} else g.momentum = self.max_momentums[i] end
+          g.max_momentum, g.base_momentum = self.max_momentums[i], self.base_momentums[i]
+        end
+      end
+    end
+    self:_base_init(optimizer, a.last_epoch)
+    self.base_lrs = base_lrs
+  end
+  function CyclicLR:scale_fn(x)
+    if self._scale_fn_custom then return self._scale_fn_custom(x) end
+    if self.mode == "triangular" then return 1.0 end
+    if self.mode == "triangular2" then return 1 / 2.0 ^ (x - 1) end
+    return self.gamma ^ x
+  end
+  function CyclicLR:get_lr()
+    local cycle = math.floor(1 + self.last_epoch / self.total_size)
+    local x = 1.0 + self.last_epoch / self.total_size - cycle
+    local scale_factor
+    if x <= self.step_ratio then scale_factor = x / self.step_ratio
+    else scale_factor = (x - 1) / (self.step_ratio - 1) end
+    local at = self.scale_mode == "cycle" and cycle or self.last_epoch
+    local lrs = {}
+    for i, base in ipairs(self.base_lrs) do
+      lrs[i] = base + (self.max_lrs[i] - base) * scale_factor * self:scale_fn(at)
+    end
+    if self.cycle_momentum then
+      for i, g in ipairs(self.optimizer.param_groups) do
+        local base_height = (self.max_momentums[i] - self.base_momentums[i]) * scale_factor
+        local m = self.max_momentums[i] - base_height * self:scale_fn(at)
+        if self.use_beta1 then g.betas = {m, g.betas[2]} else g.momentum = m end
+      end
+    end
+    return lrs
+  end
+
+  ---------------------------------------------------------------- SequentialLR, ChainedScheduler
+  local function check_children(name, optimizer, schedulers)
+    for i, sch in ipairs(schedulers) do
+      if type(sch) ~= "table" or sch.optimizer == nil then
+        error(("%s at index %d should have `optimizer` as its attribute."):format(name, i))
+      end
+      if getmetatable(sch) == ReduceLROnPlateau then
+        error(("%s does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be "
+          .. "specified when calling `step`, but got one at index %d in the given schedulers sequence.")
+          :format(name, i))
+      end
+      if sch.optimizer ~= optimizer then
+        error(("%s expects all schedulers to belong to the same optimizer, but got scheduler %s at index %d "
+          .. "has a different optimizer."):format(name, sch.__name, i))
+      end
+    end
+  end
+
+  local function children_state(self)
+    local sd = {}
+    for k, v in pairs(self) do
+      if k ~= "optimizer" and k ~= "_schedulers" and type(v) ~= "function" then sd[k] = copy(v) end
+    end
+    sd._schedulers = {}
+    for i, sch in ipairs(self._schedulers) do sd._schedulers[i] = sch:state_dict() end
+    return sd
+  end
+
+  local function load_children(self, sd)
+    for k, v in pairs(sd) do
+      if k ~= "_schedulers" then self[k] = copy(v) end
+    end
+    for i, s in ipairs(sd._schedulers or {}) do self._schedulers[i]:load_state_dict(s) end
+  end
+
+  -- the first milestone above epoch (Python's bisect_right), 1-based
+  local function bisect_right(list, x)
+    local i = 1
+    while i <= #list and list[i] <= x do i = i + 1 end
+    return i
+  end
+
+  local SequentialLR = LRScheduler:extend("SequentialLR", {"schedulers", "milestones"}, {"schedulers", "milestones"},
+    {last_epoch = -1})
+  function SequentialLR:_construct(optimizer, a)
+    local schedulers, milestones = a.schedulers, a.milestones
+    if #schedulers < 1 then error("SequentialLR expects at least one scheduler, but got no scheduler.") end
+    check_children("SequentialLR", optimizer, schedulers)
+    if #milestones ~= #schedulers - 1 then
+      error(("Sequential Schedulers expects number of schedulers provided to be one more than the number of "
+        .. "milestone points, but got number of schedulers %d and the number of milestones to be equal to %d")
+        :format(#schedulers, #milestones))
+    end
+    self._schedulers = {}
+    for i, sch in ipairs(schedulers) do self._schedulers[i] = sch end
+    self._milestones = copy(milestones)
+    self.last_epoch = a.last_epoch + 1
+    for _, g in ipairs(optimizer.param_groups) do g.lr = g.initial_lr end
+    local function undo(sch) -- one epoch back, through nested sequences
+      if sch._schedulers then
+        for _, c in ipairs(sch._schedulers) do undo(c) end
+      elseif sch.last_epoch then
+        sch.last_epoch = sch.last_epoch - 1
+      end
+    end
+    for _, sch in ipairs(self._schedulers) do undo(sch) end
+    local first = self._schedulers[bisect_right(self._milestones, 0)]
+    first:_initial_step()
+    self._last_lr = first:get_last_lr()
+  end
+  function SequentialLR:_step()
+    self.last_epoch = self.last_epoch + 1
+    local idx = bisect_right(self._milestones, self.last_epoch)
+    local sch = self._schedulers[idx]
+    if idx > 1 and self._milestones[idx - 1] == self.last_epoch then
+      sch:_update_lr(0)
+    else
+      sch:_step()
+    end
+    self._last_lr = sch:get_last_lr()
+  end
+  SequentialLR.state_dict = children_state
+  SequentialLR.load_state_dict = load_children
+
+  --- ChainedScheduler(schedulers [, optimizer]): every scheduler steps at each step
+  local ChainedScheduler = LRScheduler:extend("ChainedScheduler", {"schedulers", "optimizer"}, {"schedulers"}, {})
+  ChainedScheduler._no_optimizer = true
+  function ChainedScheduler:_construct(_, a)
+    local schedulers = a.schedulers
+    if type(schedulers) ~= "table" or #schedulers < 1 then
+      error("ChainedScheduler expects at least one scheduler to be chained, but got no scheduler.")
+    end
+    local optimizer = a.optimizer or schedulers[1].optimizer
+    check_children("ChainedScheduler", optimizer, schedulers)
+    self._schedulers = {}
+    for i, sch in ipairs(schedulers) do self._schedulers[i] = sch end
+    self.optimizer = optimizer
+    self._last_lr = group_values(self._schedulers[#self._schedulers].optimizer, "lr")
+  end
+  function ChainedScheduler:_step()
+    for _, sch in ipairs(self._schedulers) do sch:_step() end
+    self._last_lr = group_values(self._schedulers[#self._schedulers].optimizer, "lr")
+  end
+  ChainedScheduler.state_dict = children_state
+  ChainedScheduler.load_state_dict = load_children
 
   return lr_scheduler
 end

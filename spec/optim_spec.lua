@@ -102,6 +102,7 @@ end)
 ---------------------------------------------------------------- state_dict
 describe("tg.optim state_dict", function()
   local picks = {"SGD momentum dampening", "SGD groups", "Adam weight_decay amsgrad", "AdamW amsgrad weight_decay",
+                 "NAdam decoupled momentum_decay", "RAdam rectified early", "Adamax lr weight_decay",
                  "RMSprop centered momentum weight_decay", "Adagrad lr_decay", "Adadelta weight_decay",
                  "Adam groups", "Adam skipped grads"}
   local by_name = {}
@@ -354,6 +355,9 @@ describe("tg.optim behaviour", function()
     assert.are.equal(1e-10, tg.optim.Adagrad({W}).defaults.eps)
     assert.are.equal(1.0, tg.optim.Adadelta({W}).defaults.lr)
     assert.are.equal(1e-6, tg.optim.Adadelta({W}).defaults.eps)
+    assert.are.equal(2e-3, tg.optim.Adamax({W}).defaults.lr)
+    assert.are.equal(4e-3, tg.optim.NAdam({W}).defaults.momentum_decay)
+    assert.is_false(tg.optim.RAdam({W}).defaults.decoupled_weight_decay)
   end)
 
   it("zero_grad sets the gradients to nil, or zeroes them with set_to_none = false", function()
@@ -412,7 +416,7 @@ describe("tg.optim behaviour", function()
   end)
 
   it("non-contiguous parameters and gradients", function()
-    for _, name in ipairs({"SGD", "Adam", "RMSprop", "Adagrad", "Adadelta"}) do
+    for _, name in ipairs({"SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"}) do
       local base = tg.tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}, {dtype = tg.float64})
       local p1 = base:t():detach():requires_grad_(true) -- (3, 2), transposed strides
       local p2 = base:t():contiguous():detach():requires_grad_(true)
@@ -453,7 +457,7 @@ describe("tg.optim behaviour", function()
   it("empty parameters are fine", function()
     local e = tg.zeros(0, {requires_grad = true})
     e.grad = tg.zeros(0)
-    for _, name in ipairs({"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"}) do
+    for _, name in ipairs({"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"}) do
       local opt = tg.optim[name]({e}, {lr = 0.1})
       opt:step()
       assert.are.equal(0, e:numel())
@@ -464,6 +468,7 @@ describe("tg.optim behaviour", function()
     local configs = {
       {"SGD", {lr = 0.01, momentum = 0.9, nesterov = true}}, {"Adam", {lr = 0.05}}, {"AdamW", {lr = 0.05}},
       {"RMSprop", {lr = 0.01, centered = true}}, {"Adagrad", {lr = 0.1}}, {"Adadelta", {lr = 1.0}},
+      {"Adamax", {lr = 0.05}}, {"NAdam", {lr = 0.05}}, {"RAdam", {lr = 0.05}},
     }
     for _, cfg in ipairs(configs) do
       for _, maximize in ipairs({false, true}) do
@@ -484,7 +489,7 @@ describe("tg.optim behaviour", function()
   end)
 
   it("zero gradients leave the parameters unchanged (no weight decay)", function()
-    for _, name in ipairs({"SGD", "Adam", "RMSprop", "Adagrad", "Adadelta"}) do
+    for _, name in ipairs({"SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"}) do
       local W = params()
       local before = W:detach():clone()
       local opt = tg.optim[name]({W}, {lr = 0.1})
@@ -587,6 +592,9 @@ describe("tg.optim errors (PyTorch's wording)", function()
       {"Invalid initial_accumulator_value value: -1.0", "Adagrad", {initial_accumulator_value = -1.0}},
       {"Invalid rho value: 1.5", "Adadelta", {rho = 1.5}},
       {"Invalid epsilon value: -0.1", "Adadelta", {eps = -0.1}},
+      {"Invalid beta parameter at index 0: -0.5", "Adamax", {betas = {-0.5, 0.9}}},
+      {"Invalid momentum_decay value: -0.1", "NAdam", {momentum_decay = -0.1}},
+      {"Invalid epsilon value: -1.0", "RAdam", {eps = -1.0}},
       {"SGD() got an unexpected keyword argument 'lrr'", "SGD", {lrr = 0.1}},
       {"Adam() got an unexpected keyword argument 'momentum'", "Adam", {momentum = 0.9}},
       {"AdamW() got an unexpected keyword argument 'decoupled_weight_decay'", "AdamW", {decoupled_weight_decay = false}},

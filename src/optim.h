@@ -18,6 +18,9 @@ typedef enum {
   TG_OPTIM_RMSPROP,  /* state: square_avg, momentum_buffer (NULL unless momentum > 0), grad_avg (NULL unless centered) */
   TG_OPTIM_ADAGRAD,  /* state: sum */
   TG_OPTIM_ADADELTA, /* state: square_avg, acc_delta */
+  TG_OPTIM_ADAMAX,   /* state: exp_avg, exp_inf */
+  TG_OPTIM_NADAM,    /* state: exp_avg, exp_avg_sq (and the scalar mu_product in the args) */
+  TG_OPTIM_RADAM,    /* state: exp_avg, exp_avg_sq */
   TG_OPTIM_NKINDS
 } tg_optim_kind;
 
@@ -27,7 +30,7 @@ typedef struct tg_optim_args {
   tg_optim_kind kind;
   double lr, weight_decay, eps;
   bool maximize;
-  double step;              /* Adam, Adagrad: the step count after this step's increment (1 on the first) */
+  double step;              /* Adam, Adagrad, Adamax, NAdam, RAdam: the step count after this step's increment (1 on the first) */
   /* SGD (momentum also RMSprop's) */
   double momentum, dampening;
   bool nesterov, first_step; /* first_step: the momentum buffer is initialised to the gradient */
@@ -41,9 +44,14 @@ typedef struct tg_optim_args {
   double lr_decay;
   /* Adadelta */
   double rho;
+  /* NAdam: momentum_decay; mu_product is read and updated (the state's running product of mu) */
+  double momentum_decay, mu_product;
   /* derived by the core (tg_optim_step) for the kernels */
   double step_size;         /* Adam: lr / (1 - beta1^step); Adagrad: lr / (1 + (step - 1) lr_decay) */
-  double bias_correction2_sqrt; /* Adam: (1 - beta2^step)^0.5 */
+  double bias_correction2_sqrt; /* Adam, RAdam: (1 - beta2^step)^0.5 */
+  double bias_correction1, bias_correction2; /* RAdam: 1 - beta1^step; NAdam, RAdam: 1 - beta2^step */
+  double coef1, coef2;      /* NAdam: the factors of grad and exp_avg; RAdam: the rectification term */
+  bool rectify;             /* RAdam: rho_t > 5 */
 } tg_optim_args;
 
 /* Update param (float32/float64, any strides) in place from param->grad (same

@@ -136,6 +136,23 @@ add("Adadelta weight_decay", "Adadelta", {"lr": 1.0, "weight_decay": 0.1})
 add("Adadelta maximize", "Adadelta", {"lr": 1.0, "maximize": True})
 add("Adadelta eps", "Adadelta", {"lr": 1.0, "eps": 1e-3})
 add("Adadelta float32", "Adadelta", {"lr": 1.0, "rho": 0.8}, dtype="float32")
+# Adamax / NAdam / RAdam
+add("Adamax default", "Adamax", {})
+add("Adamax lr weight_decay", "Adamax", {"lr": 0.1, "weight_decay": 0.1})
+add("Adamax maximize betas eps", "Adamax", {"lr": 0.05, "maximize": True, "betas": (0.5, 0.8), "eps": 1e-3})
+add("Adamax float32", "Adamax", {"lr": 0.1}, dtype="float32")
+add("NAdam default", "NAdam", {})
+add("NAdam lr weight_decay", "NAdam", {"lr": 0.1, "weight_decay": 0.1})
+add("NAdam decoupled momentum_decay", "NAdam", {"lr": 0.1, "weight_decay": 0.2, "decoupled_weight_decay": True,
+                                                "momentum_decay": 0.1})
+add("NAdam maximize", "NAdam", {"lr": 0.05, "maximize": True})
+add("NAdam float32", "NAdam", {"lr": 0.1}, dtype="float32")
+add("RAdam default", "RAdam", {})
+add("RAdam lr weight_decay", "RAdam", {"lr": 0.1, "weight_decay": 0.1})
+add("RAdam rectified early", "RAdam", {"lr": 0.1, "betas": (0.9, 0.8)})
+add("RAdam decoupled maximize", "RAdam", {"lr": 0.05, "weight_decay": 0.2, "decoupled_weight_decay": True,
+                                          "maximize": True, "betas": (0.8, 0.7)})
+add("RAdam float32", "RAdam", {"lr": 0.1, "betas": (0.9, 0.8)}, dtype="float32")
 
 
 # ---------------------------------------------------------------- LBFGS on Rosenbrock

@@ -80,13 +80,54 @@ static int o_adadelta(lua_State *L) {
   return run(L, c, &a, p, sq, acc, NULL);
 }
 
+/* adamax(p, exp_avg, exp_inf, step, lr, beta1, beta2, eps, weight_decay, maximize) */
+static int o_adamax(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_ADAMAX;
+  tg_tensor *p = tgL_check(L, 1), *m = tgL_check(L, 2), *ei = tgL_check(L, 3);
+  a.step = NUM(4), a.lr = NUM(5), a.beta1 = NUM(6), a.beta2 = NUM(7), a.eps = NUM(8), a.weight_decay = NUM(9);
+  a.maximize = BOOL(10);
+  return run(L, c, &a, p, m, ei, NULL);
+}
+
+/* nadam(p, exp_avg, exp_avg_sq, step, mu_product, lr, beta1, beta2, eps, weight_decay, momentum_decay,
+ *       decoupled, maximize) -> the updated mu_product */
+static int o_nadam(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_NADAM;
+  tg_tensor *p = tgL_check(L, 1), *m = tgL_check(L, 2), *v = tgL_check(L, 3);
+  a.step = NUM(4), a.mu_product = NUM(5), a.lr = NUM(6), a.beta1 = NUM(7), a.beta2 = NUM(8), a.eps = NUM(9);
+  a.weight_decay = NUM(10), a.momentum_decay = NUM(11);
+  a.decoupled = BOOL(12), a.maximize = BOOL(13);
+  run(L, c, &a, p, m, v, NULL);
+  lua_pushnumber(L, a.mu_product);
+  return 1;
+}
+
+/* radam(p, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize) */
+static int o_radam(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_RADAM;
+  tg_tensor *p = tgL_check(L, 1), *m = tgL_check(L, 2), *v = tgL_check(L, 3);
+  a.step = NUM(4), a.lr = NUM(5), a.beta1 = NUM(6), a.beta2 = NUM(7), a.eps = NUM(8), a.weight_decay = NUM(9);
+  a.decoupled = BOOL(10), a.maximize = BOOL(11);
+  return run(L, c, &a, p, m, v, NULL);
+}
+
 void tgL_register_optim(lua_State *L, int ctxi, int module, int methods) {
   (void)methods;
   ctxi = lua_absindex(L, ctxi);
   module = lua_absindex(L, module);
   static const luaL_Reg fns[] = {{"sgd", o_sgd},         {"adam", o_adam},         {"rmsprop", o_rmsprop},
-                                 {"adagrad", o_adagrad}, {"adadelta", o_adadelta}, {NULL, NULL}};
-  lua_createtable(L, 0, 5);
+                                 {"adagrad", o_adagrad}, {"adadelta", o_adadelta}, {"adamax", o_adamax},
+                                 {"nadam", o_nadam},     {"radam", o_radam},       {NULL, NULL}};
+  lua_createtable(L, 0, 8);
   tgL_setfuncs(L, -1, ctxi, fns);
   lua_setfield(L, module, "_optim");
 }

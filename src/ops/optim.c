@@ -9,13 +9,17 @@
 #include "../backend/backend.h"
 #include "../optim.h"
 
-static const char *const kind_names[TG_OPTIM_NKINDS] = {"SGD", "Adam", "RMSprop", "Adagrad", "Adadelta"};
+static const char *const kind_names[TG_OPTIM_NKINDS] = {"SGD",      "Adam",   "RMSprop", "Adagrad",
+                                                          "Adadelta", "Adamax", "NAdam",   "RAdam"};
 static const char *const state_names[TG_OPTIM_NKINDS][TG_OPTIM_MAX_STATE] = {
     {"momentum_buffer", NULL, NULL},
     {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
     {"square_avg", "momentum_buffer", "grad_avg"},
     {"sum", NULL, NULL},
     {"square_avg", "acc_delta", NULL},
+    {"exp_avg", "exp_inf", NULL},
+    {"exp_avg", "exp_avg_sq", NULL},
+    {"exp_avg", "exp_avg_sq", NULL},
 };
 
 /* which state tensors this step reads and writes */
@@ -26,7 +30,10 @@ static void used_state(const tg_optim_args *a, bool used[TG_OPTIM_MAX_STATE]) {
     case TG_OPTIM_ADAM: used[0] = used[1] = true; used[2] = a->amsgrad; break;
     case TG_OPTIM_RMSPROP: used[0] = true; used[1] = a->momentum > 0; used[2] = a->centered; break;
     case TG_OPTIM_ADAGRAD: used[0] = true; break;
-    case TG_OPTIM_ADADELTA: used[0] = used[1] = true; break;
+    case TG_OPTIM_ADADELTA:
+    case TG_OPTIM_ADAMAX:
+    case TG_OPTIM_NADAM:
+    case TG_OPTIM_RADAM: used[0] = used[1] = true; break;
     default: break;
   }
 }
@@ -75,8 +82,6 @@ int tg_optim_step(tg_ctx *c, tg_optim_args *a, tg_tensor *param, tg_tensor *cons
   }
   const tg_backend *be = tg_backend_of(param);
   if (!be->optim_step) return tg_err(c, "%s: the %s backend has no optimizer kernel", opt, be->name);
-  if (tg_numel(param) == 0) return 0;
-
   /* the per-step scalars, as Python computes them */
   if (a->kind == TG_OPTIM_ADAM) {
     double bias_correction1 = 1 - pow(a->beta1, a->step);
@@ -85,7 +90,30 @@ int tg_optim_step(tg_ctx *c, tg_optim_args *a, tg_tensor *param, tg_tensor *cons
     a->bias_correction2_sqrt = pow(bias_correction2, 0.5);
   } else if (a->kind == TG_OPTIM_ADAGRAD) {
     a->step_size = a->lr / (1 + (a->step - 1) * a->lr_decay);
+  } else if (a->kind == TG_OPTIM_ADAMAX) {
+    a->step_size = a->lr / (1 - pow(a->beta1, a->step));
+  } else if (a->kind == TG_OPTIM_NADAM) {
+    double step = a->step;
+    a->bias_correction2 = 1 - pow(a->beta2, step);
+    double mu = a->beta1 * (1.0 - 0.5 * pow(0.96, step * a->momentum_decay));
+    double mu_next = a->beta1 * (1.0 - 0.5 * pow(0.96, (step + 1) * a->momentum_decay));
+    a->mu_product *= mu;
+    double mu_product_next = a->mu_product * mu_next;
+    a->coef1 = -a->lr * (1.0 - mu) / (1.0 - a->mu_product);
+    a->coef2 = (-a->lr * mu_next) / (1.0 - mu_product_next);
+  } else if (a->kind == TG_OPTIM_RADAM) {
+    double step = a->step;
+    a->bias_correction1 = 1 - pow(a->beta1, step);
+    a->bias_correction2 = 1 - pow(a->beta2, step);
+    a->bias_correction2_sqrt = pow(a->bias_correction2, 0.5);
+    double rho_inf = 2 / (1 - a->beta2) - 1;
+    double rho_t = rho_inf - 2 * step * pow(a->beta2, step) / a->bias_correction2;
+    a->rectify = rho_t > 5.0;
+    if (a->rectify)
+      a->coef1 = pow((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t), 0.5);
   }
+
+  if (tg_numel(param) == 0) return 0;
 
   /* the kernels see dense memory: a strided parameter is updated in a copy
    * written back, a strided gradient read from a copy (rare: parameters and

@@ -184,6 +184,88 @@
                                         T *const *s) {                                                     \
     if (a->weight_decay != 0) adadelta_body_##SUF(a, lo, hi, p, g, s[0], s[1], true);                      \
     else adadelta_body_##SUF(a, lo, hi, p, g, s[0], s[1], false);                                          \
+  }                                                                                                        \
+                                                                                                           \
+  INLINE void adamax_body_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,              \
+                                const T *restrict g, T *restrict m, T *restrict ei, const bool l2) {       \
+    const T w1 = (T)(1.0 - a->beta1), w1c = (T)1 - w1, b2 = (T)a->beta2, eps = (T)a->eps;                   \
+    const bool small = fabs((double)w1) < 0.5;                                                             \
+    const T wd = (T)a->weight_decay, neg_clr = (T)(-a->step_size), sgn = a->maximize ? (T)-1 : (T)1;        \
+    for (int64_t i = lo; i < hi; i++) {                                                                    \
+      T gi = sgn * g[i];                                                                                   \
+      if (l2) gi = gi + wd * p[i];                                                                         \
+      T mi = LERP(T, small, m[i], gi, w1, w1c);                                                            \
+      m[i] = mi;                                                                                           \
+      T e = ei[i] * b2, ga = (gi < 0 ? -gi : gi) + eps;                                                    \
+      e = MAXIMUM(e, ga);                                                                                  \
+      ei[i] = e;                                                                                           \
+      p[i] = p[i] + neg_clr * mi / e;                                                                      \
+    }                                                                                                      \
+  }                                                                                                        \
+  TG_CLONES static void adamax_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *p, const T *g,     \
+                                      T *const *s) {                                                       \
+    if (a->weight_decay != 0) adamax_body_##SUF(a, lo, hi, p, g, s[0], s[1], true);                        \
+    else adamax_body_##SUF(a, lo, hi, p, g, s[0], s[1], false);                                            \
+  }                                                                                                        \
+                                                                                                           \
+  INLINE void nadam_body_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,               \
+                               const T *restrict g, T *restrict m, T *restrict v, const bool l2) {         \
+    const T w1 = (T)(1.0 - a->beta1), w1c = (T)1 - w1, b2 = (T)a->beta2, c2 = (T)(1.0 - a->beta2);          \
+    const bool small = fabs((double)w1) < 0.5;                                                             \
+    const T wd = (T)a->weight_decay, eps = (T)a->eps, bc2 = (T)a->bias_correction2;                         \
+    const T decay = a->decoupled && a->weight_decay != 0 ? (T)(1.0 - a->lr * a->weight_decay) : (T)1;        \
+    const T k1 = (T)a->coef1, k2 = (T)a->coef2, sgn = a->maximize ? (T)-1 : (T)1;                           \
+    for (int64_t i = lo; i < hi; i++) {                                                                    \
+      T gi = sgn * g[i];                                                                                   \
+      T pi = p[i] * decay;                                                                                 \
+      if (l2) gi = gi + wd * pi;                                                                           \
+      T mi = LERP(T, small, m[i], gi, w1, w1c);                                                            \
+      m[i] = mi;                                                                                           \
+      T vi = v[i] * b2 + c2 * gi * gi;                                                                     \
+      v[i] = vi;                                                                                           \
+      T denom = SQRT(vi / bc2) + eps;                                                                      \
+      pi = pi + k1 * gi / denom;                                                                           \
+      p[i] = pi + k2 * mi / denom;                                                                         \
+    }                                                                                                      \
+  }                                                                                                        \
+  TG_CLONES static void nadam_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *p, const T *g,      \
+                                     T *const *s) {                                                        \
+    if (a->weight_decay != 0 && !a->decoupled) nadam_body_##SUF(a, lo, hi, p, g, s[0], s[1], true);        \
+    else nadam_body_##SUF(a, lo, hi, p, g, s[0], s[1], false);                                             \
+  }                                                                                                        \
+                                                                                                           \
+  INLINE void radam_body_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,               \
+                               const T *restrict g, T *restrict m, T *restrict v, const bool l2,           \
+                               const bool rectify) {                                                       \
+    const T w1 = (T)(1.0 - a->beta1), w1c = (T)1 - w1, b2 = (T)a->beta2, c2 = (T)(1.0 - a->beta2);          \
+    const bool small = fabs((double)w1) < 0.5;                                                             \
+    const T wd = (T)a->weight_decay, eps = (T)a->eps, lr = (T)a->lr;                                       \
+    const T decay = a->decoupled && a->weight_decay != 0 ? (T)(1.0 - a->lr * a->weight_decay) : (T)1;        \
+    const T bc1 = (T)a->bias_correction1, bc2s = (T)a->bias_correction2_sqrt, rect = (T)a->coef1;           \
+    const T sgn = a->maximize ? (T)-1 : (T)1;                                                              \
+    for (int64_t i = lo; i < hi; i++) {                                                                    \
+      T gi = sgn * g[i];                                                                                   \
+      T pi = p[i] * decay;                                                                                 \
+      if (l2) gi = gi + wd * pi;                                                                           \
+      T mi = LERP(T, small, m[i], gi, w1, w1c);                                                            \
+      m[i] = mi;                                                                                           \
+      T vi = v[i] * b2 + c2 * gi * gi;                                                                     \
+      v[i] = vi;                                                                                           \
+      T upd = mi / bc1 * lr;                                                                               \
+      if (rectify) upd = upd * (bc2s / (SQRT(vi) + eps)) * rect;                                           \
+      p[i] = pi + (T)(-1) * upd;                                                                           \
+    }                                                                                                      \
+  }                                                                                                        \
+  TG_CLONES static void radam_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *p, const T *g,      \
+                                     T *const *s) {                                                        \
+    const bool l2 = a->weight_decay != 0 && !a->decoupled;                                                 \
+    if (l2) {                                                                                              \
+      if (a->rectify) radam_body_##SUF(a, lo, hi, p, g, s[0], s[1], true, true);                           \
+      else radam_body_##SUF(a, lo, hi, p, g, s[0], s[1], true, false);                                     \
+    } else {                                                                                               \
+      if (a->rectify) radam_body_##SUF(a, lo, hi, p, g, s[0], s[1], false, true);                          \
+      else radam_body_##SUF(a, lo, hi, p, g, s[0], s[1], false, false);                                    \
+    }                                                                                                      \
   }
 
 OPTIM_KERNELS(float, f32, sqrtf)
@@ -192,8 +274,10 @@ OPTIM_KERNELS(double, f64, sqrt)
 typedef void (*kernel_f32)(const tg_optim_args *, int64_t, int64_t, float *, const float *, float *const *);
 typedef void (*kernel_f64)(const tg_optim_args *, int64_t, int64_t, double *, const double *, double *const *);
 
-static const kernel_f32 kernels_f32[TG_OPTIM_NKINDS] = {sgd_f32, adam_f32, rmsprop_f32, adagrad_f32, adadelta_f32};
-static const kernel_f64 kernels_f64[TG_OPTIM_NKINDS] = {sgd_f64, adam_f64, rmsprop_f64, adagrad_f64, adadelta_f64};
+static const kernel_f32 kernels_f32[TG_OPTIM_NKINDS] = {sgd_f32,      adam_f32,   rmsprop_f32, adagrad_f32,
+                                                        adadelta_f32, adamax_f32, nadam_f32,   radam_f32};
+static const kernel_f64 kernels_f64[TG_OPTIM_NKINDS] = {sgd_f64,      adam_f64,   rmsprop_f64, adagrad_f64,
+                                                        adadelta_f64, adamax_f64, nadam_f64,   radam_f64};
 
 #define CHUNK 32768 /* elements per thread at least */
 

@@ -1,0 +1,87 @@
+-- tgrad.optim.adam_variants: tg.optim.Adamax, NAdam and RAdam (PyTorch's),
+-- each step one fused C call per parameter (tg._optim.adamax / nadam / radam).
+return function(tg, Optimizer)
+  local fmt = Optimizer._pyfmt
+  local C = tg._optim
+
+  local function check(d)
+    if not (d.lr >= 0) then error("Invalid learning rate: " .. fmt(d.lr)) end
+    if not (d.eps >= 0) then error("Invalid epsilon value: " .. fmt(d.eps)) end
+    local b = d.betas
+    if type(b[1]) ~= "number" or type(b[2]) ~= "number" then
+      error("betas must be a table of two numbers {beta1, beta2}")
+    end
+    if not (b[1] >= 0 and b[1] < 1) then error("Invalid beta parameter at index 0: " .. fmt(b[1])) end
+    if not (b[2] >= 0 and b[2] < 1) then error("Invalid beta parameter at index 1: " .. fmt(b[2])) end
+    if not (d.weight_decay >= 0) then error("Invalid weight_decay value: " .. fmt(d.weight_decay)) end
+    if d.momentum_decay ~= nil and not (d.momentum_decay >= 0) then
+      error("Invalid momentum_decay value: " .. fmt(d.momentum_decay))
+    end
+  end
+
+  -- the state of p, made on its first step: step, two moments (named a and b)
+  local function state_of(self, p, a, b, extra)
+    local s = self.state[p]
+    if not s or next(s) == nil then
+      s = {step = 0, [a] = Optimizer._zeros(p), [b] = Optimizer._zeros(p)}
+      if extra then for k, v in pairs(extra) do s[k] = v end end
+      self.state[p] = s
+    end
+    return s
+  end
+
+  ---------------------------------------------------------------- Adamax
+  local Adamax = Optimizer:extend("Adamax", {
+    lr = 2e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = 0, maximize = false,
+  })
+  Adamax._check = check
+  function Adamax:_step_group(g)
+    local lr, eps, wd, b1, b2 = g.lr, g.eps, g.weight_decay, g.betas[1], g.betas[2]
+    local maximize = g.maximize and true or false
+    for _, p in ipairs(g.params) do
+      if p.grad ~= nil then
+        local s = state_of(self, p, "exp_avg", "exp_inf")
+        s.step = s.step + 1
+        C.adamax(p, s.exp_avg, s.exp_inf, s.step, lr, b1, b2, eps, wd, maximize)
+      end
+    end
+  end
+
+  ---------------------------------------------------------------- NAdam
+  local NAdam = Optimizer:extend("NAdam", {
+    lr = 2e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = 0, momentum_decay = 4e-3,
+    decoupled_weight_decay = false, maximize = false,
+  })
+  NAdam._check = check
+  function NAdam:_step_group(g)
+    local lr, eps, wd, b1, b2, md = g.lr, g.eps, g.weight_decay, g.betas[1], g.betas[2], g.momentum_decay
+    local decoupled, maximize = g.decoupled_weight_decay and true or false, g.maximize and true or false
+    for _, p in ipairs(g.params) do
+      if p.grad ~= nil then
+        local s = state_of(self, p, "exp_avg", "exp_avg_sq", {mu_product = 1.0})
+        s.step = s.step + 1
+        s.mu_product = C.nadam(p, s.exp_avg, s.exp_avg_sq, s.step, s.mu_product, lr, b1, b2, eps, wd, md,
+          decoupled, maximize)
+      end
+    end
+  end
+
+  ---------------------------------------------------------------- RAdam
+  local RAdam = Optimizer:extend("RAdam", {
+    lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = 0, decoupled_weight_decay = false, maximize = false,
+  })
+  RAdam._check = check
+  function RAdam:_step_group(g)
+    local lr, eps, wd, b1, b2 = g.lr, g.eps, g.weight_decay, g.betas[1], g.betas[2]
+    local decoupled, maximize = g.decoupled_weight_decay and true or false, g.maximize and true or false
+    for _, p in ipairs(g.params) do
+      if p.grad ~= nil then
+        local s = state_of(self, p, "exp_avg", "exp_avg_sq")
+        s.step = s.step + 1
+        C.radam(p, s.exp_avg, s.exp_avg_sq, s.step, lr, b1, b2, eps, wd, decoupled, maximize)
+      end
+    end
+  end
+
+  return Adamax, NAdam, RAdam
+end

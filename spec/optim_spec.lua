@@ -103,6 +103,7 @@ end)
 describe("tg.optim state_dict", function()
   local picks = {"SGD momentum dampening", "SGD groups", "Adam weight_decay amsgrad", "AdamW amsgrad weight_decay",
                  "NAdam decoupled momentum_decay", "RAdam rectified early", "Adamax lr weight_decay",
+                 "Rprop etas step_sizes",
                  "RMSprop centered momentum weight_decay", "Adagrad lr_decay", "Adadelta weight_decay",
                  "Adam groups", "Adam skipped grads"}
   local by_name = {}
@@ -416,7 +417,7 @@ describe("tg.optim behaviour", function()
   end)
 
   it("non-contiguous parameters and gradients", function()
-    for _, name in ipairs({"SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"}) do
+    for _, name in ipairs({"SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop"}) do
       local base = tg.tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}, {dtype = tg.float64})
       local p1 = base:t():detach():requires_grad_(true) -- (3, 2), transposed strides
       local p2 = base:t():contiguous():detach():requires_grad_(true)
@@ -468,7 +469,7 @@ describe("tg.optim behaviour", function()
     local configs = {
       {"SGD", {lr = 0.01, momentum = 0.9, nesterov = true}}, {"Adam", {lr = 0.05}}, {"AdamW", {lr = 0.05}},
       {"RMSprop", {lr = 0.01, centered = true}}, {"Adagrad", {lr = 0.1}}, {"Adadelta", {lr = 1.0}},
-      {"Adamax", {lr = 0.05}}, {"NAdam", {lr = 0.05}}, {"RAdam", {lr = 0.05}},
+      {"Adamax", {lr = 0.05}}, {"NAdam", {lr = 0.05}}, {"RAdam", {lr = 0.05}}, {"Rprop", {lr = 0.01}},
     }
     for _, cfg in ipairs(configs) do
       for _, maximize in ipairs({false, true}) do
@@ -595,6 +596,7 @@ describe("tg.optim errors (PyTorch's wording)", function()
       {"Invalid beta parameter at index 0: -0.5", "Adamax", {betas = {-0.5, 0.9}}},
       {"Invalid momentum_decay value: -0.1", "NAdam", {momentum_decay = -0.1}},
       {"Invalid epsilon value: -1.0", "RAdam", {eps = -1.0}},
+      {"Invalid eta values: 1.5, 1.2", "Rprop", {etas = {1.5, 1.2}}},
       {"SGD() got an unexpected keyword argument 'lrr'", "SGD", {lrr = 0.1}},
       {"Adam() got an unexpected keyword argument 'momentum'", "Adam", {momentum = 0.9}},
       {"AdamW() got an unexpected keyword argument 'decoupled_weight_decay'", "AdamW", {decoupled_weight_decay = false}},

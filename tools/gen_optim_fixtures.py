@@ -153,6 +153,10 @@ add("RAdam rectified early", "RAdam", {"lr": 0.1, "betas": (0.9, 0.8)})
 add("RAdam decoupled maximize", "RAdam", {"lr": 0.05, "weight_decay": 0.2, "decoupled_weight_decay": True,
                                           "maximize": True, "betas": (0.8, 0.7)})
 add("RAdam float32", "RAdam", {"lr": 0.1, "betas": (0.9, 0.8)}, dtype="float32")
+add("Rprop default", "Rprop", {})
+add("Rprop etas step_sizes", "Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)})
+add("Rprop maximize", "Rprop", {"lr": 0.01, "maximize": True})
+add("Rprop float32", "Rprop", {"lr": 0.05}, dtype="float32")
 
 
 # ---------------------------------------------------------------- LBFGS on Rosenbrock

@@ -120,14 +120,27 @@ static int o_radam(lua_State *L) {
   return run(L, c, &a, p, m, v, NULL);
 }
 
+/* rprop(p, prev, step_size, eta_minus, eta_plus, step_size_min, step_size_max, maximize) */
+static int o_rprop(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_RPROP;
+  tg_tensor *p = tgL_check(L, 1), *prev = tgL_check(L, 2), *ss = tgL_check(L, 3);
+  a.eta_minus = NUM(4), a.eta_plus = NUM(5), a.step_min = NUM(6), a.step_max = NUM(7);
+  a.maximize = BOOL(8);
+  return run(L, c, &a, p, prev, ss, NULL);
+}
+
 void tgL_register_optim(lua_State *L, int ctxi, int module, int methods) {
   (void)methods;
   ctxi = lua_absindex(L, ctxi);
   module = lua_absindex(L, module);
   static const luaL_Reg fns[] = {{"sgd", o_sgd},         {"adam", o_adam},         {"rmsprop", o_rmsprop},
                                  {"adagrad", o_adagrad}, {"adadelta", o_adadelta}, {"adamax", o_adamax},
-                                 {"nadam", o_nadam},     {"radam", o_radam},       {NULL, NULL}};
-  lua_createtable(L, 0, 8);
+                                 {"nadam", o_nadam},     {"radam", o_radam},       {"rprop", o_rprop},
+                                 {NULL, NULL}};
+  lua_createtable(L, 0, 9);
   tgL_setfuncs(L, -1, ctxi, fns);
   lua_setfield(L, module, "_optim");
 }

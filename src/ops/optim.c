@@ -10,7 +10,8 @@
 #include "../optim.h"
 
 static const char *const kind_names[TG_OPTIM_NKINDS] = {"SGD",      "Adam",   "RMSprop", "Adagrad",
-                                                          "Adadelta", "Adamax", "NAdam",   "RAdam"};
+                                                          "Adadelta", "Adamax", "NAdam",   "RAdam",
+                                                          "Rprop"};
 static const char *const state_names[TG_OPTIM_NKINDS][TG_OPTIM_MAX_STATE] = {
     {"momentum_buffer", NULL, NULL},
     {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
@@ -20,6 +21,7 @@ static const char *const state_names[TG_OPTIM_NKINDS][TG_OPTIM_MAX_STATE] = {
     {"exp_avg", "exp_inf", NULL},
     {"exp_avg", "exp_avg_sq", NULL},
     {"exp_avg", "exp_avg_sq", NULL},
+    {"prev", "step_size", NULL},
 };
 
 /* which state tensors this step reads and writes */
@@ -33,7 +35,8 @@ static void used_state(const tg_optim_args *a, bool used[TG_OPTIM_MAX_STATE]) {
     case TG_OPTIM_ADADELTA:
     case TG_OPTIM_ADAMAX:
     case TG_OPTIM_NADAM:
-    case TG_OPTIM_RADAM: used[0] = used[1] = true; break;
+    case TG_OPTIM_RADAM:
+    case TG_OPTIM_RPROP: used[0] = used[1] = true; break;
     default: break;
   }
 }

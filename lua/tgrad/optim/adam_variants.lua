@@ -1,5 +1,6 @@
--- tgrad.optim.adam_variants: tg.optim.Adamax, NAdam and RAdam (PyTorch's),
--- each step one fused C call per parameter (tg._optim.adamax / nadam / radam).
+-- tgrad.optim.adam_variants: tg.optim.Adamax, NAdam and RAdam (PyTorch's), and
+-- Rprop; each step one fused C call per parameter (tg._optim.adamax / nadam /
+-- radam / rprop).
 return function(tg, Optimizer)
   local fmt = Optimizer._pyfmt
   local C = tg._optim
@@ -83,5 +84,31 @@ return function(tg, Optimizer)
     end
   end
 
-  return Adamax, NAdam, RAdam
+  ---------------------------------------------------------------- Rprop
+  local Rprop = Optimizer:extend("Rprop", {lr = 1e-2, etas = {0.5, 1.2}, step_sizes = {1e-6, 50}, maximize = false})
+  function Rprop._check(d)
+    if not (d.lr >= 0) then error("Invalid learning rate: " .. fmt(d.lr)) end
+    local e = d.etas
+    if type(e[1]) ~= "number" or type(e[2]) ~= "number" or not (0.0 < e[1] and e[1] < 1.0 and 1.0 < e[2]) then
+      error(("Invalid eta values: %s, %s"):format(fmt(e[1]), fmt(e[2])))
+    end
+  end
+  function Rprop:_step_group(g)
+    local em, ep = g.etas[1], g.etas[2]
+    local smin, smax = g.step_sizes[1], g.step_sizes[2]
+    local maximize = g.maximize and true or false
+    for _, p in ipairs(g.params) do
+      if p.grad ~= nil then
+        local s = self.state[p]
+        if not s or next(s) == nil then
+          s = {step = 0, prev = Optimizer._zeros(p), step_size = Optimizer._zeros(p, g.lr)}
+          self.state[p] = s
+        end
+        s.step = s.step + 1
+        C.rprop(p, s.prev, s.step_size, em, ep, smin, smax, maximize)
+      end
+    end
+  end
+
+  return Adamax, NAdam, RAdam, Rprop
 end

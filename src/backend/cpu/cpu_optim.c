@@ -266,6 +266,27 @@
       if (a->rectify) radam_body_##SUF(a, lo, hi, p, g, s[0], s[1], false, true);                          \
       else radam_body_##SUF(a, lo, hi, p, g, s[0], s[1], false, false);                                    \
     }                                                                                                      \
+  }                                                                                                        \
+                                                                                                           \
+  /* Rprop: the sign of g prev picks eta_plus, eta_minus or 1 for the step size (clamped); where it is     \
+   * eta_minus the gradient counts as 0 (no move, and prev = 0) */                                        \
+  TG_CLONES static void rprop_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,          \
+                                     const T *restrict g, T *const *s) {                                   \
+    const T em = (T)a->eta_minus, ep = (T)a->eta_plus, lo_s = (T)a->step_min, hi_s = (T)a->step_max;        \
+    const T sgn = a->maximize ? (T)-1 : (T)1;                                                              \
+    T *restrict prev = s[0], *restrict ss = s[1];                                                          \
+    for (int64_t i = lo; i < hi; i++) {                                                                    \
+      T gi = sgn * g[i];                                                                                   \
+      T prod = gi * prev[i];                                                                               \
+      T f = prod > 0 ? ep : prod < 0 ? em : prod == 0 ? (T)1 : prod;                                       \
+      T st = ss[i] * f;                                                                                    \
+      st = st < lo_s ? lo_s : st > hi_s ? hi_s : st;                                                       \
+      ss[i] = st;                                                                                          \
+      if (f == em) gi = 0;                                                                                 \
+      T sg = gi > 0 ? (T)1 : gi < 0 ? (T)-1 : gi;                                                          \
+      p[i] = p[i] + (T)(-1) * sg * st;                                                                     \
+      prev[i] = gi;                                                                                        \
+    }                                                                                                      \
   }
 
 OPTIM_KERNELS(float, f32, sqrtf)
@@ -275,9 +296,11 @@ typedef void (*kernel_f32)(const tg_optim_args *, int64_t, int64_t, float *, con
 typedef void (*kernel_f64)(const tg_optim_args *, int64_t, int64_t, double *, const double *, double *const *);
 
 static const kernel_f32 kernels_f32[TG_OPTIM_NKINDS] = {sgd_f32,      adam_f32,   rmsprop_f32, adagrad_f32,
-                                                        adadelta_f32, adamax_f32, nadam_f32,   radam_f32};
+                                                        adadelta_f32, adamax_f32, nadam_f32,   radam_f32,
+                                                        rprop_f32};
 static const kernel_f64 kernels_f64[TG_OPTIM_NKINDS] = {sgd_f64,      adam_f64,   rmsprop_f64, adagrad_f64,
-                                                        adadelta_f64, adamax_f64, nadam_f64,   radam_f64};
+                                                        adadelta_f64, adamax_f64, nadam_f64,   radam_f64,
+                                                        rprop_f64};
 
 #define CHUNK 32768 /* elements per thread at least */
 

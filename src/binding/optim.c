@@ -2,16 +2,54 @@
  * as tg._optim.<kind>(param, state..., hyper-parameters...), positional and
  * private: the Lua files of lua/tgrad/optim validates the options and owns the state.
  * Each call reads param.grad, updates param and its state in place (one pass
- * in C, see src/optim.h) and returns nothing. */
+ * in C, see src/optim.h) and returns true, or false without doing anything
+ * when the parameter has no gradient. */
 #include <string.h>
 
 #include "binding.h"
 #include "../optim.h"
 
+/* one step; pushes true, or false (nothing done) when the parameter has no gradient */
 static int run(lua_State *L, tg_ctx *c, tg_optim_args *a, tg_tensor *p, tg_tensor *s0, tg_tensor *s1,
                tg_tensor *s2) {
+  if (!p->grad) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   tg_tensor *st[TG_OPTIM_MAX_STATE] = {s0, s1, s2};
   if (tg_optim_step(c, a, p, st) < 0) return tgL_raise(L, c);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* has_grad(p): p.grad ~= nil, without making a box for the gradient */
+static int o_has_grad(lua_State *L) {
+  lua_pushboolean(L, tgL_check(L, 1)->grad != NULL);
+  return 1;
+}
+
+/* zero_grad(list, set_to_none): every tensor's gradient set to nil, or detached and zeroed */
+static int o_zero_grad(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  bool set_to_none = lua_toboolean(L, 2);
+  lua_Integer n = luaL_len(L, 1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    tg_tensor *t = tgL_check(L, -1);
+    lua_pop(L, 1); /* still in the list */
+    tg_tensor *g = t->grad;
+    if (!g) continue;
+    if (set_to_none) {
+      t->grad = NULL;
+      tg_tensor_unref(g);
+    } else {
+      tg_node_unref(g->grad_fn); /* g:detach_() */
+      g->grad_fn = NULL;
+      g->requires_grad = false;
+      if (tg_zero_(c, g) < 0) return tgL_raise(L, c);
+    }
+  }
   return 0;
 }
 
@@ -93,7 +131,7 @@ static int o_adamax(lua_State *L) {
 }
 
 /* nadam(p, exp_avg, exp_avg_sq, step, mu_product, lr, beta1, beta2, eps, weight_decay, momentum_decay,
- *       decoupled, maximize) -> the updated mu_product */
+ *       decoupled, maximize) -> true and the updated mu_product, or false */
 static int o_nadam(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   tg_optim_args a;
@@ -104,8 +142,9 @@ static int o_nadam(lua_State *L) {
   a.weight_decay = NUM(10), a.momentum_decay = NUM(11);
   a.decoupled = BOOL(12), a.maximize = BOOL(13);
   run(L, c, &a, p, m, v, NULL);
+  if (!lua_toboolean(L, -1)) return 1;
   lua_pushnumber(L, a.mu_product);
-  return 1;
+  return 2;
 }
 
 /* radam(p, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize) */
@@ -139,8 +178,8 @@ void tgL_register_optim(lua_State *L, int ctxi, int module, int methods) {
   static const luaL_Reg fns[] = {{"sgd", o_sgd},         {"adam", o_adam},         {"rmsprop", o_rmsprop},
                                  {"adagrad", o_adagrad}, {"adadelta", o_adadelta}, {"adamax", o_adamax},
                                  {"nadam", o_nadam},     {"radam", o_radam},       {"rprop", o_rprop},
-                                 {NULL, NULL}};
-  lua_createtable(L, 0, 9);
+                                 {"has_grad", o_has_grad}, {"zero_grad", o_zero_grad}, {NULL, NULL}};
+  lua_createtable(L, 0, 11);
   tgL_setfuncs(L, -1, ctxi, fns);
   lua_setfield(L, module, "_optim");
 }

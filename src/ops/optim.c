@@ -41,6 +41,11 @@ static void used_state(const tg_optim_args *a, bool used[TG_OPTIM_MAX_STATE]) {
   }
 }
 
+static bool like(const tg_tensor *t, const tg_tensor *p) {
+  return t->storage->backend == p->storage->backend && t->dtype == p->dtype && tg_same_shape(t, p);
+}
+
+/* the error for a t that is not like(t, p) */
 static int check_like(tg_ctx *c, const char *opt, const char *what, const tg_tensor *t, const tg_tensor *p) {
   char ps[128], ts[128];
   if (t->storage->backend != p->storage->backend)
@@ -65,23 +70,27 @@ int tg_optim_step(tg_ctx *c, tg_optim_args *a, tg_tensor *param, tg_tensor *cons
                   tg_dtype_name(param->dtype));
   tg_tensor *grad = param->grad;
   if (!grad) return tg_err(c, "%s: the parameter has no gradient (.grad is nil)", opt);
-  if (check_like(c, opt, "its gradient", grad, param) < 0) return -1;
+  if (!like(grad, param)) return check_like(c, opt, "its gradient", grad, param);
   bool used[TG_OPTIM_MAX_STATE];
   used_state(a, used);
   tg_tensor *st[TG_OPTIM_MAX_STATE] = {NULL, NULL, NULL};
   for (int k = 0; k < TG_OPTIM_MAX_STATE; k++) {
     if (!used[k]) continue;
-    char what[64];
-    snprintf(what, sizeof what, "state '%s'", state_names[a->kind][k]);
-    if (!state[k]) return tg_err(c, "%s: the %s is missing", opt, what);
-    if (check_like(c, opt, what, state[k], param) < 0) return -1;
-    if (!tg_is_contiguous(state[k])) return tg_err(c, "%s: the %s is not contiguous", opt, what);
-    if (state[k]->storage == param->storage || state[k]->storage == grad->storage)
-      return tg_err(c, "%s: the %s shares memory with the parameter or its gradient", opt, what);
+    const char *name = state_names[a->kind][k];
+    tg_tensor *s = state[k];
+    if (!s) return tg_err(c, "%s: the state '%s' is missing", opt, name);
+    if (!like(s, param)) {
+      char what[64];
+      snprintf(what, sizeof what, "state '%s'", name);
+      return check_like(c, opt, what, s, param);
+    }
+    if (!tg_is_contiguous(s)) return tg_err(c, "%s: the state '%s' is not contiguous", opt, name);
+    if (s->storage == param->storage || s->storage == grad->storage)
+      return tg_err(c, "%s: the state '%s' shares memory with the parameter or its gradient", opt, name);
     for (int j = 0; j < k; j++)
-      if (st[j] && st[j]->storage == state[k]->storage)
-        return tg_err(c, "%s: the %s shares memory with another state tensor", opt, what);
-    st[k] = state[k];
+      if (st[j] && st[j]->storage == s->storage)
+        return tg_err(c, "%s: the state '%s' shares memory with another state tensor", opt, name);
+    st[k] = s;
   }
   const tg_backend *be = tg_backend_of(param);
   if (!be->optim_step) return tg_err(c, "%s: the %s backend has no optimizer kernel", opt, be->name);

@@ -17,18 +17,12 @@ return function(tg, Optimizer)
 
   function Adadelta:_step_group(g)
     local lr, rho, eps, wd, maximize = g.lr, g.rho, g.eps, g.weight_decay, g.maximize and true or false
-    local state, adadelta, zeros = self.state, C.adadelta, Optimizer._zeros
-    for _, p in ipairs(g.params) do
-      if p.grad ~= nil then
-        local s = state[p]
-        if not s or next(s) == nil then
-          s = {step = 0, square_avg = zeros(p), acc_delta = zeros(p)}
-          state[p] = s
-        end
-        s.step = s.step + 1
-        adadelta(p, s.square_avg, s.acc_delta, lr, rho, eps, wd, maximize)
-      end
-    end
+    local adadelta, zeros = C.adadelta, Optimizer._zeros
+    self:_each(g, "square_avg", function(p)
+      return {square_avg = zeros(p), acc_delta = zeros(p)}
+    end, function(p, s)
+      return adadelta(p, s.square_avg, s.acc_delta, lr, rho, eps, wd, maximize)
+    end)
   end
 
   return Adadelta

@@ -34,19 +34,12 @@ return function(tg, Optimizer)
 
   function Adagrad:_step_group(g)
     local lr, lr_decay, wd, eps, maximize = g.lr, g.lr_decay, g.weight_decay, g.eps, g.maximize and true or false
-    local state, adagrad = self.state, C.adagrad
-    for _, p in ipairs(g.params) do
-      if p.grad ~= nil then
-        local s = state[p]
-        if not s or next(s) == nil then
-          s = {step = 0, sum = Optimizer._zeros(p, g.initial_accumulator_value)}
-          state[p] = s
-        end
-        local step = s.step + 1
-        s.step = step
-        adagrad(p, s.sum, step, lr, lr_decay, wd, eps, maximize)
-      end
-    end
+    local adagrad, init = C.adagrad, g.initial_accumulator_value
+    self:_each(g, "sum", function(p)
+      return {sum = Optimizer._zeros(p, init)}
+    end, function(p, s, step)
+      return adagrad(p, s.sum, step, lr, lr_decay, wd, eps, maximize)
+    end)
   end
 
   return Adagrad

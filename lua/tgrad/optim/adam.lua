@@ -22,21 +22,13 @@ return function(tg, Optimizer)
     local beta1, beta2 = g.betas[1], g.betas[2]
     local amsgrad, maximize = g.amsgrad and true or false, g.maximize and true or false
     local decoupled = g.decoupled_weight_decay and true or false
-    local state, adam, zeros = self.state, C.adam, Optimizer._zeros
-    for _, p in ipairs(g.params) do
-      if p.grad ~= nil then
-        local s = state[p]
-        if not s or next(s) == nil then
-          s = {step = 0, exp_avg = zeros(p), exp_avg_sq = zeros(p)}
-          if amsgrad then s.max_exp_avg_sq = zeros(p) end
-          state[p] = s
-        end
-        local step = s.step + 1
-        s.step = step
-        adam(p, s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq, step, lr, beta1, beta2, eps, wd, amsgrad, maximize,
-          decoupled)
-      end
-    end
+    local adam, zeros = C.adam, Optimizer._zeros
+    self:_each(g, "exp_avg", function(p)
+      return {exp_avg = zeros(p), exp_avg_sq = zeros(p), max_exp_avg_sq = amsgrad and zeros(p) or nil}
+    end, function(p, s, step)
+      return adam(p, s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq, step, lr, beta1, beta2, eps, wd, amsgrad, maximize,
+        decoupled)
+    end)
   end
 
   local Adam = Optimizer:extend("Adam", {

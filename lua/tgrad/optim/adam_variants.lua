@@ -20,15 +20,8 @@ return function(tg, Optimizer)
     end
   end
 
-  -- the state of p, made on its first step: step, two moments (named a and b)
-  local function state_of(self, p, a, b, extra)
-    local s = self.state[p]
-    if not s or next(s) == nil then
-      s = {step = 0, [a] = Optimizer._zeros(p), [b] = Optimizer._zeros(p)}
-      if extra then for k, v in pairs(extra) do s[k] = v end end
-      self.state[p] = s
-    end
-    return s
+  local function moments(a, b)
+    return function(p) return {[a] = Optimizer._zeros(p), [b] = Optimizer._zeros(p)} end
   end
 
   ---------------------------------------------------------------- Adamax
@@ -39,13 +32,10 @@ return function(tg, Optimizer)
   function Adamax:_step_group(g)
     local lr, eps, wd, b1, b2 = g.lr, g.eps, g.weight_decay, g.betas[1], g.betas[2]
     local maximize = g.maximize and true or false
-    for _, p in ipairs(g.params) do
-      if p.grad ~= nil then
-        local s = state_of(self, p, "exp_avg", "exp_inf")
-        s.step = s.step + 1
-        C.adamax(p, s.exp_avg, s.exp_inf, s.step, lr, b1, b2, eps, wd, maximize)
-      end
-    end
+    local adamax = C.adamax
+    self:_each(g, "exp_avg", moments("exp_avg", "exp_inf"), function(p, s, step)
+      return adamax(p, s.exp_avg, s.exp_inf, step, lr, b1, b2, eps, wd, maximize)
+    end)
   end
 
   ---------------------------------------------------------------- NAdam
@@ -57,14 +47,17 @@ return function(tg, Optimizer)
   function NAdam:_step_group(g)
     local lr, eps, wd, b1, b2, md = g.lr, g.eps, g.weight_decay, g.betas[1], g.betas[2], g.momentum_decay
     local decoupled, maximize = g.decoupled_weight_decay and true or false, g.maximize and true or false
-    for _, p in ipairs(g.params) do
-      if p.grad ~= nil then
-        local s = state_of(self, p, "exp_avg", "exp_avg_sq", {mu_product = 1.0})
-        s.step = s.step + 1
-        s.mu_product = C.nadam(p, s.exp_avg, s.exp_avg_sq, s.step, s.mu_product, lr, b1, b2, eps, wd, md,
-          decoupled, maximize)
-      end
-    end
+    local nadam, init = C.nadam, moments("exp_avg", "exp_avg_sq")
+    self:_each(g, "exp_avg", function(p)
+      local s = init(p)
+      s.mu_product = 1.0
+      return s
+    end, function(p, s, step)
+      local ok, mu_product = nadam(p, s.exp_avg, s.exp_avg_sq, step, s.mu_product, lr, b1, b2, eps, wd, md,
+        decoupled, maximize)
+      if ok then s.mu_product = mu_product end
+      return ok
+    end)
   end
 
   ---------------------------------------------------------------- RAdam
@@ -75,13 +68,10 @@ return function(tg, Optimizer)
   function RAdam:_step_group(g)
     local lr, eps, wd, b1, b2 = g.lr, g.eps, g.weight_decay, g.betas[1], g.betas[2]
     local decoupled, maximize = g.decoupled_weight_decay and true or false, g.maximize and true or false
-    for _, p in ipairs(g.params) do
-      if p.grad ~= nil then
-        local s = state_of(self, p, "exp_avg", "exp_avg_sq")
-        s.step = s.step + 1
-        C.radam(p, s.exp_avg, s.exp_avg_sq, s.step, lr, b1, b2, eps, wd, decoupled, maximize)
-      end
-    end
+    local radam = C.radam
+    self:_each(g, "exp_avg", moments("exp_avg", "exp_avg_sq"), function(p, s, step)
+      return radam(p, s.exp_avg, s.exp_avg_sq, step, lr, b1, b2, eps, wd, decoupled, maximize)
+    end)
   end
 
   ---------------------------------------------------------------- Rprop
@@ -96,18 +86,13 @@ return function(tg, Optimizer)
   function Rprop:_step_group(g)
     local em, ep = g.etas[1], g.etas[2]
     local smin, smax = g.step_sizes[1], g.step_sizes[2]
-    local maximize = g.maximize and true or false
-    for _, p in ipairs(g.params) do
-      if p.grad ~= nil then
-        local s = self.state[p]
-        if not s or next(s) == nil then
-          s = {step = 0, prev = Optimizer._zeros(p), step_size = Optimizer._zeros(p, g.lr)}
-          self.state[p] = s
-        end
-        s.step = s.step + 1
-        C.rprop(p, s.prev, s.step_size, em, ep, smin, smax, maximize)
-      end
-    end
+    local maximize, lr = g.maximize and true or false, g.lr
+    local rprop = C.rprop
+    self:_each(g, "prev", function(p)
+      return {prev = Optimizer._zeros(p), step_size = Optimizer._zeros(p, lr)}
+    end, function(p, s)
+      return rprop(p, s.prev, s.step_size, em, ep, smin, smax, maximize)
+    end)
   end
 
   return Adamax, NAdam, RAdam, Rprop

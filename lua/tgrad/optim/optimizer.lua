@@ -182,19 +182,8 @@ return function(tg)
     elseif opts ~= nil then
       error("zero_grad(): expected an options table {set_to_none = b}, got " .. typename(opts))
     end
-    for _, g in ipairs(self.param_groups) do
-      for _, p in ipairs(g.params) do
-        if set_to_none then
-          p.grad = nil
-        else
-          local gr = p.grad
-          if gr ~= nil then
-            if gr.grad_fn then gr:detach_() else gr:requires_grad_(false) end
-            gr:zero_()
-          end
-        end
-      end
-    end
+    local zero = tg._optim.zero_grad
+    for _, g in ipairs(self.param_groups) do zero(g.params, set_to_none) end
   end)
 
   ---------------------------------------------------------------- step
@@ -221,6 +210,28 @@ return function(tg)
     end
     return s
   end
+
+  --- for every parameter of group g: update(p, s, step) with its state s (made by
+  -- init(p) on the parameter's first step with a gradient) and the step count after
+  -- this step; update returns false when p has no gradient (then the count stays)
+  local has_grad = tg._optim.has_grad
+  function Optimizer:_each(g, key, init, update)
+    local state = self.state
+    for _, p in ipairs(g.params) do
+      local s = state[p]
+      if s and s[key] ~= nil then
+        local step = s.step + 1
+        if update(p, s, step) then s.step = step end
+      elseif has_grad(p) then
+        s = init(p)
+        s.step = 0
+        state[p] = s
+        update(p, s, 1)
+        s.step = 1
+      end
+    end
+  end
+  Optimizer._has_grad = has_grad
 
   --- a zero tensor like p (contiguous, no grad), for the state
   function Optimizer._zeros(p, value)

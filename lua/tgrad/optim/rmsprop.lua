@@ -19,20 +19,13 @@ return function(tg, Optimizer)
   function RMSprop:_step_group(g)
     local lr, alpha, eps, wd, mom = g.lr, g.alpha, g.eps, g.weight_decay, g.momentum
     local centered, maximize = g.centered and true or false, g.maximize and true or false
-    local state, rmsprop, zeros = self.state, C.rmsprop, Optimizer._zeros
-    for _, p in ipairs(g.params) do
-      if p.grad ~= nil then
-        local s = state[p]
-        if not s or next(s) == nil then
-          s = {step = 0, square_avg = zeros(p)}
-          if mom > 0 then s.momentum_buffer = zeros(p) end
-          if centered then s.grad_avg = zeros(p) end
-          state[p] = s
-        end
-        s.step = s.step + 1
-        rmsprop(p, s.square_avg, s.momentum_buffer, s.grad_avg, lr, alpha, eps, wd, mom, centered, maximize)
-      end
-    end
+    local rmsprop, zeros = C.rmsprop, Optimizer._zeros
+    self:_each(g, "square_avg", function(p)
+      return {square_avg = zeros(p), momentum_buffer = mom > 0 and zeros(p) or nil,
+              grad_avg = centered and zeros(p) or nil}
+    end, function(p, s)
+      return rmsprop(p, s.square_avg, s.momentum_buffer, s.grad_avg, lr, alpha, eps, wd, mom, centered, maximize)
+    end)
   end
 
   return RMSprop

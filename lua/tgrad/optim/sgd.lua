@@ -21,25 +21,24 @@ return function(tg, Optimizer)
   function SGD:_step_group(g)
     local lr, wd, mom, damp = g.lr, g.weight_decay, g.momentum, g.dampening
     local nesterov, maximize = g.nesterov and true or false, g.maximize and true or false
-    local state, sgd = self.state, C.sgd
+    local state, sgd, has_grad = self.state, C.sgd, Optimizer._has_grad
     for _, p in ipairs(g.params) do
-      if p.grad ~= nil then
-        if mom ~= 0 then
-          local s = state[p]
+      if mom ~= 0 then
+        local s = state[p]
+        local buf = s and s.momentum_buffer
+        if buf then
+          sgd(p, buf, lr, wd, mom, damp, nesterov, maximize, false)
+        elseif has_grad(p) then -- the first step: the buffer starts as the gradient
           if not s then
             s = {}
             state[p] = s
           end
-          local buf = s.momentum_buffer
-          local first = buf == nil
-          if first then
-            buf = Optimizer._zeros(p)
-            s.momentum_buffer = buf
-          end
-          sgd(p, buf, lr, wd, mom, damp, nesterov, maximize, first)
-        else
-          sgd(p, nil, lr, wd, mom, damp, nesterov, maximize, false)
+          buf = Optimizer._zeros(p)
+          s.momentum_buffer = buf
+          sgd(p, buf, lr, wd, mom, damp, nesterov, maximize, true)
         end
+      else
+        sgd(p, nil, lr, wd, mom, damp, nesterov, maximize, false)
       end
     end
   end

@@ -197,6 +197,42 @@ return function(tg)
     return loss
   end, true)
 
+  ---------------------------------------------------------------- hooks
+  -- opt:register_step_pre_hook(fn) / register_step_post_hook(fn): fn(opt, args) runs
+  -- before / after every step (args: the step's arguments, a packed list; a pre-hook
+  -- may return a replacement list); returns a handle whose :remove() unregisters it
+  local function add_hook(self, key, fn)
+    if type(fn) ~= "function" and not (type(fn) == "table" and (getmetatable(fn) or {}).__call) then
+      error("a hook must be a function, got " .. typename(fn))
+    end
+    if not rawget(self, "_hooks") then
+      local hooks = {pre = {}, post = {}}
+      self._hooks = hooks
+      local inner = getmetatable(self).step
+      self.step = tg._entry(function(opt, ...)
+        local args = table.pack(...)
+        for _, h in ipairs(hooks.pre) do
+          local r = h.fn(opt, args)
+          if r ~= nil then args = r; args.n = args.n or #r end
+        end
+        local res = table.pack(inner(opt, table.unpack(args, 1, args.n)))
+        for _, h in ipairs(hooks.post) do h.fn(opt, args) end
+        return table.unpack(res, 1, res.n)
+      end, true)
+    end
+    local list = self._hooks[key]
+    local entry = {fn = fn}
+    list[#list + 1] = entry
+    return {remove = function()
+      for i, e in ipairs(list) do
+        if e == entry then table.remove(list, i) return end
+      end
+    end}
+  end
+
+  Optimizer.register_step_pre_hook = tg._entry(function(self, fn) return add_hook(self, "pre", fn) end)
+  Optimizer.register_step_post_hook = tg._entry(function(self, fn) return add_hook(self, "post", fn) end)
+
   function Optimizer:_step_group()
     error(self.__name .. ": step() is not implemented")
   end

@@ -682,3 +682,14 @@ describe("tg.optim errors (PyTorch's wording)", function()
     errors("Adam: state 'exp_avg' has dtype float32, the parameter float64", function() opt:step() end)
   end)
 end)
+
+---------------------------------------------------------------- the example
+describe("examples/optim_tour.lua", function()
+  it("runs and passes its own checks", function()
+    local src = debug.getinfo(1, "S").source
+    local root = src:sub(1, 1) == "@" and src:sub(2):match("^(.*)[/\\]spec[/\\][^/\\]*$") or "."
+    local lua = os.getenv("LUA") or "lua5.4"
+    local ok = os.execute(("cd '%s' && %s examples/optim_tour.lua > /dev/null 2>&1"):format(root, lua))
+    assert(ok == true or ok == 0, "examples/optim_tour.lua failed")
+  end)
+end)

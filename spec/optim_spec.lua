@@ -90,6 +90,14 @@ describe("tg.optim trajectories against PyTorch", function()
         assert_close(loss:item(), case.losses[s], tol_for(case))
         check_step(case, s, W, b, c)
       end
+      -- W's final state, entry by entry (tensors, and the counts PyTorch keeps as 0-d tensors)
+      local st = opt.state[W]
+      for k, want in pairs(case.state_W) do
+        local got = st[k]
+        assert(got ~= nil, case.name .. ": no state '" .. k .. "'")
+        local ok, err = pcall(assert_close, got, want, tol_for(case))
+        if not ok then error(("%s, state '%s': %s"):format(case.name, k, tostring(err)), 0) end
+      end
       -- the parameter that never had a gradient was skipped: unchanged, no state
       -- (Adagrad makes every parameter's state at construction, as PyTorch's)
       if case.optim ~= "Adagrad" then assert.is_nil(opt.state[c]) end
@@ -637,6 +645,7 @@ describe("tg.optim errors (PyTorch's wording)", function()
       {"Invalid momentum_decay value: -0.1", "NAdam", {momentum_decay = -0.1}},
       {"Invalid epsilon value: -1.0", "RAdam", {eps = -1.0}},
       {"Invalid eta values: 1.5, 1.2", "Rprop", {etas = {1.5, 1.2}}},
+      {"Invalid lambd value: -0.1", "ASGD", {lambd = -0.1}},
       {"SGD() got an unexpected keyword argument 'lrr'", "SGD", {lrr = 0.1}},
       {"Adam() got an unexpected keyword argument 'momentum'", "Adam", {momentum = 0.9}},
       {"AdamW() got an unexpected keyword argument 'decoupled_weight_decay'", "AdamW", {decoupled_weight_decay = false}},

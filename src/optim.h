@@ -22,6 +22,7 @@ typedef enum {
   TG_OPTIM_NADAM,    /* state: exp_avg, exp_avg_sq (and the scalar mu_product in the args) */
   TG_OPTIM_RADAM,    /* state: exp_avg, exp_avg_sq */
   TG_OPTIM_RPROP,    /* state: prev, step_size */
+  TG_OPTIM_ASGD,     /* state: ax (and the scalars eta, mu in the args) */
   TG_OPTIM_NKINDS
 } tg_optim_kind;
 
@@ -49,6 +50,8 @@ typedef struct tg_optim_args {
   double momentum_decay, mu_product;
   /* Rprop: etas and step_sizes */
   double eta_minus, eta_plus, step_min, step_max;
+  /* ASGD: this step's eta and mu (the state's), lambd */
+  double eta, mu, lambd;
   /* derived by the core (tg_optim_step) for the kernels */
   double step_size;         /* Adam: lr / (1 - beta1^step); Adagrad: lr / (1 + (step - 1) lr_decay) */
   double bias_correction2_sqrt; /* Adam, RAdam: (1 - beta2^step)^0.5 */

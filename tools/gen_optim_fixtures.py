@@ -63,6 +63,8 @@ def run_optim(name, cls, kwargs, groups=None, dtype="float64", steps=10, skip_b=
         opt.step()
         losses.append(float(loss.detach()))
         traj.append({"W": flat(W), "b": flat(b), "c": flat(c)})
+    # the final state of W (every tensor entry flattened; 0-d ones such as step give one number)
+    final_state = {k: flat(v) for k, v in opt.state[W].items() if torch.is_tensor(v)}
     lua_kwargs = {}
     for k, v in kwargs.items():
         lua_kwargs[k] = list(v) if isinstance(v, tuple) else v
@@ -70,7 +72,7 @@ def run_optim(name, cls, kwargs, groups=None, dtype="float64", steps=10, skip_b=
     if groups is not None:
         lua_groups = [{"idx": [i + 1 for i in idx], "opts": opts} for idx, opts in groups]
     return {"name": name, "optim": cls, "opts": lua_kwargs, "groups": lua_groups, "dtype": dtype,
-            "skip_b": [s for s in skip_b], "losses": losses, "traj": traj}
+            "skip_b": [s for s in skip_b], "losses": losses, "traj": traj, "state_W": final_state}
 
 
 optim_cases = []
@@ -157,6 +159,9 @@ add("Rprop default", "Rprop", {})
 add("Rprop etas step_sizes", "Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)})
 add("Rprop maximize", "Rprop", {"lr": 0.01, "maximize": True})
 add("Rprop float32", "Rprop", {"lr": 0.05}, dtype="float32")
+add("ASGD default", "ASGD", {})
+add("ASGD averaging", "ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 3, "weight_decay": 0.1})
+add("ASGD maximize", "ASGD", {"lr": 0.01, "maximize": True, "t0": 5})
 
 
 # ---------------------------------------------------------------- LBFGS on Rosenbrock

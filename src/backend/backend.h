@@ -90,7 +90,7 @@ struct tg_backend {
   int (*take_along)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *idx, int dim);
   int (*put_along)(tg_ctx *c, tg_tensor *out, const tg_tensor *src, const tg_tensor *idx, int dim);
   /* ---- optim (helper optim: src/optim.h, cpu_optim.c). One fused optimizer step of one parameter
-   * (a->kind: SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop): param, grad and the state tensors
+   * (a->kind: SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD): param, grad and the state tensors
    * (NULL where the kind does not use them) contiguous, of one dtype and size */
   int (*optim_step)(tg_ctx *c, const struct tg_optim_args *a, tg_tensor *param, const tg_tensor *grad,
                     tg_tensor *const *state);

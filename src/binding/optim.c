@@ -171,6 +171,18 @@ static int o_rprop(lua_State *L) {
   return run(L, c, &a, p, prev, ss, NULL);
 }
 
+/* asgd(p, ax, eta, mu, lambd, weight_decay, maximize) */
+static int o_asgd(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_ASGD;
+  tg_tensor *p = tgL_check(L, 1), *ax = tgL_check(L, 2);
+  a.eta = NUM(3), a.mu = NUM(4), a.lambd = NUM(5), a.weight_decay = NUM(6);
+  a.maximize = BOOL(7);
+  return run(L, c, &a, p, ax, NULL, NULL);
+}
+
 void tgL_register_optim(lua_State *L, int ctxi, int module, int methods) {
   (void)methods;
   ctxi = lua_absindex(L, ctxi);
@@ -178,8 +190,9 @@ void tgL_register_optim(lua_State *L, int ctxi, int module, int methods) {
   static const luaL_Reg fns[] = {{"sgd", o_sgd},         {"adam", o_adam},         {"rmsprop", o_rmsprop},
                                  {"adagrad", o_adagrad}, {"adadelta", o_adadelta}, {"adamax", o_adamax},
                                  {"nadam", o_nadam},     {"radam", o_radam},       {"rprop", o_rprop},
-                                 {"has_grad", o_has_grad}, {"zero_grad", o_zero_grad}, {NULL, NULL}};
-  lua_createtable(L, 0, 11);
+                                 {"asgd", o_asgd},       {"has_grad", o_has_grad}, {"zero_grad", o_zero_grad},
+                                 {NULL, NULL}};
+  lua_createtable(L, 0, 12);
   tgL_setfuncs(L, -1, ctxi, fns);
   lua_setfield(L, module, "_optim");
 }

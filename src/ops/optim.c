@@ -11,7 +11,7 @@
 
 static const char *const kind_names[TG_OPTIM_NKINDS] = {"SGD",      "Adam",   "RMSprop", "Adagrad",
                                                           "Adadelta", "Adamax", "NAdam",   "RAdam",
-                                                          "Rprop"};
+                                                          "Rprop",    "ASGD"};
 static const char *const state_names[TG_OPTIM_NKINDS][TG_OPTIM_MAX_STATE] = {
     {"momentum_buffer", NULL, NULL},
     {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
@@ -22,6 +22,7 @@ static const char *const state_names[TG_OPTIM_NKINDS][TG_OPTIM_MAX_STATE] = {
     {"exp_avg", "exp_avg_sq", NULL},
     {"exp_avg", "exp_avg_sq", NULL},
     {"prev", "step_size", NULL},
+    {"ax", NULL, NULL},
 };
 
 /* which state tensors this step reads and writes */
@@ -31,7 +32,8 @@ static void used_state(const tg_optim_args *a, bool used[TG_OPTIM_MAX_STATE]) {
     case TG_OPTIM_SGD: used[0] = a->momentum != 0; break;
     case TG_OPTIM_ADAM: used[0] = used[1] = true; used[2] = a->amsgrad; break;
     case TG_OPTIM_RMSPROP: used[0] = true; used[1] = a->momentum > 0; used[2] = a->centered; break;
-    case TG_OPTIM_ADAGRAD: used[0] = true; break;
+    case TG_OPTIM_ADAGRAD:
+    case TG_OPTIM_ASGD: used[0] = true; break;
     case TG_OPTIM_ADADELTA:
     case TG_OPTIM_ADAMAX:
     case TG_OPTIM_NADAM:

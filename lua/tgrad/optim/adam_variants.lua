@@ -1,6 +1,6 @@
 -- tgrad.optim.adam_variants: tg.optim.Adamax, NAdam and RAdam (PyTorch's), and
--- Rprop; each step one fused C call per parameter (tg._optim.adamax / nadam /
--- radam / rprop).
+-- Rprop and ASGD; each step one fused C call per parameter (tg._optim.adamax /
+-- nadam / radam / rprop / asgd).
 return function(tg, Optimizer)
   local fmt = Optimizer._pyfmt
   local C = tg._optim
@@ -95,5 +95,28 @@ return function(tg, Optimizer)
     end)
   end
 
-  return Adamax, NAdam, RAdam, Rprop
+  ---------------------------------------------------------------- ASGD
+  local ASGD = Optimizer:extend("ASGD", {lr = 1e-2, lambd = 1e-4, alpha = 0.75, t0 = 1e6, weight_decay = 0,
+    maximize = false})
+  function ASGD._check(d)
+    if not (d.lr >= 0) then error("Invalid learning rate: " .. fmt(d.lr)) end
+    if not (d.lambd >= 0) then error("Invalid lambd value: " .. fmt(d.lambd)) end
+    if not (d.alpha >= 0) then error("Invalid alpha value: " .. fmt(d.alpha)) end
+    if not (d.weight_decay >= 0) then error("Invalid weight_decay value: " .. fmt(d.weight_decay)) end
+  end
+  function ASGD:_step_group(g)
+    local lr, lambd, alpha, t0, wd = g.lr, g.lambd, g.alpha, g.t0, g.weight_decay
+    local maximize = g.maximize and true or false
+    local asgd = C.asgd
+    self:_each(g, "ax", function(p)
+      return {eta = lr, mu = 1.0, ax = Optimizer._zeros(p)}
+    end, function(p, s, step)
+      if not asgd(p, s.ax, s.eta, s.mu, lambd, wd, maximize) then return false end
+      s.eta = lr / ((1 + lambd * lr * step) ^ alpha)
+      s.mu = 1 / math.max(1, step - t0)
+      return true
+    end)
+  end
+
+  return Adamax, NAdam, RAdam, Rprop, ASGD
 end

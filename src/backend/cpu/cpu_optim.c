@@ -287,6 +287,30 @@
       p[i] = p[i] + (T)(-1) * sg * st;                                                                     \
       prev[i] = gi;                                                                                        \
     }                                                                                                      \
+  }                                                                                                        \
+                                                                                                           \
+  /* ASGD: p = p (1 - lambd eta) - eta g; the average ax moves to p by mu (ax = p when mu is 1) */         \
+  INLINE void asgd_body_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *restrict p,                \
+                              const T *restrict g, T *restrict ax, const bool l2, const bool average) {    \
+    const T wd = (T)a->weight_decay, decay = (T)(1 - a->lambd * a->eta), neg_eta = (T)(-a->eta);            \
+    const T mu = (T)a->mu, sgn = a->maximize ? (T)-1 : (T)1;                                               \
+    for (int64_t i = lo; i < hi; i++) {                                                                    \
+      T gi = sgn * g[i];                                                                                   \
+      T pi = p[i];                                                                                         \
+      if (l2) gi = gi + wd * pi;                                                                           \
+      pi = pi * decay;                                                                                     \
+      pi = pi + neg_eta * gi;                                                                              \
+      p[i] = pi;                                                                                           \
+      ax[i] = average ? ax[i] + (pi - ax[i]) * mu : pi;                                                    \
+    }                                                                                                      \
+  }                                                                                                        \
+  TG_CLONES static void asgd_##SUF(const tg_optim_args *a, int64_t lo, int64_t hi, T *p, const T *g,       \
+                                    T *const *s) {                                                         \
+    const bool l2 = a->weight_decay != 0, average = a->mu != 1;                                            \
+    if (l2) average ? asgd_body_##SUF(a, lo, hi, p, g, s[0], true, true)                                   \
+                    : asgd_body_##SUF(a, lo, hi, p, g, s[0], true, false);                                 \
+    else average ? asgd_body_##SUF(a, lo, hi, p, g, s[0], false, true)                                     \
+                 : asgd_body_##SUF(a, lo, hi, p, g, s[0], false, false);                                   \
   }
 
 OPTIM_KERNELS(float, f32, sqrtf)
@@ -297,10 +321,10 @@ typedef void (*kernel_f64)(const tg_optim_args *, int64_t, int64_t, double *, co
 
 static const kernel_f32 kernels_f32[TG_OPTIM_NKINDS] = {sgd_f32,      adam_f32,   rmsprop_f32, adagrad_f32,
                                                         adadelta_f32, adamax_f32, nadam_f32,   radam_f32,
-                                                        rprop_f32};
+                                                        rprop_f32,    asgd_f32};
 static const kernel_f64 kernels_f64[TG_OPTIM_NKINDS] = {sgd_f64,      adam_f64,   rmsprop_f64, adagrad_f64,
                                                         adadelta_f64, adamax_f64, nadam_f64,   radam_f64,
-                                                        rprop_f64};
+                                                        rprop_f64,    asgd_f64};
 
 #define CHUNK 32768 /* elements per thread at least */
 

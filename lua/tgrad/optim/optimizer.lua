@@ -309,11 +309,14 @@ return function(tg)
     return {state = state, param_groups = groups}
   end
 
+  -- the per-parameter scalars of the state (Lua numbers in tgrad)
+  local SCALAR_STATE = {step = true, mu_product = true, eta = true, mu = true}
+
   -- a deep copy of a saved state value for parameter p: tensors cloned (floating
   -- ones cast to p's dtype, except 'step'), contiguous and detached
   local function cast(p, v, key)
-    if is_tensor(v) and key == "step" and v:numel() == 1 then
-      return v:item() -- PyTorch keeps step counts as 0-d tensors; tgrad as numbers
+    if is_tensor(v) and SCALAR_STATE[key] and v:numel() == 1 then
+      return v:item() -- PyTorch keeps these as 0-d tensors; tgrad as numbers
     elseif is_tensor(v) then
       local t = v:detach()
       if key ~= "step" and t.dtype.is_floating_point and p.dtype.is_floating_point and t.dtype ~= p.dtype then

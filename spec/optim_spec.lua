@@ -213,6 +213,39 @@ describe("tg.optim state_dict", function()
     assert_close(W2, W, 0)
   end)
 
+  -- PyTorch's own state_dict (0-based ids, step counts as 0-d tensors) loads, and the
+  -- run goes on as PyTorch's
+  for _, tsd in ipairs(fx.torch_state_dicts) do
+    it("loads PyTorch's state_dict and continues as PyTorch: " .. tsd.name, function()
+      local case
+      for _, c in ipairs(fx.optim) do
+        if c.name == tsd.name then case = c end
+      end
+      assert(case, "no trajectory for " .. tsd.name)
+      local function T(x) -- {shape, data} -> a float64 tensor
+        local t = tg.tensor(#x.data == 0 and {} or x.data, {dtype = tg.float64})
+        return #x.shape == 0 and t:reshape({}) or t:reshape(x.shape)
+      end
+      local state = {}
+      for id, entry in pairs(tsd.state) do
+        local e = {}
+        for k, v in pairs(entry) do e[k] = type(v) == "table" and v.shape and T(v) or v end
+        state[id] = e
+      end
+      local sd = {state = state, param_groups = copy(tsd.param_groups)}
+      local W = tg.tensor(tsd.params.W, {dtype = tg.float64}):reshape(3, 4):requires_grad_(true)
+      local b = tg.tensor(tsd.params.b, {dtype = tg.float64, requires_grad = true})
+      local c = tg.tensor(tsd.params.c, {dtype = tg.float64, requires_grad = true})
+      local opt = tg.optim[tsd.optim]({W, b, c}, {lr = 1.0})
+      opt:load_state_dict(sd)
+      assert.are.equal(tsd.param_groups[1].lr, opt.param_groups[1].lr)
+      for s = 6, 10 do
+        one_step(opt, W, b, s, {})
+        check_step(case, s, W, b, c)
+      end
+    end)
+  end
+
   it("rejects a state dict of another shape", function()
     local W, b, c = params()
     local opt = tg.optim.SGD({W, b}, {lr = 0.1})

@@ -164,6 +164,51 @@ add("ASGD averaging", "ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 3,
 add("ASGD maximize", "ASGD", {"lr": 0.01, "maximize": True, "t0": 5})
 
 
+# ---------------------------------------------------------------- PyTorch state_dicts
+# torch's own state_dict after 5 steps (0-based ids, step counts as 0-d tensors,
+# tensors as {shape, data}) with the parameters then: tgrad loads it and goes on
+# as torch does (the trajectories of the case of the same name, steps 6..10)
+def sd_value(v):
+    if torch.is_tensor(v):
+        return {"shape": list(v.shape), "data": flat(v)}
+    if isinstance(v, tuple):
+        return list(v)
+    if isinstance(v, dict):
+        return {k: sd_value(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [sd_value(x) for x in v]
+    return v
+
+
+torch_state_dicts = []
+
+
+def add_torch_sd(name, cls, kwargs):
+    W = W0.clone().requires_grad_(True)
+    b = B0.clone().requires_grad_(True)
+    c = C0.clone().requires_grad_(True)
+    opt = getattr(torch.optim, cls)([W, b, c], **kwargs)
+    for _ in range(5):
+        opt.zero_grad()
+        loss_fn(W, b).backward()
+        opt.step()
+    sd = opt.state_dict()
+    groups = []
+    for g in sd["param_groups"]:
+        groups.append({k: sd_value(v) for k, v in g.items()
+                       if k not in ("foreach", "fused", "differentiable", "capturable") and v is not None})
+    torch_state_dicts.append({"name": name, "optim": cls, "opts": sd_value(kwargs),
+                              "params": {"W": flat(W), "b": flat(b), "c": flat(c)},
+                              "state": {k: sd_value(v) for k, v in sd["state"].items()}, "param_groups": groups})
+
+
+add_torch_sd("Adam amsgrad", "Adam", {"lr": 0.1, "amsgrad": True})
+add_torch_sd("SGD momentum", "SGD", {"lr": 0.05, "momentum": 0.9})
+add_torch_sd("NAdam decoupled momentum_decay", "NAdam", {"lr": 0.1, "weight_decay": 0.2,
+                                                         "decoupled_weight_decay": True, "momentum_decay": 0.1})
+add_torch_sd("ASGD averaging", "ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 3, "weight_decay": 0.1})
+
+
 # ---------------------------------------------------------------- LBFGS on Rosenbrock
 P0 = torch.tensor([[-1.2, 1.0], [-0.5, 0.8]])
 Q0 = torch.tensor([1.3, 0.4])
@@ -321,7 +366,7 @@ def lua(v, indent=""):
         for k, x in v.items():
             if x is None:
                 continue
-            key = k if k.isidentifier() else "[" + lua(k) + "]"
+            key = k if isinstance(k, str) and k.isidentifier() else "[" + lua(k) + "]"
             parts.append(f"{key} = {lua(x)}")
         return "{" + ", ".join(parts) + "}"
     raise TypeError(type(v))
@@ -336,6 +381,8 @@ def main():
     lines += ["    " + lua(c) + "," for c in optim_cases]
     lines += ["  },", "  lbfgs = {"]
     lines += ["    " + lua(c) + "," for c in lbfgs_cases]
+    lines += ["  },", "  torch_state_dicts = {"]
+    lines += ["    " + lua(c) + "," for c in torch_state_dicts]
     lines += ["  },", "  schedulers = {"]
     lines += ["    " + lua(c) + "," for c in sched_cases]
     lines += ["  },", "}", ""]

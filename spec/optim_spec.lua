@@ -266,13 +266,15 @@ describe("tg.optim.LBFGS on Rosenbrock against PyTorch", function()
     return (100 * (hi - lo ^ 2) ^ 2 + (1 - lo) ^ 2):sum()
   end
 
-  local function setup(opts)
-    local P = tg.tensor(init.P, {dtype = tg.float64}):reshape(2, 2):requires_grad_(true)
-    local q = tg.tensor(init.q, {dtype = tg.float64, requires_grad = true})
+  local function setup(opts, negate, dtype)
+    dtype = dtype or tg.float64
+    local P = tg.tensor(init.P, {dtype = dtype}):reshape(2, 2):requires_grad_(true)
+    local q = tg.tensor(init.q, {dtype = dtype, requires_grad = true})
     local opt = tg.optim.LBFGS({P, q}, copy(opts))
     local function closure()
       opt:zero_grad()
       local loss = rosenbrock(P, q)
+      if negate then loss = -loss end
       loss:backward()
       return loss
     end
@@ -281,7 +283,7 @@ describe("tg.optim.LBFGS on Rosenbrock against PyTorch", function()
 
   for _, case in ipairs(fx.lbfgs) do
     it(case.name, function()
-      local P, q, opt, closure = setup(case.opts)
+      local P, q, opt, closure = setup(case.opts, case.negate)
       for s, want in ipairs(case.traj) do
         local loss = opt:step(closure)
         assert_close(loss:item(), want.loss, 1e-6)
@@ -317,6 +319,24 @@ describe("tg.optim.LBFGS on Rosenbrock against PyTorch", function()
       assert_close(P2, case.traj[s].P, 1e-6)
       assert_close(q2, case.traj[s].q, 1e-6)
     end
+  end)
+
+  it("float32 parameters, and a parameter without gradient (zeros in the flat gradient)", function()
+    local P, q, opt, closure = setup({line_search_fn = "strong_wolfe", max_iter = 100}, false, tg.float32)
+    for _ = 1, 3 do opt:step(closure) end
+    assert_close(P, {1, 1, 1, 1}, 1e-3)
+    local x = tg.tensor({3.0, -2.0}, {dtype = tg.float64, requires_grad = true})
+    local unused = tg.tensor({5.0}, {dtype = tg.float64, requires_grad = true})
+    local o = tg.optim.LBFGS({x, unused})
+    local function cl()
+      o:zero_grad()
+      local l = ((x - 1) ^ 2):sum()
+      l:backward()
+      return l
+    end
+    o:step(cl)
+    assert_close(x, {1, 1}, 1e-6)
+    assert_close(unused, {5}, 0)
   end)
 
   it("returns at once when the gradient is already below tolerance_grad", function()

@@ -222,14 +222,14 @@ def rosenbrock(P, q):
 lbfgs_cases = []
 
 
-def add_lbfgs(name, kwargs, steps=4):
+def add_lbfgs(name, kwargs, steps=4, negate=False):
     P = P0.clone().requires_grad_(True)
     q = Q0.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([P, q], **kwargs)
 
     def closure():
         opt.zero_grad()
-        loss = rosenbrock(P, q)
+        loss = -rosenbrock(P, q) if negate else rosenbrock(P, q)
         loss.backward()
         return loss
 
@@ -239,13 +239,16 @@ def add_lbfgs(name, kwargs, steps=4):
         st = opt.state[P]
         traj.append({"loss": float(loss.detach()), "P": flat(P), "q": flat(q),
                      "func_evals": st["func_evals"], "n_iter": st["n_iter"]})
-    lbfgs_cases.append({"name": name, "opts": kwargs, "traj": traj})
+    lbfgs_cases.append({"name": name, "opts": kwargs, "traj": traj, "negate": negate})
 
 
 add_lbfgs("LBFGS small lr", {"lr": 0.01, "max_iter": 5})
 add_lbfgs("LBFGS history_size", {"lr": 0.005, "max_iter": 6, "history_size": 2})
 add_lbfgs("LBFGS strong_wolfe", {"line_search_fn": "strong_wolfe"})
 add_lbfgs("LBFGS strong_wolfe few iters", {"line_search_fn": "strong_wolfe", "max_iter": 5, "history_size": 3}, steps=6)
+add_lbfgs("LBFGS maximize strong_wolfe", {"line_search_fn": "strong_wolfe", "maximize": True, "max_iter": 8},
+          negate=True)
+add_lbfgs("LBFGS maximize", {"lr": 0.01, "maximize": True, "max_iter": 4}, negate=True)
 add_lbfgs("LBFGS strong_wolfe max_eval", {"line_search_fn": "strong_wolfe", "max_iter": 10, "max_eval": 12,
                                           "tolerance_change": 1e-6}, steps=3)
 

@@ -401,6 +401,21 @@ describe("tg.optim behaviour", function()
     assert_close(ada.state[b].sum, {0.25, 0.25, 0.25}, 0)
   end)
 
+  it("parameters from an iterator (as named_parameters() gives them)", function()
+    local W, b = params()
+    local named = {{"weight", W}, {"bias", b}}
+    local function named_parameters()
+      local i = 0
+      return function()
+        i = i + 1
+        if named[i] then return named[i][1], named[i][2] end
+      end
+    end
+    local opt = tg.optim.SGD(named_parameters(), {lr = 0.1})
+    assert.are.equal(W, opt.param_groups[1].params[1])
+    assert.are.equal(b, opt.param_groups[1].params[2])
+  end)
+
   it("a number as second argument is the learning rate", function()
     local W = params()
     assert.are.equal(0.25, tg.optim.SGD({W}, 0.25).param_groups[1].lr)

@@ -111,6 +111,11 @@ return function(tg)
     if is_tensor(params) then
       error("params argument given to the optimizer should be an iterable of Tensors or dicts, but got Tensor")
     end
+    if type(params) == "function" then -- an iterator: m:named_parameters() (name, p) or one of tensors
+      local list = {}
+      for a, b in params do list[#list + 1] = is_tensor(b) and b or a end
+      params = list
+    end
     if type(params) ~= "table" then
       error("params argument given to the optimizer should be an iterable of Tensors or dicts, but got "
         .. typename(params))

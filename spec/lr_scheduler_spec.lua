@@ -164,6 +164,26 @@ describe("tg.optim.lr_scheduler behaviour", function()
     assert_close(m:get_last_lr()[1], 0.1 * 0.1 ^ 3, 1e-15)
   end)
 
+  it("the closed forms (an explicit epoch) give the chainable sequences (PyTorch's _test_against_closed_form)", function()
+    local closed = {StepLR = true, MultiStepLR = true, ExponentialLR = true, CosineAnnealingLR = true,
+                    LinearLR = true, ConstantLR = true, PolynomialLR = true}
+    local n = 0
+    for _, case in ipairs(fx.schedulers) do
+      if closed[case.cls] then
+        local opt, sched = build(case)
+        for e = 1, #case.lrs - 1 do
+          sched:step(e)
+          local ok, err = pcall(assert_close, sched:get_last_lr(), case.lrs[e + 1], 1e-12)
+          if not ok then error(("%s at epoch %d: %s"):format(case.name, e, err), 0) end
+        end
+        assert.are.equal(#case.lrs - 1, sched.last_epoch)
+        assert.truthy(opt)
+        n = n + 1
+      end
+    end
+    assert.are.equal(10, n)
+  end)
+
   it("CosineAnnealingWarmRestarts with explicit (fractional) epochs", function()
     local opt = optimizer()
     local s = S.CosineAnnealingWarmRestarts(opt, 4, {T_mult = 2})

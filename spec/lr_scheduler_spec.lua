@@ -290,6 +290,18 @@ describe("tg.optim.lr_scheduler behaviour", function()
     assert_close(s2:get_last_lr()[1], 0.01 + 0.09 * 0.5 / 4, 1e-15)
   end)
 
+  it("a group added after the scheduler is a clear error, not a nil lr", function()
+    local opt = optimizer()
+    local step = S.StepLR(opt, 2) -- works from the groups' lrs: a new group simply follows
+    local lambda = S.LambdaLR(opt, lambdas.pow09) -- works from base_lrs: 2 of them
+    opt:add_param_group({params = {tg.zeros(1, {requires_grad = true})}, lr = 0.3})
+    step:step()
+    step:step()
+    assert_close(step:get_last_lr(), {0.01, 0.005, 0.03}, 1e-15)
+    errors("LambdaLR: the optimizer has 3 parameter groups, the scheduler computed 2 learning rates",
+      function() lambda:step() end)
+  end)
+
   it("names the caller's line", function()
     local ok, err = pcall(function() S.StepLR(optimizer()) end)
     assert.is_false(ok)

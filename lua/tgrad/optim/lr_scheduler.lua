@@ -64,6 +64,16 @@ return function(tg, optim)
 
   local function is_positive_int(x) return math.type(x) == "integer" and x > 0 end
 
+  -- the new lrs into the optimizer's groups (one per group, as PyTorch's strict zip)
+  local function set_lrs(self, values)
+    local groups = self.optimizer.param_groups
+    if #values ~= #groups then
+      error(("%s: the optimizer has %d parameter groups, the scheduler computed %d learning rates "
+        .. "(a group added after the scheduler was made?)"):format(self.__name, #groups, #values))
+    end
+    for i, g in ipairs(groups) do g.lr = values[i] end
+  end
+
   ---------------------------------------------------------------- base class
   local LRScheduler = {__name = "LRScheduler"}
   LRScheduler.__index = LRScheduler
@@ -189,7 +199,7 @@ return function(tg, optim)
       self.last_epoch = epoch
       if self._get_closed_form_lr then values = self:_get_closed_form_lr() else values = self:get_lr() end
     end
-    for i, g in ipairs(self.optimizer.param_groups) do g.lr = values[i] end
+    set_lrs(self, values)
     self._last_lr = group_values(self.optimizer, "lr")
   end
 
@@ -463,7 +473,7 @@ return function(tg, optim)
     self.last_epoch = math.floor(epoch)
     self._step_count = self._step_count + 1
     local values = self:get_lr()
-    for i, g in ipairs(self.optimizer.param_groups) do g.lr = values[i] end
+    set_lrs(self, values)
     self._last_lr = group_values(self.optimizer, "lr")
   end
 

@@ -109,5 +109,7 @@ tg.viz = require("tgrad.viz")(tg)       -- tg.viz.dot, render, plot
 tg.utils = tg.utils or {}
 tg.utils.data = require("tgrad.utils.data")(tg)
 tg.utils.progress = require("tgrad.utils.progress")(tg)
+---------------------------------------------------------------- optim (helper optim)
+tg.optim = require("tgrad.optim")(tg)
 
 return tg

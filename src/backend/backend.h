@@ -36,6 +36,8 @@ typedef enum {
   TG_LOSS_MSE_GRAD, TG_LOSS_BCE_GRAD, TG_LOSS_BCE_LOGITS_GRAD, TG_LOSS_SMOOTH_L1_GRAD, TG_LOSS_HUBER_GRAD
 } tg_loss_kind;
 
+struct tg_optim_args; /* optim: src/optim.h */
+
 struct tg_backend {
   const char *name; /* "cpu", "cuda" */
   void *(*alloc)(tg_ctx *c, size_t nbytes);
@@ -117,6 +119,11 @@ struct tg_backend {
   int (*embedding_scale)(tg_ctx *c, tg_tensor *out, const tg_tensor *ids, int64_t num_weights, int64_t padding_idx,
                          bool scale_grad_by_freq);
   int (*embedding_renorm)(tg_ctx *c, tg_tensor *weight, const tg_tensor *ids, double max_norm, double norm_type);
+  /* ---- optim (helper optim: src/optim.h, cpu_optim.c). One fused optimizer step of one parameter
+   * (a->kind: SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD): param, grad and the state tensors
+   * (NULL where the kind does not use them) contiguous, of one dtype and size */
+  int (*optim_step)(tg_ctx *c, const struct tg_optim_args *a, tg_tensor *param, const tg_tensor *grad,
+                    tg_tensor *const *state);
 };
 
 /* reduction kinds for the reduce slot (helper reduce) */

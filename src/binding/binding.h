@@ -102,4 +102,7 @@ void tgL_register_term(lua_State *L, int ctxi, int module);        /* term.c */
 typedef struct tg_lua_source { const char *name; const char *code; size_t len; } tg_lua_source;
 extern const tg_lua_source tg_lua_sources[];
 
+/* optim (helper optim): tg._optim, the fused optimizer steps (optim.c) */
+void tgL_register_optim(lua_State *L, int ctxi, int module, int methods);
+
 #endif

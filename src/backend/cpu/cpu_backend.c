@@ -4,6 +4,7 @@
 #include "cpu.h"
 #include "cpu_nn.h"
 #include "cpu_norm.h" /* norm */
+#include "../../optim.h" /* optim */
 
 static bool cpu_supports(tg_kernel k, int op, tg_dtype dt) {
   (void)op;
@@ -58,4 +59,5 @@ const tg_backend tg_cpu_backend = {
     .embedding_backward = tg_cpu_embedding_backward,
     .embedding_scale = tg_cpu_embedding_scale,
     .embedding_renorm = tg_cpu_embedding_renorm,
+    .optim_step = tg_cpu_optim_step, /* optim */
 };

@@ -104,4 +104,13 @@ tg.nn.functional = require("tgrad.nn.functional")(tg)
 tg.F = tg.nn.functional
 require("tgrad.nn")(tg)        -- tg.nn.Module, layers, init, utils (helper: nnlua)
 
+---------------------------------------------------------------- files and pictures (issue 8)
+require("tgrad.serialize")(tg)          -- tg.save, tg.load (safetensors)
+tg.viz = require("tgrad.viz")(tg)       -- tg.viz.dot, render, plot
+tg.utils = tg.utils or {}
+tg.utils.data = require("tgrad.utils.data")(tg)
+tg.utils.progress = require("tgrad.utils.progress")(tg)
+---------------------------------------------------------------- optim (helper optim)
+tg.optim = require("tgrad.optim")(tg)
+
 return tg

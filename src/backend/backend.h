@@ -36,6 +36,8 @@ typedef enum {
   TG_LOSS_MSE_GRAD, TG_LOSS_BCE_GRAD, TG_LOSS_BCE_LOGITS_GRAD, TG_LOSS_SMOOTH_L1_GRAD, TG_LOSS_HUBER_GRAD
 } tg_loss_kind;
 
+struct tg_optim_args; /* optim: src/optim.h */
+
 struct tg_backend {
   const char *name; /* "cpu", "cuda" */
   void *(*alloc)(tg_ctx *c, size_t nbytes);
@@ -87,6 +89,41 @@ struct tg_backend {
   /* take: out[.., j, ..] = x[.., idx[.., j, ..], ..]; put: out[.., idx[.., j, ..], ..] += src (1-based) */
   int (*take_along)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *idx, int dim);
   int (*put_along)(tg_ctx *c, tg_tensor *out, const tg_tensor *src, const tg_tensor *idx, int dim);
+  /* ---- norm (helper norm: cpu_norm.c). Outputs are contiguous; per-channel tensors (weight, bias,
+   * mean, invstd, running stats) are 1-D of x's dtype, NULL = absent; running stats contiguous. */
+  /* batch norm of x (N, C, *): training: mean/invstd (C) get the batch statistics and the running
+   * stats (each may be NULL) move by momentum toward them (unbiased variance); eval: mean/invstd get
+   * running_mean and 1/sqrt(running_var + eps). out = (x - mean) invstd w + b */
+  int (*batch_norm)(tg_ctx *c, tg_tensor *out, tg_tensor *mean, tg_tensor *invstd, const tg_tensor *x,
+                    const tg_tensor *w, const tg_tensor *b, tg_tensor *running_mean, tg_tensor *running_var,
+                    bool training, double momentum, double eps);
+  /* gx, gw, gb (each may be NULL) of batch norm from g; training: mean/invstd are the batch's */
+  int (*batch_norm_backward)(tg_ctx *c, tg_tensor *gx, tg_tensor *gw, tg_tensor *gb, const tg_tensor *g,
+                             const tg_tensor *x, const tg_tensor *mean, const tg_tensor *invstd,
+                             const tg_tensor *w, bool training);
+  /* group norm of x seen as (N, C, L) in G groups; mean/rstd (N G); weight/bias (C). Layer norm is
+   * N = rows, C = normalized numel, L = 1, G = 1 */
+  int (*group_norm)(tg_ctx *c, tg_tensor *out, tg_tensor *mean, tg_tensor *rstd, const tg_tensor *x,
+                    const tg_tensor *w, const tg_tensor *b, int64_t N, int64_t C, int64_t L, int64_t G, double eps);
+  int (*group_norm_backward)(tg_ctx *c, tg_tensor *gx, tg_tensor *gw, tg_tensor *gb, const tg_tensor *g,
+                             const tg_tensor *x, const tg_tensor *mean, const tg_tensor *rstd, const tg_tensor *w,
+                             int64_t N, int64_t C, int64_t L, int64_t G);
+  /* embedding: ids int64 1-based (any shape, n values), weight (V, D) any strides; "index out of range
+   * in self" for an id outside [1, V]. forward: out (n, D) = the rows; backward: gw (V, D) = the rows of
+   * g (n, D) summed per id, times 1/count(id) when scale, none for the padding row (0-based, -1: none);
+   * scale: out (n) = each id's factor in that sum (0 for padding); renorm: rows whose norm_type-norm
+   * exceeds max_norm are scaled in place to max_norm / (norm + 1e-7) */
+  int (*embedding)(tg_ctx *c, tg_tensor *out, const tg_tensor *weight, const tg_tensor *ids);
+  int (*embedding_backward)(tg_ctx *c, tg_tensor *gw, const tg_tensor *g, const tg_tensor *ids, int64_t padding_idx,
+                            bool scale_grad_by_freq);
+  int (*embedding_scale)(tg_ctx *c, tg_tensor *out, const tg_tensor *ids, int64_t num_weights, int64_t padding_idx,
+                         bool scale_grad_by_freq);
+  int (*embedding_renorm)(tg_ctx *c, tg_tensor *weight, const tg_tensor *ids, double max_norm, double norm_type);
+  /* ---- optim (helper optim: src/optim.h, cpu_optim.c). One fused optimizer step of one parameter
+   * (a->kind: SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD): param, grad and the state tensors
+   * (NULL where the kind does not use them) contiguous, of one dtype and size */
+  int (*optim_step)(tg_ctx *c, const struct tg_optim_args *a, tg_tensor *param, const tg_tensor *grad,
+                    tg_tensor *const *state);
 };
 
 /* reduction kinds for the reduce slot (helper reduce) */

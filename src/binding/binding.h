@@ -89,9 +89,20 @@ void tgL_drain_hooks(lua_State *L, tg_ctx *c);           /* forget released hook
  * (raised, or pushed as a string when push_message) */
 int tgL_raise_backward(lua_State *L, tg_ctx *c, bool push_message);
 void tgL_register_inplace(lua_State *L, int ctxi, int module, int methods); /* inplace.c */
+void tgL_register_norm(lua_State *L, int ctxi, int module, int methods);    /* ops_norm.c (helper norm) */
+
+/* files and pictures (issue 8: safetensors, viz, utils): files.c calls the rest */
+void tgL_register_files(lua_State *L, int ctxi, int module, int methods);
+void tgL_register_safetensors(lua_State *L, int ctxi, int module); /* safetensors.c */
+void tgL_register_graph_info(lua_State *L, int ctxi, int module);  /* graph_info.c */
+void tgL_register_randperm(lua_State *L, int ctxi, int module);    /* randperm.c */
+void tgL_register_term(lua_State *L, int ctxi, int module);        /* term.c */
 
 /* the embedded pure-Lua parts (generated at build time) */
 typedef struct tg_lua_source { const char *name; const char *code; size_t len; } tg_lua_source;
 extern const tg_lua_source tg_lua_sources[];
+
+/* optim (helper optim): tg._optim, the fused optimizer steps (optim.c) */
+void tgL_register_optim(lua_State *L, int ctxi, int module, int methods);
 
 #endif

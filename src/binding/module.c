@@ -85,6 +85,9 @@ int luaopen_tgrad(lua_State *L) {
   tgL_register_shape(L, ctxi, module, methods);
   tgL_register_nn(L, ctxi, module, methods);
   tgL_register_function(L, ctxi, module, methods);
+  tgL_register_files(L, ctxi, module, methods); /* files and pictures (issue 8) */
+  tgL_register_norm(L, ctxi, module, methods); /* norm: ops_norm.c */
+  tgL_register_optim(L, ctxi, module, methods); /* optim */
   lua_pushvalue(L, methods);
   lua_setfield(L, module, "_Tensor");
   luaL_getmetatable(L, TG_TENSOR_MT);

@@ -43,5 +43,6 @@ return function(tg)
                          "hardtanh", "relu6", "logsigmoid", "mish", "softsign"}) do
     F[name] = F[name] or tg[name]
   end
+  require("tgrad.nn.functional_norm")(tg, F) -- norm: batch/layer/group/instance_norm, embedding
   return F
 end

@@ -3,6 +3,8 @@
 
 #include "cpu.h"
 #include "cpu_nn.h"
+#include "cpu_norm.h" /* norm */
+#include "../../optim.h" /* optim */
 
 static bool cpu_supports(tg_kernel k, int op, tg_dtype dt) {
   (void)op;
@@ -48,4 +50,14 @@ const tg_backend tg_cpu_backend = {
     .softmax_backward = tg_cpu_softmax_backward,
     .nll = tg_cpu_nll,
     .pointwise_loss = tg_cpu_pointwise_loss,
+    /* norm */
+    .batch_norm = tg_cpu_batch_norm,
+    .batch_norm_backward = tg_cpu_batch_norm_backward,
+    .group_norm = tg_cpu_group_norm,
+    .group_norm_backward = tg_cpu_group_norm_backward,
+    .embedding = tg_cpu_embedding,
+    .embedding_backward = tg_cpu_embedding_backward,
+    .embedding_scale = tg_cpu_embedding_scale,
+    .embedding_renorm = tg_cpu_embedding_renorm,
+    .optim_step = tg_cpu_optim_step, /* optim */
 };

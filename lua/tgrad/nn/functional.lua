@@ -42,5 +42,6 @@ return function(tg)
                          "hardtanh", "relu6", "logsigmoid", "mish", "softsign"}) do
     F[name] = F[name] or tg[name]
   end
+  require("tgrad.nn.functional_conv")(tg, F) -- helper conv: conv1d/2d, conv_transpose1d/2d
   return F
 end

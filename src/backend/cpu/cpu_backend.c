@@ -48,4 +48,5 @@ const tg_backend tg_cpu_backend = {
     .softmax_backward = tg_cpu_softmax_backward,
     .nll = tg_cpu_nll,
     .pointwise_loss = tg_cpu_pointwise_loss,
+    .conv = tg_cpu_conv, /* helper conv: cpu_conv.c */
 };

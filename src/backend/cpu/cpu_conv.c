@@ -1,0 +1,277 @@
+/* cpu_conv.c: convolution kernels (helper conv): im2col / col2im + GEMM through
+ * OpenBLAS, float32 and float64. The three products of one geometry
+ * (backend.h, tg_conv_geom), per sample n and group gr, with
+ * col = im2col(x[n]) of (cig * kh * kw) x (oh * ow):
+ *   FORWARD   y[n, gr] = w[gr] @ col[gr]                     (+ bias)
+ *   TRANSPOSE x[n]     = col2im(w[gr]^T @ y[n, gr])          (+ bias)
+ *   WEIGHT    w[gr]   += y[n, gr] @ col[gr]^T   summed over n
+ * A 1x1 kernel with stride 1 and no padding needs no im2col: col is x[n].
+ * Threads (ctx->num_threads): samples are split across OpenMP threads, each
+ * with its own column buffer and a one-thread GEMM; a single sample uses
+ * threaded GEMMs and splits im2col/col2im by channel. */
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "cpu.h"
+
+/* ---------------------------------------------------------- im2col / col2im */
+/* Columns of the channels [c0, c1) of one sample x (cin planes of in[0] x in[1]):
+ * row (c, ki, kj) of col holds x[c, o0 * s0 - p0 + ki * d0, o1 * s1 - p1 + kj * d1]
+ * for every output position (o0, o1), 0 outside the input. */
+
+/* the range [lo, hi) of outputs o with 0 <= o * s + off < n */
+static inline void valid_range(int64_t n, int64_t s, int64_t off, int64_t nout, int64_t *lo, int64_t *hi) {
+  int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+  int64_t h = n - off > 0 ? (n - off + s - 1) / s : 0;
+  if (l > nout) l = nout;
+  if (h > nout) h = nout;
+  if (h < l) h = l;
+  *lo = l, *hi = h;
+}
+
+#define IM2COL(T)                                                                                       \
+  static void im2col_##T(const T *x, T *col, int64_t c0, int64_t c1, const tg_conv_geom *g) {           \
+    const int64_t ih = g->in[0], iw = g->in[1], oh = g->out[0], ow = g->out[1], kh = g->k[0], kw = g->k[1]; \
+    const int64_t s0 = g->stride[0], s1 = g->stride[1];                                                 \
+    for (int64_t ch = c0; ch < c1; ch++)                                                                \
+      for (int64_t ki = 0; ki < kh; ki++)                                                               \
+        for (int64_t kj = 0; kj < kw; kj++) {                                                           \
+          T *row = col + ((ch * kh + ki) * kw + kj) * oh * ow;                                          \
+          const T *xc = x + ch * ih * iw;                                                               \
+          int64_t off0 = ki * g->dil[0] - g->pad[0], off1 = kj * g->dil[1] - g->pad[1], lo, hi;         \
+          valid_range(iw, s1, off1, ow, &lo, &hi);                                                      \
+          for (int64_t i = 0; i < oh; i++) {                                                            \
+            T *r = row + i * ow;                                                                        \
+            int64_t y = i * s0 + off0;                                                                  \
+            if (y < 0 || y >= ih) {                                                                     \
+              memset(r, 0, sizeof(T) * (size_t)ow);                                                     \
+              continue;                                                                                 \
+            }                                                                                           \
+            const T *xr = xc + y * iw + off1;                                                           \
+            for (int64_t j = 0; j < lo; j++) r[j] = 0;                                                  \
+            if (s1 == 1)                                                                                \
+              memcpy(r + lo, xr + lo, sizeof(T) * (size_t)(hi - lo));                                   \
+            else                                                                                        \
+              for (int64_t j = lo; j < hi; j++) r[j] = xr[j * s1];                                      \
+            for (int64_t j = hi; j < ow; j++) r[j] = 0;                                                 \
+          }                                                                                             \
+        }                                                                                               \
+  }                                                                                                     \
+  /* the adjoint: x[c] += the columns of channel c, for c in [c0, c1) */                                \
+  static void col2im_##T(const T *col, T *x, int64_t c0, int64_t c1, const tg_conv_geom *g) {           \
+    const int64_t ih = g->in[0], iw = g->in[1], oh = g->out[0], ow = g->out[1], kh = g->k[0], kw = g->k[1]; \
+    const int64_t s0 = g->stride[0], s1 = g->stride[1];                                                 \
+    for (int64_t ch = c0; ch < c1; ch++)                                                                \
+      for (int64_t ki = 0; ki < kh; ki++)                                                               \
+        for (int64_t kj = 0; kj < kw; kj++) {                                                           \
+          const T *row = col + ((ch * kh + ki) * kw + kj) * oh * ow;                                    \
+          T *xc = x + ch * ih * iw;                                                                     \
+          int64_t off0 = ki * g->dil[0] - g->pad[0], off1 = kj * g->dil[1] - g->pad[1], lo, hi;         \
+          valid_range(iw, s1, off1, ow, &lo, &hi);                                                      \
+          for (int64_t i = 0; i < oh; i++) {                                                            \
+            int64_t y = i * s0 + off0;                                                                  \
+            if (y < 0 || y >= ih) continue;                                                             \
+            const T *r = row + i * ow;                                                                  \
+            T *xr = xc + y * iw + off1;                                                                 \
+            if (s1 == 1)                                                                                \
+              for (int64_t j = lo; j < hi; j++) xr[j] += r[j];                                          \
+            else                                                                                        \
+              for (int64_t j = lo; j < hi; j++) xr[j * s1] += r[j];                                     \
+          }                                                                                             \
+        }                                                                                               \
+  }
+IM2COL(float)
+IM2COL(double)
+
+/* ------------------------------------------------------------------ GEMM */
+/* row-major C[m x n] = A[m x k] (op) @ B[k x n] (op) + beta C, alpha 1 */
+static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
+                 const void *b, int64_t ldb, double beta, void *cm, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  if (dt == TG_FLOAT32)
+    cblas_sgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, (float)beta, cm,
+                (int)ldc);
+  else
+    cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, beta, cm, (int)ldc);
+}
+
+static void blas_threads(int n) {
+  if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
+}
+
+/* --------------------------------------------------------------- drivers */
+typedef struct conv_run {
+  tg_dtype dt;
+  size_t es;
+  const tg_conv_geom *g;
+  int64_t cig, cog, ck, o, i; /* channels per group, col rows per group, out and in plane sizes */
+  bool direct;                /* 1x1, stride 1, no padding: col is x itself */
+  int nt_inner;               /* threads for im2col/col2im inside one sample */
+  const char *a, *b, *bias;
+  char *out;
+} conv_run;
+
+static void run_im2col(const conv_run *r, const char *x, char *col) {
+  int64_t cin = r->g->cin;
+  int nt = r->nt_inner > 1 && cin > 1 ? r->nt_inner : 1;
+  if (nt == 1) {
+    if (r->dt == TG_FLOAT32) im2col_float((const float *)x, (float *)col, 0, cin, r->g);
+    else im2col_double((const double *)x, (double *)col, 0, cin, r->g);
+    return;
+  }
+  TG_PARALLEL_FOR(for (int64_t ch = 0; ch < cin; ch++) {
+    if (r->dt == TG_FLOAT32) im2col_float((const float *)x, (float *)col, ch, ch + 1, r->g);
+    else im2col_double((const double *)x, (double *)col, ch, ch + 1, r->g);
+  });
+}
+
+static void run_col2im(const conv_run *r, const char *col, char *x) {
+  int64_t cin = r->g->cin;
+  int nt = r->nt_inner > 1 && cin > 1 ? r->nt_inner : 1;
+  if (nt == 1) {
+    if (r->dt == TG_FLOAT32) col2im_float((const float *)col, (float *)x, 0, cin, r->g);
+    else col2im_double((const double *)col, (double *)x, 0, cin, r->g);
+    return;
+  }
+  TG_PARALLEL_FOR(for (int64_t ch = 0; ch < cin; ch++) {
+    if (r->dt == TG_FLOAT32) col2im_float((const float *)col, (float *)x, ch, ch + 1, r->g);
+    else col2im_double((const double *)col, (double *)x, ch, ch + 1, r->g);
+  });
+}
+
+/* plane[c][0..len) = v[c] (+= when add) for c < nc; v NULL: zeros */
+static void fill_planes(const conv_run *r, char *p, int64_t nc, int64_t len, const char *v, bool add) {
+  for (int64_t ch = 0; ch < nc; ch++) {
+    if (r->dt == TG_FLOAT32) {
+      float *q = (float *)p + ch * len, b = v ? ((const float *)v)[ch] : 0.0f;
+      if (add) for (int64_t j = 0; j < len; j++) q[j] += b;
+      else for (int64_t j = 0; j < len; j++) q[j] = b;
+    } else {
+      double *q = (double *)p + ch * len, b = v ? ((const double *)v)[ch] : 0.0;
+      if (add) for (int64_t j = 0; j < len; j++) q[j] += b;
+      else for (int64_t j = 0; j < len; j++) q[j] = b;
+    }
+  }
+}
+
+/* y[s] from x[s] */
+static void forward_sample(const conv_run *r, int64_t s, char *col) {
+  const tg_conv_geom *g = r->g;
+  size_t es = r->es;
+  const char *x = r->a + (size_t)(s * g->cin * r->i) * es;
+  char *y = r->out + (size_t)(s * g->cout * r->o) * es;
+  if (r->bias || r->ck == 0) fill_planes(r, y, g->cout, r->o, r->bias, false);
+  if (r->ck == 0) return;
+  if (r->direct) col = (char *)x;
+  else run_im2col(r, x, col);
+  for (int64_t gr = 0; gr < g->groups; gr++)
+    gemm(r->dt, false, false, r->cog, r->o, r->ck, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
+         col + (size_t)(gr * r->ck * r->o) * es, r->o, r->bias ? 1.0 : 0.0, y + (size_t)(gr * r->cog * r->o) * es,
+         r->o);
+}
+
+/* x[s] from y[s] */
+static void transpose_sample(const conv_run *r, int64_t s, char *col) {
+  const tg_conv_geom *g = r->g;
+  size_t es = r->es;
+  const char *y = r->a + (size_t)(s * g->cout * r->o) * es;
+  char *x = r->out + (size_t)(s * g->cin * r->i) * es;
+  if (r->cog == 0 || r->o == 0) {
+    fill_planes(r, x, g->cin, r->i, r->bias, false);
+    return;
+  }
+  char *dst = r->direct ? x : col;
+  for (int64_t gr = 0; gr < g->groups; gr++)
+    gemm(r->dt, true, false, r->ck, r->o, r->cog, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
+         y + (size_t)(gr * r->cog * r->o) * es, r->o, 0.0, dst + (size_t)(gr * r->ck * r->o) * es, r->o);
+  if (!r->direct) {
+    memset(x, 0, (size_t)(g->cin * r->i) * es);
+    run_col2im(r, col, x);
+  }
+  if (r->bias) fill_planes(r, x, g->cin, r->i, r->bias, true);
+}
+
+/* dw += the contribution of sample s */
+static void weight_sample(const conv_run *r, int64_t s, char *col, char *dw) {
+  const tg_conv_geom *g = r->g;
+  size_t es = r->es;
+  const char *x = r->a + (size_t)(s * g->cin * r->i) * es;
+  const char *y = r->b + (size_t)(s * g->cout * r->o) * es;
+  if (r->o == 0 || r->ck == 0) return;
+  if (r->direct) col = (char *)x;
+  else run_im2col(r, x, col);
+  for (int64_t gr = 0; gr < g->groups; gr++)
+    gemm(r->dt, false, true, r->cog, r->ck, r->o, y + (size_t)(gr * r->cog * r->o) * es, r->o,
+         col + (size_t)(gr * r->ck * r->o) * es, r->o, 1.0, dw + (size_t)(gr * r->cog * r->ck) * es, r->ck);
+}
+
+int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const tg_tensor *b, const tg_tensor *bias,
+                const tg_conv_geom *g) {
+  conv_run r = {0};
+  r.dt = out->dtype;
+  r.es = tg_dtype_size(r.dt);
+  r.g = g;
+  r.cig = g->cin / g->groups, r.cog = g->cout / g->groups;
+  r.ck = r.cig * g->k[0] * g->k[1];
+  r.o = g->out[0] * g->out[1], r.i = g->in[0] * g->in[1];
+  r.direct = g->k[0] == 1 && g->k[1] == 1 && g->stride[0] == 1 && g->stride[1] == 1 && g->pad[0] == 0 &&
+             g->pad[1] == 0 && g->in[0] == g->out[0] && g->in[1] == g->out[1];
+  r.a = tg_data(a), r.b = tg_data(b), r.bias = bias ? tg_data(bias) : NULL;
+  r.out = tg_data(out);
+  size_t es = r.es;
+  int64_t nsamp = g->n;
+  if (kind == TG_CONV_WEIGHT) memset(r.out, 0, (size_t)(g->cout * r.ck) * es);
+  if (nsamp == 0) return 0;
+
+  int nt = c->num_threads > 1 ? c->num_threads : 1;
+  if (nt > nsamp) nt = (int)nsamp;
+  size_t colsz = r.direct ? 0 : (size_t)(g->cin * g->k[0] * g->k[1] * r.o) * es;
+  size_t dwsz = kind == TG_CONV_WEIGHT ? (size_t)(g->cout * r.ck) * es : 0;
+  if (nt > 1) {
+    /* samples across threads: one buffer per thread (col, and a partial dw) */
+    size_t per = (colsz + dwsz + 63) & ~(size_t)63;
+    size_t total = per * (size_t)nt;
+    char *buf = total ? tg_cpu_alloc(c, total) : NULL;
+    if (total && !buf) return tg_err(c, "out of memory");
+    if (dwsz) memset(buf, 0, total);
+    blas_threads(1);
+    r.nt_inner = 1;
+#pragma omp parallel num_threads(nt)
+    {
+      int t = omp_get_thread_num();
+      char *col = buf ? buf + per * (size_t)t : NULL, *dw = col ? col + colsz : NULL;
+      int64_t lo = nsamp * t / nt, hi = nsamp * (t + 1) / nt;
+      for (int64_t s = lo; s < hi; s++) {
+        if (kind == TG_CONV_FORWARD) forward_sample(&r, s, col);
+        else if (kind == TG_CONV_TRANSPOSE) transpose_sample(&r, s, col);
+        else weight_sample(&r, s, col, dw);
+      }
+    }
+    if (dwsz) { /* sum the partial weight gradients */
+      int64_t m = g->cout * r.ck;
+      for (int t = 0; t < nt; t++) {
+        const char *p = buf + per * (size_t)t + colsz;
+        if (r.dt == TG_FLOAT32)
+          for (int64_t j = 0; j < m; j++) ((float *)r.out)[j] += ((const float *)p)[j];
+        else
+          for (int64_t j = 0; j < m; j++) ((double *)r.out)[j] += ((const double *)p)[j];
+      }
+    }
+    if (buf) tg_cpu_free(c, buf, total);
+    return 0;
+  }
+  /* one thread per sample loop: threaded GEMMs, im2col split by channel */
+  r.nt_inner = c->num_threads;
+  blas_threads(c->num_threads);
+  char *col = colsz ? tg_cpu_alloc(c, colsz) : NULL;
+  if (colsz && !col) return tg_err(c, "out of memory");
+  for (int64_t s = 0; s < nsamp; s++) {
+    if (kind == TG_CONV_FORWARD) forward_sample(&r, s, col);
+    else if (kind == TG_CONV_TRANSPOSE) transpose_sample(&r, s, col);
+    else weight_sample(&r, s, col, r.out);
+  }
+  if (col) tg_cpu_free(c, col, colsz);
+  return 0;
+}

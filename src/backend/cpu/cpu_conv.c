@@ -225,7 +225,12 @@ int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const t
   if (kind == TG_CONV_WEIGHT) memset(r.out, 0, (size_t)(g->cout * r.ck) * es);
   if (nsamp == 0) return 0;
 
+  /* threads only for work worth a team (a parallel region costs microseconds, and much
+   * more when the cores are shared): about 2 MFLOP per thread */
+  double flops = 2.0 * (double)nsamp * (double)g->cout * (double)r.o * (double)r.ck;
   int nt = c->num_threads > 1 ? c->num_threads : 1;
+  if (flops < 2e6 * nt) nt = flops < 4e6 ? 1 : (int)(flops / 2e6);
+  if (nt > c->num_threads) nt = c->num_threads;
   if (nt > nsamp) nt = (int)nsamp;
   size_t colsz = r.direct ? 0 : (size_t)(g->cin * g->k[0] * g->k[1] * r.o) * es;
   size_t dwsz = kind == TG_CONV_WEIGHT ? (size_t)(g->cout * r.ck) * es : 0;
@@ -262,9 +267,9 @@ int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const t
     if (buf) tg_cpu_free(c, buf, total);
     return 0;
   }
-  /* one thread per sample loop: threaded GEMMs, im2col split by channel */
-  r.nt_inner = c->num_threads;
-  blas_threads(c->num_threads);
+  /* one thread per sample loop: threaded GEMMs, im2col split by channel (big work only) */
+  r.nt_inner = flops >= 4e6 ? c->num_threads : 1;
+  blas_threads(r.nt_inner);
   char *col = colsz ? tg_cpu_alloc(c, colsz) : NULL;
   if (colsz && !col) return tg_err(c, "out of memory");
   for (int64_t s = 0; s < nsamp; s++) {

@@ -208,7 +208,20 @@ describe("convolution properties", function()
       y:backward(tg.ones_like(y))
       return {y, t, xx.grad, ww.grad}
     end
-    local r1, r3 = run(1), run(3)
+    local r1, r3 = run(1), run(3) -- small planes: samples batched into one GEMM
+    tg.set_num_threads(n0)
+    for i = 1, 4 do assert.is_true((r1[i] - r3[i]):abs():max():item() < 1e-10) end
+    -- large planes (one GEMM per sample), samples split across threads
+    local x2, w2 = randn(3, 8, 40, 40), randn(16, 8, 3, 3)
+    local function run2(nt)
+      tg.set_num_threads(nt)
+      local xx, ww = x2:detach():requires_grad_(), w2:detach():requires_grad_()
+      local y = F.conv2d(xx, ww, b, {padding = 1})
+      local t = F.conv_transpose2d(y:detach(), w2, nil, {padding = 1})
+      y:backward(tg.ones_like(y))
+      return {y, t, xx.grad, ww.grad}
+    end
+    r1, r3 = run2(1), run2(3)
     tg.set_num_threads(n0)
     for i = 1, 4 do assert.is_true((r1[i] - r3[i]):abs():max():item() < 1e-10) end
     -- one sample: threaded GEMM, im2col / col2im split by channel

@@ -11,13 +11,14 @@
  * threaded GEMMs and splits im2col/col2im by channel. */
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu.h"
 
 /* ---------------------------------------------------------- im2col / col2im */
 /* Columns of the channels [c0, c1) of one sample x (cin planes of in[0] x in[1]):
- * row (c, ki, kj) of col holds x[c, o0 * s0 - p0 + ki * d0, o1 * s1 - p1 + kj * d1]
+ * row (c, ki, kj) of col (rows ld elements apart) holds x[c, o0 * s0 - p0 + ki * d0, o1 * s1 - p1 + kj * d1]
  * for every output position (o0, o1), 0 outside the input. */
 
 /* the range [lo, hi) of outputs o with 0 <= o * s + off < n */
@@ -30,28 +31,58 @@ static inline void valid_range(int64_t n, int64_t s, int64_t off, int64_t nout, 
   *lo = l, *hi = h;
 }
 
+/* Stride 1 with out and in rows of one width: out position p = i * ow + j reads
+ * x[p + delta], delta = off0 * iw + off1, for the rows [ilo, ihi) that exist and the
+ * columns [lo, hi); elsewhere in those rows it reads a wrapped neighbour (zeroed
+ * after). [q0, q1) is the part of [ilo ow, ihi ow) whose reads stay inside x. */
+static inline void flat_range(int64_t ih, int64_t iw, int64_t oh, int64_t ow, int64_t off0, int64_t delta,
+                              int64_t *ilo, int64_t *ihi, int64_t *q0, int64_t *q1) {
+  valid_range(ih, 1, off0, oh, ilo, ihi);
+  int64_t a = *ilo * ow, b = *ihi * ow;
+  if (a < -delta) a = -delta;
+  if (b > ih * iw - delta) b = ih * iw - delta;
+  if (b < a) b = a;
+  *q0 = a, *q1 = b;
+}
+
 #define IM2COL(T)                                                                                       \
-  static void im2col_##T(const T *x, T *col, int64_t c0, int64_t c1, const tg_conv_geom *g) {           \
+  static void im2col_##T(const T *x, T *col, int64_t ld, int64_t c0, int64_t c1, const tg_conv_geom *g) { \
     const int64_t ih = g->in[0], iw = g->in[1], oh = g->out[0], ow = g->out[1], kh = g->k[0], kw = g->k[1]; \
     const int64_t s0 = g->stride[0], s1 = g->stride[1];                                                 \
+    const bool flat = s0 == 1 && s1 == 1 && ow == iw;                                                   \
     for (int64_t ch = c0; ch < c1; ch++)                                                                \
       for (int64_t ki = 0; ki < kh; ki++)                                                               \
         for (int64_t kj = 0; kj < kw; kj++) {                                                           \
-          T *row = col + ((ch * kh + ki) * kw + kj) * oh * ow;                                          \
+          T *row = col + ((ch * kh + ki) * kw + kj) * ld;                                               \
           const T *xc = x + ch * ih * iw;                                                               \
           int64_t off0 = ki * g->dil[0] - g->pad[0], off1 = kj * g->dil[1] - g->pad[1], lo, hi;         \
           valid_range(iw, s1, off1, ow, &lo, &hi);                                                      \
+          if (flat) { /* one shifted block of x, then the wrapped edge columns zeroed */                \
+            int64_t ilo, ihi, q0, q1, delta = off0 * iw + off1;                                         \
+            flat_range(ih, iw, oh, ow, off0, delta, &ilo, &ihi, &q0, &q1);                              \
+            for (int64_t p = 0; p < q0; p++) row[p] = 0;                                                \
+            for (int64_t p = q0; p < q1; p++) row[p] = xc[p + delta];                                   \
+            for (int64_t p = q1; p < oh * ow; p++) row[p] = 0;                                          \
+            if (lo > 0 || hi < ow)                                                                      \
+              for (int64_t i = ilo; i < ihi; i++) {                                                     \
+                for (int64_t j = 0; j < lo; j++) row[i * ow + j] = 0;                                   \
+                for (int64_t j = hi; j < ow; j++) row[i * ow + j] = 0;                                  \
+              }                                                                                         \
+            continue;                                                                                   \
+          }                                                                                             \
           for (int64_t i = 0; i < oh; i++) {                                                            \
             T *r = row + i * ow;                                                                        \
             int64_t y = i * s0 + off0;                                                                  \
-            if (y < 0 || y >= ih) {                                                                     \
-              memset(r, 0, sizeof(T) * (size_t)ow);                                                     \
+            if (y < 0 || y >= ih) { /* loops, not libc calls: rows are short (7 in a late layer) */    \
+              for (int64_t j = 0; j < ow; j++) r[j] = 0;                                                \
               continue;                                                                                 \
             }                                                                                           \
             const T *xr = xc + y * iw + off1;                                                           \
             for (int64_t j = 0; j < lo; j++) r[j] = 0;                                                  \
             if (s1 == 1)                                                                                \
-              memcpy(r + lo, xr + lo, sizeof(T) * (size_t)(hi - lo));                                   \
+              for (int64_t j = lo; j < hi; j++) r[j] = xr[j];                                           \
+            else if (s1 == 2) /* a constant stride vectorises */                                        \
+              for (int64_t j = lo; j < hi; j++) r[j] = xr[j * 2];                                       \
             else                                                                                        \
               for (int64_t j = lo; j < hi; j++) r[j] = xr[j * s1];                                      \
             for (int64_t j = hi; j < ow; j++) r[j] = 0;                                                 \
@@ -59,16 +90,28 @@ static inline void valid_range(int64_t n, int64_t s, int64_t off, int64_t nout, 
         }                                                                                               \
   }                                                                                                     \
   /* the adjoint: x[c] += the columns of channel c, for c in [c0, c1) */                                \
-  static void col2im_##T(const T *col, T *x, int64_t c0, int64_t c1, const tg_conv_geom *g) {           \
+  static void col2im_##T(T *col, T *x, int64_t ld, int64_t c0, int64_t c1, const tg_conv_geom *g) {       \
     const int64_t ih = g->in[0], iw = g->in[1], oh = g->out[0], ow = g->out[1], kh = g->k[0], kw = g->k[1]; \
     const int64_t s0 = g->stride[0], s1 = g->stride[1];                                                 \
+    const bool flat = s0 == 1 && s1 == 1 && ow == iw;                                                   \
     for (int64_t ch = c0; ch < c1; ch++)                                                                \
       for (int64_t ki = 0; ki < kh; ki++)                                                               \
         for (int64_t kj = 0; kj < kw; kj++) {                                                           \
-          const T *row = col + ((ch * kh + ki) * kw + kj) * oh * ow;                                    \
+          T *row = col + ((ch * kh + ki) * kw + kj) * ld;                                               \
           T *xc = x + ch * ih * iw;                                                                     \
           int64_t off0 = ki * g->dil[0] - g->pad[0], off1 = kj * g->dil[1] - g->pad[1], lo, hi;         \
           valid_range(iw, s1, off1, ow, &lo, &hi);                                                      \
+          if (flat) { /* the wrapped edge columns of the scratch col zeroed, then one shifted add */    \
+            int64_t ilo, ihi, q0, q1, delta = off0 * iw + off1;                                         \
+            flat_range(ih, iw, oh, ow, off0, delta, &ilo, &ihi, &q0, &q1);                              \
+            if (lo > 0 || hi < ow)                                                                      \
+              for (int64_t i = ilo; i < ihi; i++) {                                                     \
+                for (int64_t j = 0; j < lo; j++) row[i * ow + j] = 0;                                   \
+                for (int64_t j = hi; j < ow; j++) row[i * ow + j] = 0;                                  \
+              }                                                                                         \
+            for (int64_t p = q0; p < q1; p++) xc[p + delta] += row[p];                                  \
+            continue;                                                                                   \
+          }                                                                                             \
           for (int64_t i = 0; i < oh; i++) {                                                            \
             int64_t y = i * s0 + off0;                                                                  \
             if (y < 0 || y >= ih) continue;                                                             \
@@ -117,27 +160,27 @@ static void run_im2col(const conv_run *r, const char *x, char *col) {
   int64_t cin = r->g->cin;
   int nt = r->nt_inner > 1 && cin > 1 ? r->nt_inner : 1;
   if (nt == 1) {
-    if (r->dt == TG_FLOAT32) im2col_float((const float *)x, (float *)col, 0, cin, r->g);
-    else im2col_double((const double *)x, (double *)col, 0, cin, r->g);
+    if (r->dt == TG_FLOAT32) im2col_float((const float *)x, (float *)col, r->o, 0, cin, r->g);
+    else im2col_double((const double *)x, (double *)col, r->o, 0, cin, r->g);
     return;
   }
   TG_PARALLEL_FOR(for (int64_t ch = 0; ch < cin; ch++) {
-    if (r->dt == TG_FLOAT32) im2col_float((const float *)x, (float *)col, ch, ch + 1, r->g);
-    else im2col_double((const double *)x, (double *)col, ch, ch + 1, r->g);
+    if (r->dt == TG_FLOAT32) im2col_float((const float *)x, (float *)col, r->o, ch, ch + 1, r->g);
+    else im2col_double((const double *)x, (double *)col, r->o, ch, ch + 1, r->g);
   });
 }
 
-static void run_col2im(const conv_run *r, const char *col, char *x) {
+static void run_col2im(const conv_run *r, char *col, char *x) {
   int64_t cin = r->g->cin;
   int nt = r->nt_inner > 1 && cin > 1 ? r->nt_inner : 1;
   if (nt == 1) {
-    if (r->dt == TG_FLOAT32) col2im_float((const float *)col, (float *)x, 0, cin, r->g);
-    else col2im_double((const double *)col, (double *)x, 0, cin, r->g);
+    if (r->dt == TG_FLOAT32) col2im_float((float *)col, (float *)x, r->o, 0, cin, r->g);
+    else col2im_double((double *)col, (double *)x, r->o, 0, cin, r->g);
     return;
   }
   TG_PARALLEL_FOR(for (int64_t ch = 0; ch < cin; ch++) {
-    if (r->dt == TG_FLOAT32) col2im_float((const float *)col, (float *)x, ch, ch + 1, r->g);
-    else col2im_double((const double *)col, (double *)x, ch, ch + 1, r->g);
+    if (r->dt == TG_FLOAT32) col2im_float((float *)col, (float *)x, r->o, ch, ch + 1, r->g);
+    else col2im_double((double *)col, (double *)x, r->o, ch, ch + 1, r->g);
   });
 }
 
@@ -207,6 +250,84 @@ static void weight_sample(const conv_run *r, int64_t s, char *col, char *dw) {
          col + (size_t)(gr * r->ck * r->o) * es, r->o, 1.0, dw + (size_t)(gr * r->cog * r->ck) * es, r->ck);
 }
 
+/* ---- batched: the samples [s0, s0 + m) side by side in one column matrix (cin kh kw
+ * rows of m * o), so that each group is one GEMM with m * o columns. Small planes
+ * (a 7x7 late layer) make per-sample GEMMs too thin to run at speed. The outputs
+ * (and, for the adjoints, the incoming y) go through a (cout, m * o) buffer. */
+static void sample_im2col(const conv_run *r, const char *x, char *col, int64_t ld) {
+  if (r->dt == TG_FLOAT32) im2col_float((const float *)x, (float *)col, ld, 0, r->g->cin, r->g);
+  else im2col_double((const double *)x, (double *)col, ld, 0, r->g->cin, r->g);
+}
+
+static void sample_col2im(const conv_run *r, char *col, char *x, int64_t ld) {
+  if (r->dt == TG_FLOAT32) col2im_float((float *)col, (float *)x, ld, 0, r->g->cin, r->g);
+  else col2im_double((double *)col, (double *)x, ld, 0, r->g->cin, r->g);
+}
+
+/* y (n, c, o) sample s <-> buf (c, ld) columns [s o, s o + o) */
+static void gather_planes(const conv_run *r, const char *y, int64_t nc, char *buf, int64_t ld, int64_t s) {
+  size_t es = r->es, ob = (size_t)r->o * es;
+  for (int64_t ch = 0; ch < nc; ch++) memcpy(buf + (size_t)(ch * ld + s * r->o) * es, y + ch * ob, ob);
+}
+
+static void scatter_planes(const conv_run *r, const char *buf, int64_t nc, char *y, int64_t ld, int64_t s) {
+  size_t es = r->es, ob = (size_t)r->o * es;
+  for (int64_t ch = 0; ch < nc; ch++) memcpy(y + ch * ob, buf + (size_t)(ch * ld + s * r->o) * es, ob);
+}
+
+#define BATCH_BYTES ((size_t)48 << 20) /* column and plane buffers per chunk of samples */
+
+static int conv_batched(tg_ctx *c, int kind, conv_run *r, int nt) {
+  const tg_conv_geom *g = r->g;
+  size_t es = r->es;
+  int64_t nsamp = g->n, o = r->o, rows = g->cin * g->k[0] * g->k[1];
+  size_t colb = (size_t)(rows * o) * es, planeb = (size_t)(g->cout * o) * es;
+  int64_t nb = (int64_t)(BATCH_BYTES / (colb + planeb + 1));
+  if (nb < 1) nb = 1;
+  if (nb > nsamp) nb = nsamp;
+  size_t total = (colb + planeb) * (size_t)nb;
+  char *col = tg_cpu_alloc(c, total);
+  if (!col) return tg_err(c, "out of memory");
+  char *buf = col + colb * (size_t)nb;
+  blas_threads(nt);
+  size_t xb = (size_t)(g->cin * r->i) * es, yb = planeb;
+  for (int64_t s0 = 0; s0 < nsamp; s0 += nb) {
+    int64_t m = nsamp - s0 < nb ? nsamp - s0 : nb, ld = m * o;
+    if (kind == TG_CONV_FORWARD) {
+      TG_PARALLEL_FOR(for (int64_t s = 0; s < m; s++) sample_im2col(r, r->a + (size_t)(s0 + s) * xb, col + (size_t)(s * o) * es, ld););
+      for (int64_t gr = 0; gr < g->groups; gr++)
+        gemm(r->dt, false, false, r->cog, ld, r->ck, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
+             col + (size_t)(gr * r->ck * ld) * es, ld, 0.0, buf + (size_t)(gr * r->cog * ld) * es, ld);
+      TG_PARALLEL_FOR(for (int64_t s = 0; s < m; s++) {
+        char *y = r->out + (size_t)(s0 + s) * yb;
+        scatter_planes(r, buf, g->cout, y, ld, s);
+        if (r->bias) fill_planes(r, y, g->cout, o, r->bias, true);
+      });
+    } else if (kind == TG_CONV_TRANSPOSE) {
+      TG_PARALLEL_FOR(for (int64_t s = 0; s < m; s++) gather_planes(r, r->a + (size_t)(s0 + s) * yb, g->cout, buf, ld, s););
+      for (int64_t gr = 0; gr < g->groups; gr++)
+        gemm(r->dt, true, false, r->ck, ld, r->cog, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
+             buf + (size_t)(gr * r->cog * ld) * es, ld, 0.0, col + (size_t)(gr * r->ck * ld) * es, ld);
+      TG_PARALLEL_FOR(for (int64_t s = 0; s < m; s++) {
+        char *x = r->out + (size_t)(s0 + s) * xb;
+        memset(x, 0, xb);
+        sample_col2im(r, col + (size_t)(s * o) * es, x, ld);
+        if (r->bias) fill_planes(r, x, g->cin, r->i, r->bias, true);
+      });
+    } else {
+      TG_PARALLEL_FOR(for (int64_t s = 0; s < m; s++) {
+        sample_im2col(r, r->a + (size_t)(s0 + s) * xb, col + (size_t)(s * o) * es, ld);
+        gather_planes(r, r->b + (size_t)(s0 + s) * yb, g->cout, buf, ld, s);
+      });
+      for (int64_t gr = 0; gr < g->groups; gr++)
+        gemm(r->dt, false, true, r->cog, r->ck, ld, buf + (size_t)(gr * r->cog * ld) * es, ld,
+             col + (size_t)(gr * r->ck * ld) * es, ld, 1.0, r->out + (size_t)(gr * r->cog * r->ck) * es, r->ck);
+    }
+  }
+  tg_cpu_free(c, col, total);
+  return 0;
+}
+
 int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const tg_tensor *b, const tg_tensor *bias,
                 const tg_conv_geom *g) {
   conv_run r = {0};
@@ -231,6 +352,12 @@ int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const t
   int nt = c->num_threads > 1 ? c->num_threads : 1;
   if (flops < 2e6 * nt) nt = flops < 4e6 ? 1 : (int)(flops / 2e6);
   if (nt > c->num_threads) nt = c->num_threads;
+  /* small planes with several samples: one GEMM over a chunk of samples */
+  {
+    const char *e = getenv("TG_CONV_BATCH_O");
+    int64_t lim = e ? atoll(e) : 1024;
+    if (nsamp > 1 && r.o < lim && r.ck > 0 && r.o > 0 && r.cog > 0) return conv_batched(c, kind, &r, nt);
+  }
   if (nt > nsamp) nt = (int)nsamp;
   size_t colsz = r.direct ? 0 : (size_t)(g->cin * g->k[0] * g->k[1] * r.o) * es;
   size_t dwsz = kind == TG_CONV_WEIGHT ? (size_t)(g->cout * r.ck) * es : 0;

@@ -11,7 +11,6 @@
  * threaded GEMMs and splits im2col/col2im by channel. */
 #include <cblas.h>
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -276,6 +275,7 @@ static void scatter_planes(const conv_run *r, const char *buf, int64_t nc, char 
 }
 
 #define BATCH_BYTES ((size_t)48 << 20) /* column and plane buffers per chunk of samples */
+#define BATCH_MAX_O 128                /* batch the samples below this many output positions */
 
 static int conv_batched(tg_ctx *c, int kind, conv_run *r, int nt) {
   const tg_conv_geom *g = r->g;
@@ -352,12 +352,10 @@ int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const t
   int nt = c->num_threads > 1 ? c->num_threads : 1;
   if (flops < 2e6 * nt) nt = flops < 4e6 ? 1 : (int)(flops / 2e6);
   if (nt > c->num_threads) nt = c->num_threads;
-  /* small planes with several samples: one GEMM over a chunk of samples */
-  {
-    const char *e = getenv("TG_CONV_BATCH_O");
-    int64_t lim = e ? atoll(e) : 1024;
-    if (nsamp > 1 && r.o < lim && r.ck > 0 && r.o > 0 && r.cog > 0) return conv_batched(c, kind, &r, nt);
-  }
+  /* small planes with several samples: one GEMM over a chunk of samples (measured
+   * here: better below about 100 output positions, worse from 14x14 up, where a
+   * sample's columns stay in cache and the chunk's do not) */
+  if (nsamp > 1 && r.o < BATCH_MAX_O && r.ck > 0 && r.o > 0 && r.cog > 0) return conv_batched(c, kind, &r, nt);
   if (nt > nsamp) nt = (int)nsamp;
   size_t colsz = r.direct ? 0 : (size_t)(g->cin * g->k[0] * g->k[1] * r.o) * es;
   size_t dwsz = kind == TG_CONV_WEIGHT ? (size_t)(g->cout * r.ck) * es : 0;

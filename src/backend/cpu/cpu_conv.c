@@ -44,8 +44,16 @@ static inline void flat_range(int64_t ih, int64_t iw, int64_t oh, int64_t ow, in
   *q0 = a, *q1 = b;
 }
 
+/* GCC turns the zeroing and copying loops into memset/memcpy calls, a call per short
+ * row (49 elements in a 7x7 layer): kept as inline loops */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_LIBC_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_LIBC_LOOPS
+#endif
+
 #define IM2COL(T)                                                                                       \
-  static void im2col_##T(const T *x, T *col, int64_t ld, int64_t c0, int64_t c1, const tg_conv_geom *g) { \
+  TG_CLONES NO_LIBC_LOOPS static void im2col_##T(const T *x, T *col, int64_t ld, int64_t c0, int64_t c1, const tg_conv_geom *g) { \
     const int64_t ih = g->in[0], iw = g->in[1], oh = g->out[0], ow = g->out[1], kh = g->k[0], kw = g->k[1]; \
     const int64_t s0 = g->stride[0], s1 = g->stride[1];                                                 \
     const bool flat = s0 == 1 && s1 == 1 && ow == iw;                                                   \
@@ -89,7 +97,7 @@ static inline void flat_range(int64_t ih, int64_t iw, int64_t oh, int64_t ow, in
         }                                                                                               \
   }                                                                                                     \
   /* the adjoint: x[c] += the columns of channel c, for c in [c0, c1) */                                \
-  static void col2im_##T(T *col, T *x, int64_t ld, int64_t c0, int64_t c1, const tg_conv_geom *g) {       \
+  TG_CLONES NO_LIBC_LOOPS static void col2im_##T(T *col, T *x, int64_t ld, int64_t c0, int64_t c1, const tg_conv_geom *g) {       \
     const int64_t ih = g->in[0], iw = g->in[1], oh = g->out[0], ow = g->out[1], kh = g->k[0], kw = g->k[1]; \
     const int64_t s0 = g->stride[0], s1 = g->stride[1];                                                 \
     const bool flat = s0 == 1 && s1 == 1 && ow == iw;                                                   \

@@ -73,6 +73,9 @@ add("conv2d stride larger than kernel", "conv2d", (2, 2, 8, 7), (3, 2, 2, 2), st
 add("conv2d dilation 3 padding 2", "conv2d", (2, 2, 7, 7), (3, 2, 3, 3), dilation=3, padding=2)
 add("conv2d padding larger than kernel", "conv2d", (1, 2, 3, 3), (2, 2, 2, 2), padding=3)
 add("conv2d larger planes (one GEMM per sample)", "conv2d", (2, 1, 12, 11), (2, 1, 3, 3), padding=1)
+add("conv2d 1x1 groups 2 batch 1 (GEMM on the input)", "conv2d", (1, 4, 5, 5), (4, 2, 1, 1), groups=2)
+add("conv2d kernel (3, 1), no padding (rows shift, columns do not)", "conv2d", (2, 2, 6, 5), (2, 2, 3, 1))
+add("conv2d kernel (3, 1), padding (2, 0)", "conv2d", (1, 2, 4, 5), (2, 2, 3, 1), padding=(2, 0))
 add("conv2d single row input", "conv2d", (2, 3, 1, 9), (2, 3, 1, 3), stride=(1, 2))
 
 # ---- conv1d
@@ -101,6 +104,8 @@ add("conv_transpose2d no bias batch 1", "conv_transpose2d", (1, 3, 5, 4), (3, 2,
 add("conv_transpose2d 1x1", "conv_transpose2d", (2, 4, 3, 3), (4, 3, 1, 1))
 add("conv_transpose2d empty batch", "conv_transpose2d", (0, 3, 4, 4), (3, 2, 3, 3))
 add("conv_transpose2d larger planes (one GEMM per sample)", "conv_transpose2d", (2, 1, 12, 11), (1, 1, 2, 2))
+add("conv_transpose2d 1x1 groups 2 batch 1 (GEMM into the output)", "conv_transpose2d", (1, 4, 3, 4), (4, 1, 1, 1),
+    groups=2)
 add("conv_transpose2d depthwise", "conv_transpose2d", (2, 3, 4, 4), (3, 2, 3, 3), groups=3, stride=2, padding=1)
 
 # ---- conv_transpose1d

@@ -133,6 +133,67 @@ describe("convolution properties", function()
     end
   end)
 
+  -- a direct loop over the definition, for random geometries on both kernel paths
+  -- (samples batched into one GEMM below 128 output positions, one GEMM per sample above)
+  local function naive_conv2d(x, w, b, s, p, d, g)
+    local X, W = x:tolist(), w:tolist()
+    local N, C, H, Wd = table.unpack(x.shape)
+    local O, Cg, KH, KW = table.unpack(w.shape)
+    local OH = (H + 2 * p[1] - d[1] * (KH - 1) - 1) // s[1] + 1
+    local OW = (Wd + 2 * p[2] - d[2] * (KW - 1) - 1) // s[2] + 1
+    local B = b and b:tolist()
+    local out = {}
+    for n = 1, N do
+      out[n] = {}
+      for o = 1, O do
+        local grp = (o - 1) // (O // g)
+        local plane = {}
+        for i = 1, OH do
+          local row = {}
+          for j = 1, OW do
+            local acc = B and B[o] or 0
+            for c = 1, Cg do
+              local ci = grp * Cg + c
+              for ki = 1, KH do
+                local y = (i - 1) * s[1] - p[1] + (ki - 1) * d[1]
+                if y >= 0 and y < H then
+                  for kj = 1, KW do
+                    local xx = (j - 1) * s[2] - p[2] + (kj - 1) * d[2]
+                    if xx >= 0 and xx < Wd then acc = acc + W[o][c][ki][kj] * X[n][ci][y + 1][xx + 1] end
+                  end
+                end
+              end
+            end
+            row[j] = acc
+          end
+          plane[i] = row
+        end
+        out[n][o] = plane
+      end
+    end
+    return tg.tensor(out, D)
+  end
+
+  it("random geometries against a direct loop over the definition", function()
+    tg.manual_seed(11)
+    local rnd = math.random
+    math.randomseed(11)
+    for _ = 1, 24 do
+      local g = ({1, 1, 2, 3})[rnd(4)]
+      local C, O = g * rnd(1, 2), g * rnd(1, 2)
+      local KH, KW = rnd(1, 3), rnd(1, 3)
+      local s, d, p = {rnd(1, 3), rnd(1, 2)}, {rnd(1, 2), rnd(1, 2)}, {rnd(0, 2), rnd(0, 1)}
+      local H = math.max(d[1] * (KH - 1) + 1 - 2 * p[1], rnd(3, 14))
+      local Wd = math.max(d[2] * (KW - 1) + 1 - 2 * p[2], rnd(3, 14))
+      local N = rnd(1, 3)
+      local x, w, b = randn(N, C, H, Wd), randn(O, C // g, KH, KW), rnd(2) == 1 and randn(O) or nil
+      local got = F.conv2d(x, w, b, {stride = s, padding = p, dilation = d, groups = g})
+      local want = naive_conv2d(x, w, b, s, p, d, g)
+      assert.are.same(want.shape, got.shape)
+      assert.is_true((got - want):abs():max():item() < 1e-10)
+    end
+  end)
+
   -- test_convolution.py test_Conv2d_groups_nobias: a grouped conv is the groups' convs side by side
   it("groups: equal to the per-group convolutions concatenated (values and gradients)", function()
     tg.manual_seed(123)

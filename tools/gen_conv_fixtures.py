@@ -58,7 +58,7 @@ add("conv2d padding same, even kernel (asymmetric)", "conv2d", (2, 2, 6, 5), (3,
 add("conv2d padding same, even kernel, dilation (1, 3)", "conv2d", (1, 2, 7, 9), (3, 2, 2, 4), padding="same",
     dilation=(1, 3))
 add("conv2d padding valid", "conv2d", (2, 3, 5, 6), (4, 3, 2, 3), padding="valid")
-add("conv2d groups 2", "conv2d", (2, 4, 5, 5), (6, 2, 3, 3), groups=2, padding=1)
+add("conv2d groups 2", "conv2d", (2, 4, 4, 4), (4, 2, 3, 3), groups=2, padding=1)
 add("conv2d depthwise (groups = channels, multiplier 2)", "conv2d", (2, 3, 5, 4), (6, 1, 3, 3), groups=3,
     padding=1)
 add("conv2d no bias", "conv2d", (2, 3, 4, 5), (3, 3, 3, 3), bias=False, padding=1)
@@ -72,7 +72,7 @@ add("conv2d kernel the input's size", "conv2d", (2, 3, 4, 5), (2, 3, 4, 5))
 add("conv2d stride larger than kernel", "conv2d", (2, 2, 8, 7), (3, 2, 2, 2), stride=3)
 add("conv2d dilation 3 padding 2", "conv2d", (2, 2, 7, 7), (3, 2, 3, 3), dilation=3, padding=2)
 add("conv2d padding larger than kernel", "conv2d", (1, 2, 3, 3), (2, 2, 2, 2), padding=3)
-add("conv2d larger planes (one GEMM per sample)", "conv2d", (2, 1, 12, 11), (2, 1, 3, 3), padding=1)
+add("conv2d larger planes (one GEMM per sample)", "conv2d", (2, 1, 12, 11), (1, 1, 3, 3), padding=1)
 add("conv2d 1x1 groups 2 batch 1 (GEMM on the input)", "conv2d", (1, 4, 5, 5), (4, 2, 1, 1), groups=2)
 add("conv2d kernel (3, 1), no padding (rows shift, columns do not)", "conv2d", (2, 2, 6, 5), (2, 2, 3, 1))
 add("conv2d kernel (3, 1), padding (2, 0)", "conv2d", (1, 2, 4, 5), (2, 2, 3, 1), padding=(2, 0))
@@ -106,7 +106,7 @@ add("conv_transpose2d empty batch", "conv_transpose2d", (0, 3, 4, 4), (3, 2, 3, 
 add("conv_transpose2d larger planes (one GEMM per sample)", "conv_transpose2d", (2, 1, 12, 11), (1, 1, 2, 2))
 add("conv_transpose2d 1x1 groups 2 batch 1 (GEMM into the output)", "conv_transpose2d", (1, 4, 3, 4), (4, 1, 1, 1),
     groups=2)
-add("conv_transpose2d depthwise", "conv_transpose2d", (2, 3, 4, 4), (3, 2, 3, 3), groups=3, stride=2, padding=1)
+add("conv_transpose2d depthwise", "conv_transpose2d", (1, 3, 3, 4), (3, 2, 3, 3), groups=3, stride=2, padding=1)
 
 # ---- conv_transpose1d
 add("conv_transpose1d stride 2 padding 1 output_padding 1", "conv_transpose1d", (2, 3, 5), (3, 2, 3), stride=2,

@@ -147,6 +147,9 @@ static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
     cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, beta, cm, (int)ldc);
 }
 
+/* OpenBLAS's thread count is process-wide and costly to change (cpu_blas.c): set
+ * for work big enough to be threaded and inside an OpenMP team (1); small work
+ * leaves it (OpenBLAS runs small GEMMs serially anyway). */
 static void blas_threads(int n) {
   if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
 }
@@ -282,10 +285,11 @@ static void scatter_planes(const conv_run *r, const char *buf, int64_t nc, char 
   for (int64_t ch = 0; ch < nc; ch++) memcpy(y + ch * ob, buf + (size_t)(ch * ld + s * r->o) * es, ob);
 }
 
+#define THREAD_FLOPS 2e6              /* work per thread worth a team */
 #define BATCH_BYTES ((size_t)48 << 20) /* column and plane buffers per chunk of samples */
 #define BATCH_MAX_O 128                /* batch the samples below this many output positions */
 
-static int conv_batched(tg_ctx *c, int kind, conv_run *r, int nt) {
+static int conv_batched(tg_ctx *c, int kind, conv_run *r, int nt, bool big) {
   const tg_conv_geom *g = r->g;
   size_t es = r->es;
   int64_t nsamp = g->n, o = r->o, rows = g->cin * g->k[0] * g->k[1];
@@ -297,7 +301,7 @@ static int conv_batched(tg_ctx *c, int kind, conv_run *r, int nt) {
   char *col = tg_cpu_alloc(c, total);
   if (!col) return tg_err(c, "out of memory");
   char *buf = col + colb * (size_t)nb;
-  blas_threads(nt);
+  if (big) blas_threads(nt);
   size_t xb = (size_t)(g->cin * r->i) * es, yb = planeb;
   for (int64_t s0 = 0; s0 < nsamp; s0 += nb) {
     int64_t m = nsamp - s0 < nb ? nsamp - s0 : nb, ld = m * o;
@@ -357,13 +361,14 @@ int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const t
   /* threads only for work worth a team (a parallel region costs microseconds, and much
    * more when the cores are shared): about 2 MFLOP per thread */
   double flops = 2.0 * (double)nsamp * (double)g->cout * (double)r.o * (double)r.ck;
+  bool big = flops >= 2 * THREAD_FLOPS;
   int nt = c->num_threads > 1 ? c->num_threads : 1;
-  if (flops < 2e6 * nt) nt = flops < 4e6 ? 1 : (int)(flops / 2e6);
+  if (flops < THREAD_FLOPS * nt) nt = big ? (int)(flops / THREAD_FLOPS) : 1;
   if (nt > c->num_threads) nt = c->num_threads;
   /* small planes with several samples: one GEMM over a chunk of samples (measured
    * here: better below about 100 output positions, worse from 14x14 up, where a
    * sample's columns stay in cache and the chunk's do not) */
-  if (nsamp > 1 && r.o < BATCH_MAX_O && r.ck > 0 && r.o > 0 && r.cog > 0) return conv_batched(c, kind, &r, nt);
+  if (nsamp > 1 && r.o < BATCH_MAX_O && r.ck > 0 && r.o > 0 && r.cog > 0) return conv_batched(c, kind, &r, nt, big);
   if (nt > nsamp) nt = (int)nsamp;
   size_t colsz = r.direct ? 0 : (size_t)(g->cin * g->k[0] * g->k[1] * r.o) * es;
   size_t dwsz = kind == TG_CONV_WEIGHT ? (size_t)(g->cout * r.ck) * es : 0;
@@ -401,8 +406,8 @@ int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const t
     return 0;
   }
   /* one thread per sample loop: threaded GEMMs, im2col split by channel (big work only) */
-  r.nt_inner = flops >= 4e6 ? c->num_threads : 1;
-  blas_threads(r.nt_inner);
+  r.nt_inner = big ? c->num_threads : 1;
+  if (big) blas_threads(r.nt_inner);
   char *col = colsz ? tg_cpu_alloc(c, colsz) : NULL;
   if (colsz && !col) return tg_err(c, "out of memory");
   for (int64_t s = 0; s < nsamp; s++) {

@@ -442,6 +442,9 @@ describe("convolution errors (PyTorch's wording)", function()
            {output_padding = 1})
     raises("conv2d(): argument 'stride' must be tuple of ints, but found element of type float at pos 2", F.conv2d,
            z(1, 3, 5, 5), w8, nil, {stride = {1, 1.5}})
+    raises("conv1d(): argument 'dilation' must be tuple of ints, not float", F.conv1d, z(1, 3, 5), z(2, 3, 3), nil,
+           {dilation = 1.5})
+    raises("conv2d(): argument 'groups' must be int, not string", F.conv2d, z(1, 3, 5, 5), w8, nil, {groups = "2"})
   end)
 
   it("bias", function()

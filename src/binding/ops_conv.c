@@ -19,16 +19,15 @@ static int int_list_opt(lua_State *L, int opts, const char *fname, const char *k
   if (t == LUA_TNUMBER) {
     int ok;
     lua_Integer x = lua_tointegerx(L, -1, &ok);
-    if (!ok) luaL_error(L, "%s(): argument '%s' must be tuple of ints, but found element of type float at pos 1", fname, key);
+    if (!ok) luaL_error(L, "%s(): argument '%s' must be tuple of ints, not float", fname, key);
     for (int i = 0; i < nsp; i++) v[i] = x;
   } else if (t == LUA_TTABLE && !tgL_is_tensor(L, -1)) {
     n = (int)luaL_len(L, -1);
     if (n > TG_CONV_MAX_PARAMS)
       luaL_error(L, "%s(): argument '%s' must have at most %d values, got %d", fname, key, TG_CONV_MAX_PARAMS, n);
     for (int i = 0; i < n; i++) {
-      lua_rawgeti(L, -1, i + 1);
-      int ok;
-      lua_Integer x = lua_tointegerx(L, -1, &ok);
+      int ok = lua_rawgeti(L, -1, i + 1) == LUA_TNUMBER;
+      lua_Integer x = ok ? lua_tointegerx(L, -1, &ok) : 0;
       if (!ok)
         luaL_error(L, "%s(): argument '%s' must be tuple of ints, but found element of type %s at pos %d", fname, key,
                    lua_type(L, -1) == LUA_TNUMBER ? "float" : luaL_typename(L, -1), i + 1);
@@ -80,9 +79,11 @@ static int conv_fn(lua_State *L, int nsp, bool transposed) {
   }
   o.groups = 1;
   if (tgL_opt_field(L, opts, "groups") != LUA_TNIL) {
-    int ok;
-    o.groups = (int64_t)lua_tointegerx(L, -1, &ok);
-    if (!ok) return luaL_error(L, "%s(): argument 'groups' must be int, not %s", fname, luaL_typename(L, -1));
+    int ok = lua_type(L, -1) == LUA_TNUMBER;
+    o.groups = ok ? (int64_t)lua_tointegerx(L, -1, &ok) : 0;
+    if (!ok)
+      return luaL_error(L, "%s(): argument 'groups' must be int, not %s", fname,
+                        lua_type(L, -1) == LUA_TNUMBER ? "float" : luaL_typename(L, -1));
   }
   lua_pop(L, 1);
   tg_tensor **box = tgL_newbox(L);

@@ -232,6 +232,57 @@ describe("convolution properties", function()
     run(false, "conv2d", {1, 2, 2}, {1, 1, 3, 3}, {padding = 1})
   end)
 
+  -- test_convolution.py test_invalid_conv1d, test_invalid_conv2d, test_conv_modules_raise_error_on_incorrect_input_size
+  it("invalid convolutions raise (ported cases)", function()
+    local function fails(pattern, f, ...)
+      local ok, err = pcall(f, ...)
+      assert.is_false(ok)
+      if pattern then assert.truthy(tostring(err):find(pattern, 1, true), tostring(err)) end
+    end
+    fails("Calculated padded input size per channel: (4). Kernel size: (10). Kernel size can't be greater than actual input size",
+          F.conv1d, tg.randn(1, 3, 4), tg.randn(33, 3, 10), tg.randn(33))
+    fails("non-positive stride is not supported", F.conv1d, tg.randn(1, 3, 4), tg.randn(6, 3, 3), nil, {stride = -1})
+    fails(nil, F.conv2d, tg.zeros(1, 1, 4, 4), tg.zeros(1, 1, 3, 3), nil, {dilation = 2, stride = 2})
+    fails(nil, F.conv2d, tg.randn(1, 3, 1, 1), tg.randn(33, 3, 10, 10), tg.randn(33))
+    fails("non-positive stride is not supported", F.conv2d, tg.randn(1, 3, 4, 4), tg.randn(6, 3, 4, 4), nil, {stride = -1})
+    fails("non-positive stride is not supported", F.conv2d, tg.randn(1, 3, 4, 4), tg.randn(6, 3, 4, 4), nil, {stride = 0})
+    for _, m in ipairs({{F.conv1d, {8, 3, 3}, {1, 4}}, {F.conv_transpose1d, {3, 8, 3}, {1, 4}},
+                        {F.conv2d, {8, 3, 3, 3}, {2, 5}}, {F.conv_transpose2d, {3, 8, 3, 3}, {2, 5}}}) do
+      for _, dims in ipairs(m[3]) do
+        local shape = {}
+        for i = 1, dims do shape[i] = 3 end
+        fails(nil, m[1], tg.zeros(shape), tg.zeros(m[2]))
+      end
+    end
+  end)
+
+  -- test_convolution.py test_Conv1d_module_same_padding / test_Conv2d_module_same_padding
+  it("padding 'same' equals explicit zero padding (extra on the right and bottom for even kernels)", function()
+    tg.manual_seed(5)
+    local function zpad(x, dim, left, right) -- zeros added along dim
+      local parts = {}
+      if left > 0 then local s = x.shape; s[dim] = left; parts[#parts + 1] = tg.zeros(s, D) end
+      parts[#parts + 1] = x
+      if right > 0 then local s = x.shape; s[dim] = right; parts[#parts + 1] = tg.zeros(s, D) end
+      return tg.cat(parts, dim)
+    end
+    for _, c in ipairs({{k = {4, 3}, d = {1, 1}}, {k = {2, 5}, d = {3, 2}}, {k = {4, 4}, d = {2, 1}}}) do
+      local x, w = randn(2, 3, 9, 8), randn(4, 3, c.k[1], c.k[2])
+      local y = F.conv2d(x, w, nil, {padding = "same", dilation = c.d})
+      local xp = x
+      for i = 1, 2 do
+        local total = c.d[i] * (c.k[i] - 1)
+        xp = zpad(xp, 2 + i, total // 2, total - total // 2)
+      end
+      local want = F.conv2d(xp, w, nil, {dilation = c.d})
+      assert.are.same(x.shape[3], y.shape[3])
+      assert.is_true((y - want):abs():max():item() < 1e-12)
+    end
+    local x1, w1 = randn(2, 3, 7), randn(2, 3, 6)
+    local want = F.conv1d(zpad(x1, 3, 2, 3), w1)
+    assert.is_true((F.conv1d(x1, w1, nil, {padding = "same"}) - want):abs():max():item() < 1e-12)
+  end)
+
   -- test_convolution.py test_ConvTranspose2d_output_size_downsample_upsample (a sample of it)
   it("conv then conv_transpose with the right output_padding gives the input's size back", function()
     for _, h in ipairs({13, 16, 23}) do

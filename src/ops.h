@@ -163,4 +163,20 @@ tg_tensor *tg_huber_loss(tg_ctx *c, tg_tensor *x, tg_tensor *y, double delta, tg
 /* batchmean: the sum divided by x's first size (r is then ignored) */
 tg_tensor *tg_kl_div(tg_ctx *c, tg_tensor *x, tg_tensor *y, bool log_target, bool batchmean, tg_reduction r);
 
+/* convolution (ops/conv.c; helper conv) ---------------------------------- */
+/* PyTorch's conv options; a parameter list of length 1 means that value for every
+ * spatial dim (n_* = 1, the defaults: stride 1, padding 0, dilation 1, output_padding 0) */
+#define TG_CONV_MAX_PARAMS 8
+typedef struct tg_conv_opts {
+  int nsp;          /* 1 or 2 spatial dims: conv1d / conv2d */
+  bool transposed;  /* conv_transpose1d / conv_transpose2d */
+  bool same;        /* padding = "same" (not transposed) */
+  int n_stride, n_padding, n_dilation, n_output_padding;
+  int64_t stride[TG_CONV_MAX_PARAMS], padding[TG_CONV_MAX_PARAMS], dilation[TG_CONV_MAX_PARAMS],
+      output_padding[TG_CONV_MAX_PARAMS];
+  int64_t groups;
+} tg_conv_opts;
+/* x (N, C, spatial) or unbatched (C, spatial); bias NULL or 1-D; grad_fn ConvolutionBackward0 */
+tg_tensor *tg_convolution(tg_ctx *c, tg_tensor *x, tg_tensor *w, tg_tensor *bias, const tg_conv_opts *o);
+
 #endif

@@ -37,6 +37,19 @@ typedef enum {
 } tg_loss_kind;
 
 struct tg_optim_args; /* optim: src/optim.h */
+/* ---- convolution (helper conv: cpu_conv.c). One geometry for the three products of a
+ * convolution x (n, cin, in) * w (cout, cin/groups, k) -> y (n, cout, out), 2-D (a 1-D
+ * convolution has in[0] = out[0] = k[0] = stride[0] = dil[0] = 1, pad[0] = 0):
+ *   y[n, co, o] = sum_{ci in co's group, kk} w[co, ci, kk] x[n, ci, o * stride - pad + kk * dil]
+ * (x read as 0 outside [0, in)). Asymmetric padding is implicit in `out`. */
+typedef struct tg_conv_geom {
+  int64_t n, cin, cout, groups;
+  int64_t in[2], out[2], k[2], stride[2], pad[2], dil[2];
+} tg_conv_geom;
+/* the conv slot's kinds: FORWARD out = y from (a = x, b = w) [+ bias over cout];
+ * TRANSPOSE out = x-shaped adjoint from (a = y, b = w) [+ bias over cin];
+ * WEIGHT out = w-shaped adjoint from (a = x, b = y) */
+enum { TG_CONV_FORWARD, TG_CONV_TRANSPOSE, TG_CONV_WEIGHT };
 
 struct tg_backend {
   const char *name; /* "cpu", "cuda" */
@@ -124,6 +137,10 @@ struct tg_backend {
    * (NULL where the kind does not use them) contiguous, of one dtype and size */
   int (*optim_step)(tg_ctx *c, const struct tg_optim_args *a, tg_tensor *param, const tg_tensor *grad,
                     tg_tensor *const *state);
+  /* ---- convolution (helper conv: cpu_conv.c): see tg_conv_geom; a, b, bias (NULL or 1-D)
+   * and out contiguous, one float dtype */
+  int (*conv)(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const tg_tensor *b, const tg_tensor *bias,
+              const tg_conv_geom *g);
 };
 
 /* reduction kinds for the reduce slot (helper reduce) */

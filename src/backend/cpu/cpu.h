@@ -64,4 +64,8 @@ int tg_cpu_sort(tg_ctx *c, tg_tensor *values, tg_tensor *indices, const tg_tenso
 int tg_cpu_take_along(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *idx, int dim);
 int tg_cpu_put_along(tg_ctx *c, tg_tensor *out, const tg_tensor *src, const tg_tensor *idx, int dim);
 
+/* convolution (cpu_conv.c; helper conv) */
+int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const tg_tensor *b, const tg_tensor *bias,
+                const tg_conv_geom *g);
+
 #endif

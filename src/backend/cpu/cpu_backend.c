@@ -60,4 +60,5 @@ const tg_backend tg_cpu_backend = {
     .embedding_scale = tg_cpu_embedding_scale,
     .embedding_renorm = tg_cpu_embedding_renorm,
     .optim_step = tg_cpu_optim_step, /* optim */
+    .conv = tg_cpu_conv, /* helper conv: cpu_conv.c */
 };

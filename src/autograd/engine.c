@@ -283,7 +283,9 @@ static int run_node(task *t, entry *e) {
 done:
   for (int i = 0; i < n->n_in; i++) tg_tensor_unref(gin[i]);
   if (gin != gin_buf) free(gin);
-  if (rc == 0 && !o->retain_graph) tg_node_release_saved(c, n);
+  /* only a node that ran frees its saved tensors (as PyTorch): a branch this
+   * call did not need stays usable for a later grad() or backward() */
+  if (rc == 0 && !o->retain_graph && e->needed) tg_node_release_saved(c, n);
   return rc;
 }
 

@@ -263,9 +263,10 @@ static bool ptrset_add(ptrset *s, const void *p) { /* true when newly added */
 }
 
 static int preserve_saved(tg_ctx *c, tg_node *start, tg_tensor *self, uint64_t seq0) {
-  tg_tensor *base = self->view_base ? self->view_base : self;
+  /* only nodes made by this op: a node made before it that saved self (an input,
+   * or an output as sigmoid/exp/tanh save theirs) must see the version bump and
+   * refuse at backward, as PyTorch does */
   uint64_t seq_min = seq0;
-  if (base->grad_fn && base->grad_fn->seq < seq_min) seq_min = base->grad_fn->seq;
   if (!start || start->seq < seq_min || start->variable) return 0;
   ptrset seen = {0};
   size_t sp = 0, cap = 64;

@@ -107,6 +107,28 @@ void tg_storage_unref(tg_storage *s) {
     free(s);
 }
 
+/* the memory of s under a new storage with its own version counter (x.data = y:
+ * x shares y's memory and keeps its version). Holds s until freed. */
+static void release_shared(void *ud, void *data) {
+  (void)data;
+  tg_storage_unref(ud);
+}
+
+tg_storage *tg_storage_share(tg_ctx *c, tg_storage *s, uint64_t version) {
+  tg_storage *n = tg_pool_get(c, &c->storage_pool, sizeof *n);
+  if (!n) return tg_errp(c, "out of memory");
+  n->refs = 1;
+  n->data = s->data;
+  n->nbytes = 0; /* s counts the bytes (live_bytes) */
+  n->backend = s->backend;
+  n->version = version;
+  n->release = release_shared;
+  n->release_ud = s;
+  n->ctx = c;
+  s->refs++;
+  return n;
+}
+
 /* ----------------------------------------------------------------- tensor */
 int64_t tg_shape_numel(int ndim, const int64_t *size) {
   int64_t n = 1;

@@ -136,6 +136,14 @@ static int buf_add(tg_ctx *c, tg_tensor **slot, tg_tensor *g) {
 /* Leaf .grad accumulation: steal the incoming buffer when nothing else sees
  * it (and it is a plain contiguous tensor), else copy; add in place after. */
 static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_graph) {
+  if (!tg_same_shape(g, var) || (var->grad && !tg_same_shape(var->grad, var))) {
+    /* var.data was replaced by a tensor of another shape after the graph was built */
+    char a[160], b[160];
+    tg_format_shape(a, sizeof a, g->ndim, g->size);
+    tg_format_shape(b, sizeof b, var->ndim, var->size);
+    return tg_err(c, "AccumulateGrad: invalid gradient - got %s but expected shape compatible with %s "
+                     "(the tensor's .data changed shape after the graph was built)", a, b);
+  }
   if (!var->grad) {
     if (create_graph) { var->grad = tg_tensor_ref(g); return 0; }
     bool stealable = g->refs == 1 && g->storage->refs == 1 && !g->grad_fn && tg_is_contiguous(g) &&
@@ -154,6 +162,50 @@ static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_
     return 0;
   }
   return tg_add_inplace_raw(c, var->grad, g);
+}
+
+/* g can be summed to the shape m (PyTorch's is_expandable_to) */
+static bool expandable_to(const tg_meta *m, const tg_tensor *g) {
+  if (m->ndim > g->ndim) return false;
+  for (int i = 0; i < m->ndim; i++) {
+    int64_t a = m->size[m->ndim - 1 - i], b = g->size[g->ndim - 1 - i];
+    if (a != b && a != 1) return false;
+  }
+  return true;
+}
+
+static bool meta_same_shape(const tg_meta *m, const tg_tensor *g) {
+  return g->ndim == m->ndim && !memcmp(g->size, m->size, sizeof(int64_t) * (size_t)m->ndim);
+}
+
+/* PyTorch's validate_outputs: *slot (a gradient for something of metadata m) is
+ * summed to m's shape when it is expandable to it, else refused; a float m
+ * casts it to m's dtype. fn names the node for the message (NULL: a root). */
+static int validate_grad(tg_ctx *c, const tg_meta *m, tg_tensor **slot, int index, const char *fn) {
+  tg_tensor *g = *slot;
+  if (!g) return 0;
+  if (!meta_same_shape(m, g)) {
+    if (!expandable_to(m, g)) {
+      char a[160], b[160];
+      tg_format_shape(a, sizeof a, g->ndim, g->size);
+      tg_format_shape(b, sizeof b, m->ndim, m->size);
+      if (fn)
+        return tg_err(c, "Function %s returned an invalid gradient at index %d - got %s but expected shape "
+                         "compatible with %s", fn, index, a, b);
+      return tg_err(c, "invalid gradient at index %d - got %s but expected shape compatible with %s", index, a, b);
+    }
+    tg_tensor *s = tg_sum_to(c, g, m->ndim, m->size);
+    if (!s) return -1;
+    tg_tensor_unref(*slot);
+    *slot = g = s;
+  }
+  if (g->dtype != m->dtype && tg_is_float(m->dtype)) {
+    tg_tensor *s = tg_to_dtype(c, g, m->dtype);
+    if (!s) return -1;
+    tg_tensor_unref(*slot);
+    *slot = s;
+  }
+  return 0;
 }
 
 /* tensor hooks: on one gradient (skipped when there is none) */
@@ -216,7 +268,11 @@ static int run_node(task *t, entry *e) {
       if (r && gout[i] && accumulate_grad(c, r, gout[i], o->create_graph) < 0) return -1;
     }
   }
-  if (run_node_hooks(c, n->pre_hooks, gout) < 0) return -1;
+  if (n->pre_hooks) {
+    if (run_node_hooks(c, n->pre_hooks, gout) < 0) return -1;
+    for (int i = 0; i < n->n_out; i++) /* what a hook put in a slot: the output's shape and dtype */
+      if (validate_grad(c, &n->out[i], &gout[i], i, n->name) < 0) return -1;
+  }
   /* captures: autograd.grad results, or backward(inputs=) on non-leaves */
   for (int k = 0; k < o->n_inputs; k++) {
     if (t->cap_node[k] != n || !gout[t->cap_nr[k]]) continue;
@@ -262,21 +318,9 @@ static int run_node(task *t, entry *e) {
     if (!nx) continue;
     entry *ne = map_find(t, nx);
     if (gin[i] && ne && ne->needed) {
-      tg_meta *m = &n->in[i];
-      tg_tensor *g = gin[i];
-      if (g->ndim != m->ndim || memcmp(g->size, m->size, sizeof(int64_t) * (size_t)m->ndim)) {
-        tg_tensor *s = tg_sum_to(c, g, m->ndim, m->size);
-        if (!s) { rc = -1; goto done; }
-        tg_tensor_unref(gin[i]);
-        gin[i] = g = s;
-      }
-      if (g->dtype != m->dtype && tg_is_float(m->dtype)) {
-        tg_tensor *s = tg_to_dtype(c, g, m->dtype);
-        if (!s) { rc = -1; goto done; }
-        tg_tensor_unref(gin[i]);
-        gin[i] = g = s;
-      }
-      if (buf_add(c, &ne->buf[n->next[i].input_nr], g) < 0) { rc = -1; goto done; }
+      if (validate_grad(c, &n->in[i], &gin[i], i, n->name) < 0) { rc = -1; goto done; }
+      if (validate_grad(c, &nx->out[n->next[i].input_nr], &gin[i], i, n->name) < 0) { rc = -1; goto done; }
+      if (buf_add(c, &ne->buf[n->next[i].input_nr], gin[i]) < 0) { rc = -1; goto done; }
     }
     if (ne && --ne->deps == 0) heap_push(t, ne);
   }
@@ -420,6 +464,18 @@ int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads
       if (!g[i]) goto out;
     }
     edges[i] = tg_grad_edge(c, r);
+    /* the node's own record of the output (r.data may have been replaced since):
+     * shape checked, dtype cast, as PyTorch's validate_outputs */
+    if (edges[i].fn) {
+      const tg_meta *m = &edges[i].fn->out[edges[i].input_nr];
+      if (!meta_same_shape(m, g[i])) {
+        char a[160], b[160];
+        tg_err(c, "invalid gradient at index %d - got %s but expected shape compatible with %s", i,
+               shape_str(a, sizeof a, g[i]), (tg_format_shape(b, sizeof b, m->ndim, m->size), b));
+        goto out;
+      }
+      if (validate_grad(c, m, &g[i], i, NULL) < 0) goto out;
+    }
   }
   if (map_grow(&t) < 0 || discover(&t, n_roots, edges) < 0) goto out;
   for (int k = 0; k < o->n_inputs; k++) {

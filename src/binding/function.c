@@ -141,6 +141,16 @@ static tg_tensor *to_tensor_or_null(lua_State *L, int idx) {
 }
 
 /* ------------------------------------------------------------------ hooks */
+/* a hook is a function or any value with a __call metamethod (a callable table) */
+static void tgL_check_callable(lua_State *L, int idx) {
+  if (lua_isfunction(L, idx)) return;
+  if (luaL_getmetafield(L, idx, "__call") != LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  luaL_typeerror(L, idx, "function or callable table");
+}
+
 static int check_replacement(lua_State *L, tg_ctx *c, int fn_idx, tg_tensor *old, tg_tensor *nw) {
   if (!nw) return tg_err(c, "hook returned a %s, expected a Tensor or nil", luaL_typename(L, -1));
   if (old && !tg_same_shape(old, nw)) {
@@ -162,6 +172,13 @@ static int replace_from_list(lua_State *L, tg_ctx *c, int fn_idx, tg_tensor **ar
     lua_rawgeti(L, list, i + 1);
     tg_tensor *t = NULL;
     if (!lua_isnil(L, -1) && check_replacement(L, c, fn_idx, arr[i], t = to_tensor_or_null(L, -1)) < 0) return -1;
+    if (t && arr[i] && t->dtype != arr[i]->dtype) {
+      lua_Debug ar;
+      lua_pushvalue(L, fn_idx);
+      lua_getinfo(L, ">S", &ar);
+      return tg_err(c, "hook '%s:%d' has changed the type of value (was torch.%sTensor got torch.%sTensor)",
+                    ar.short_src, ar.linedefined, tg_torch_dtype_name(arr[i]->dtype), tg_torch_dtype_name(t->dtype));
+    }
     tg_tensor_unref(arr[i]);
     arr[i] = tg_tensor_ref(t);
     lua_pop(L, 1);
@@ -271,7 +288,7 @@ static int add_hook(lua_State *L, tg_ctx *c, tg_hook **list, int kind, int n_in,
 static int t_register_hook(lua_State *L) {
   CTX;
   tg_tensor *t = tgL_check(L, 1);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
+  tgL_check_callable(L, 2);
   tg_view_refresh(c, t);
   if (!tg_requires_grad(t)) return luaL_error(L, "cannot register a hook on a tensor that doesn't require gradient");
   if (t->grad_fn) {
@@ -293,7 +310,7 @@ static tg_node *check_node(lua_State *L, int idx) {
 static int node_hook(lua_State *L, int kind) {
   CTX;
   tg_node *n = check_node(L, 1);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
+  tgL_check_callable(L, 2);
   return add_hook(L, c, kind == HOOK_POST ? &n->post_hooks : &n->pre_hooks, kind, n->n_in, n->n_out);
 }
 
@@ -434,6 +451,40 @@ static bool in_list(lua_State *L, int list, tg_tensor *t) {
   return false;
 }
 
+/* every tensor marked dirty is returned, and a dirty view is the only tensor returned
+ * (PyTorch's rules); pushes the message and returns -1 when not */
+static int check_dirty(lua_State *L, int dirty, int r0, int nres) {
+  if (lua_type(L, dirty) != LUA_TTABLE) return 0;
+  lua_getfield(L, dirty, "n");
+  int nd = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  int n_tensors = 0;
+  for (int j = 0; j < nres; j++) n_tensors += to_tensor_or_null(L, r0 + j) != NULL;
+  for (int i = 1; i <= nd; i++) {
+    lua_rawgeti(L, dirty, i);
+    tg_tensor *d = to_tensor_or_null(L, -1);
+    lua_pop(L, 1);
+    if (!d) continue;
+    bool returned = false;
+    for (int j = 0; j < nres && !returned; j++) returned = to_tensor_or_null(L, r0 + j) == d;
+    if (!returned) {
+      lua_pushstring(L, "Some elements marked as dirty during the forward method were not returned as output. The "
+                        "inputs that are modified inplace must all be outputs of the Function.");
+      return -1;
+    }
+    if (d->view_base && n_tensors > 1) {
+      lua_pushstring(L, "If your Function modifies inplace an input that is a view of another Tensor, your Function "
+                        "cannot return more than one Tensor. This is not supported by the current autograd engine. "
+                        "You should either make sure the input is not a view (using .clone() for example) or make "
+                        "your Function only return one Tensor (potentially splitting it into two Functions: one "
+                        "doing the inplace that returns a single Tensor and a second one that does the other "
+                        "operations).");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* tg._fn_apply(Function, ctx, args...) */
 static int fn_apply(lua_State *L) {
   CTX;
@@ -467,11 +518,15 @@ static int fn_apply(lua_State *L) {
     return lua_error(L);
   }
   int nres = lua_gettop(L) - r0 + 1;
-  if (!any) return nres;
   /* the lists the forward left in ctx */
   luaL_checkstack(L, 8, NULL);
   lua_getfield(L, 2, "_dirty");
   int dirty = lua_gettop(L);
+  if (check_dirty(L, dirty, r0, nres) < 0) return lua_error(L);
+  if (!any) {
+    lua_settop(L, r0 + nres - 1);
+    return nres;
+  }
   lua_getfield(L, 2, "_non_diff");
   int nondiff = lua_gettop(L);
   lua_getfield(L, 2, "_to_save");
@@ -550,15 +605,26 @@ static int fn_apply(lua_State *L) {
       rc = tg_rebase_history(c, o, n, j);
       continue;
     }
-    bool is_input = false;
-    for (int i = 0; i < nargs && !is_input; i++) is_input = to_tensor_or_null(L, 3 + i) == o;
-    if (is_input || tg_requires_grad(o)) { /* a new tensor object, as PyTorch's view_as */
+    tg_tensor *input = NULL;
+    for (int i = 0; i < nargs && !input; i++)
+      if (to_tensor_or_null(L, 3 + i) == o) input = o;
+    tg_tensor *vb = input ? (input->view_base ? input->view_base : input) : o->view_base;
+    if (input || tg_requires_grad(o)) { /* a new tensor object, as PyTorch's view_as */
       tg_tensor **box = tgL_newbox(L);
       if (!(*box = tg_tensor_alias(c, o))) { rc = -1; break; }
       lua_replace(L, r0 + j);
       o = *box;
     }
     tg_node_set_output(n, j, o);
+    if (vb) { /* a view (or an input returned as-is): its custom backward must not be overridden */
+      if (o->view_base != vb) {
+        tg_tensor_ref(vb);
+        tg_tensor_unref(o->view_base);
+        o->view_base = vb;
+      }
+      o->view_meta = TG_VIEW_CUSTOM_FN;
+      o->view_stamp = tg_fn_stamp(vb);
+    }
   }
   /* saved tensors: outputs are saved without their grad_fn (no cycle) */
   for (int k = 0; k < n_saved && rc == 0; k++) {

@@ -19,6 +19,9 @@ static const char *MSG_LEAF = "a leaf Variable that requires grad is being used 
 
 int tg_check_inplace(tg_ctx *c, tg_tensor *t) {
   if (t->view_base) tg_view_refresh(c, t);
+  if (c->grad_enabled && t->view_base && t->view_meta != TG_VIEW_DEFAULT &&
+      (tg_requires_grad(t) || tg_requires_grad(t->view_base)))
+    return tg_view_meta_error(c, t, (t->view_meta & TG_VIEW_INVALID) != 0);
   if (c->grad_enabled) {
     if (t->requires_grad && !t->grad_fn) return tg_err(c, "%s", MSG_LEAF);
     tg_tensor *b = t->view_base;
@@ -335,6 +338,10 @@ int tg_inplace_commit(tg_ctx *c, tg_tensor *self, tg_tensor *r, uint64_t seq0) {
       tg_tensor *t = tg_expand(c, w, self->ndim, self->size);
       tg_tensor_unref(w);
       if (!(w = t)) return -1;
+    }
+    if (self->view_base && self->view_meta != TG_VIEW_DEFAULT) { /* the other operand requires grad */
+      rc = tg_view_meta_error(c, self, false);
+      goto out;
     }
     if (preserve_saved(c, w->grad_fn, self, seq0) < 0) goto out;
   }

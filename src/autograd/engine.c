@@ -428,11 +428,41 @@ static void *small_or_calloc(void *buf, size_t buf_n, size_t n, size_t sz) {
   return calloc(n, sz);
 }
 
+/* the engine's tables live on the C stack (a few KiB); a reentrant backward
+ * (nested inside a custom Function's backward) takes them from the heap, so
+ * deep nesting costs the C stack little */
+static int run_backward(task *T, tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o);
+
+static __attribute__((noinline)) int run_on_stack(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads,
+                                                  tg_backward_opts *o) {
+  task local;
+  memset(&local, 0, offsetof(task, map_inline)); /* the inline tables are set up when used */
+  return run_backward(&local, c, n_roots, roots, grads, o);
+}
+
 int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
-  task t;
-  memset(&t, 0, offsetof(task, map_inline)); /* the inline tables are set up when used */
-  t.c = c;
-  t.o = o;
+  bool nested = c->in_backward;
+  int rc;
+  c->in_backward = true;
+  if (!nested) {
+    rc = run_on_stack(c, n_roots, roots, grads, o);
+  } else {
+    task *T = malloc(sizeof *T);
+    if (!T) {
+      c->in_backward = nested;
+      return tg_err(c, "out of memory");
+    }
+    memset(T, 0, offsetof(task, map_inline));
+    rc = run_backward(T, c, n_roots, roots, grads, o);
+    free(T);
+  }
+  c->in_backward = nested;
+  return rc;
+}
+
+static int run_backward(task *T, tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
+  T->c = c;
+  T->o = o;
   int rc = -1;
   tg_edge edges_buf[4];
   tg_tensor *g_buf[4];
@@ -440,10 +470,10 @@ int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads
   int cap_nr_buf[4];
   tg_edge *edges = small_or_calloc(edges_buf, 4, (size_t)n_roots + 1, sizeof *edges);
   tg_tensor **g = small_or_calloc(g_buf, 4, (size_t)n_roots + 1, sizeof *g);
-  t.cap_node = small_or_calloc(cap_node_buf, 4, (size_t)o->n_inputs + 1, sizeof *t.cap_node);
-  t.cap_nr = small_or_calloc(cap_nr_buf, 4, (size_t)o->n_inputs + 1, sizeof *t.cap_nr);
+  T->cap_node = small_or_calloc(cap_node_buf, 4, (size_t)o->n_inputs + 1, sizeof *T->cap_node);
+  T->cap_nr = small_or_calloc(cap_nr_buf, 4, (size_t)o->n_inputs + 1, sizeof *T->cap_nr);
   bool saved_mode = c->grad_enabled;
-  if (!edges || !g || !t.cap_node || !t.cap_nr) { tg_err(c, "out of memory"); goto out; }
+  if (!edges || !g || !T->cap_node || !T->cap_nr) { tg_err(c, "out of memory"); goto out; }
   for (int i = 0; i < n_roots; i++) {
     tg_tensor *r = roots[i];
     if (!tg_requires_grad(r)) {
@@ -477,34 +507,34 @@ int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads
       if (validate_grad(c, m, &g[i], i, NULL) < 0) goto out;
     }
   }
-  if (map_grow(&t) < 0 || discover(&t, n_roots, edges) < 0) goto out;
+  if (map_grow(T) < 0 || discover(T, n_roots, edges) < 0) goto out;
   for (int k = 0; k < o->n_inputs; k++) {
     tg_tensor *in = o->inputs[k];
     tg_node *cn = in->grad_fn ? in->grad_fn : in->grad_acc;
-    if (cn && map_find(&t, cn)) {
-      t.cap_node[k] = cn;
-      t.cap_nr[k] = in->grad_fn ? in->output_nr : 0;
+    if (cn && map_find(T, cn)) {
+      T->cap_node[k] = cn;
+      T->cap_nr[k] = in->grad_fn ? in->output_nr : 0;
     } else if (!o->accumulate && !o->allow_unused) {
       tg_err(c, "One of the differentiated Tensors appears to not have been used in the graph. "
                 "Set allow_unused=True if this is the desired behavior.");
       goto out;
     }
   }
-  if (mark_needed(&t) < 0) goto out;
-  t.heap = t.count + 1 <= TASK_INLINE ? t.heap_inline : malloc(sizeof *t.heap * (t.count + 1));
-  if (!t.heap) { tg_err(c, "out of memory"); goto out; }
+  if (mark_needed(T) < 0) goto out;
+  T->heap = T->count + 1 <= TASK_INLINE ? T->heap_inline : malloc(sizeof *T->heap * (T->count + 1));
+  if (!T->heap) { tg_err(c, "out of memory"); goto out; }
   c->grad_enabled = o->create_graph;
   for (int i = 0; i < n_roots; i++) {
-    entry *e = map_find(&t, edges[i].fn);
+    entry *e = map_find(T, edges[i].fn);
     if (buf_add(c, &e->buf[edges[i].input_nr], g[i]) < 0) goto out;
   }
   for (int i = 0; i < n_roots; i++) {
-    entry *e = map_find(&t, edges[i].fn);
-    if (e->deps == 0) { e->deps = -1; heap_push(&t, e); } /* -1: queued once */
+    entry *e = map_find(T, edges[i].fn);
+    if (e->deps == 0) { e->deps = -1; heap_push(T, e); } /* -1: queued once */
   }
-  while (t.heap_n > 0) {
-    entry *e = heap_pop(&t);
-    if (run_node(&t, e) < 0) goto out;
+  while (T->heap_n > 0) {
+    entry *e = heap_pop(T);
+    if (run_node(T, e) < 0) goto out;
     for (int i = 0; i < e->node->n_out; i++) { tg_tensor_unref(e->buf[i]); e->buf[i] = NULL; }
   }
   for (int k = 0; k < o->n_inputs; k++) {
@@ -517,20 +547,20 @@ int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads
   rc = 0;
 out:
   c->grad_enabled = saved_mode;
-  for (size_t i = 0; i < t.cap; i++) {
-    entry *e = &t.map[i];
+  for (size_t i = 0; i < T->cap; i++) {
+    entry *e = &T->map[i];
     if (!e->node) continue;
     for (int j = 0; j < e->node->n_out; j++) tg_tensor_unref(e->buf[j]);
     if (e->buf != e->small_buf) free(e->buf);
   }
   if (rc < 0 && !o->accumulate)
     for (int k = 0; k < o->n_inputs; k++) { tg_tensor_unref(o->results[k]); o->results[k] = NULL; }
-  if (t.map != t.map_inline) free(t.map);
-  if (t.heap != t.heap_inline) free(t.heap);
+  if (T->map != T->map_inline) free(T->map);
+  if (T->heap != T->heap_inline) free(T->heap);
   for (int i = 0; i < n_roots; i++) { tg_tensor_unref(g[i]); tg_node_unref(edges[i].fn); }
   if (edges != edges_buf) free(edges);
   if (g != g_buf) free(g);
-  if (t.cap_node != cap_node_buf) free(t.cap_node);
-  if (t.cap_nr != cap_nr_buf) free(t.cap_nr);
+  if (T->cap_node != cap_node_buf) free(T->cap_node);
+  if (T->cap_nr != cap_nr_buf) free(T->cap_nr);
   return rc;
 }

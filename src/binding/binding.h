@@ -94,4 +94,10 @@ void tgL_register_inplace(lua_State *L, int ctxi, int module, int methods); /* i
 typedef struct tg_lua_source { const char *name; const char *code; size_t len; } tg_lua_source;
 extern const tg_lua_source tg_lua_sources[];
 
+/* ---- autograd edge cases (issue 9): reentrant backward (function.c) */
+/* a backward call entering/leaving the engine: refuses (ctx->err, -1) when the
+ * C stack is nearly full (a reentrant backward nested very deep) */
+int tgL_backward_enter(tg_ctx *c);
+void tgL_backward_leave(tg_ctx *c);
+
 #endif

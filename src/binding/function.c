@@ -7,6 +7,9 @@
  * keeps only the id. When the tensor or node dies (possibly inside __gc or
  * deep in the core) the id goes on ctx->dead_hooks; the records are dropped
  * at the next safe point (registration, apply, backward). */
+#define _GNU_SOURCE /* pthread_getattr_np */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #define CTX tg_ctx *c = tgL_ctx(L)
 
 typedef struct tgL_state {
+  int depth;        /* backward calls in progress (reentrant backward nests them) */
   lua_State *run_L; /* the thread running backward: hooks run on it */
   lua_State *cur_L; /* anomaly mode: the thread that last entered tgrad */
   int next_id;
@@ -39,6 +43,66 @@ lua_State *tgL_set_run_thread(tg_ctx *c, lua_State *L) {
   bs->run_L = L;
   if (L) bs->cur_L = L;
   return prev;
+}
+
+/* ---------------------------------------------------- reentrant backward
+ * A custom Function's backward may call backward (PyTorch's reentrant
+ * backward). Lua counts nested C calls per thread (LUAI_MAXCCALLS, 200): nested
+ * backward runs each custom backward in a fresh coroutine resumed without a
+ * parent (lua_resume(co, NULL, ...)), whose count starts at zero, so the
+ * nesting is bounded by the C stack only; that is checked here, with room to
+ * spare, so a very deep nesting is a Lua error and never a crash. */
+#define TG_STACK_RESERVE (256 * 1024)
+
+/* bytes left on the current thread's C stack (SIZE_MAX when unknown) */
+static size_t stack_left(void) {
+  char here;
+  pthread_attr_t a;
+  void *lo;
+  size_t sz;
+  if (pthread_getattr_np(pthread_self(), &a) != 0) return SIZE_MAX;
+  int rc = pthread_attr_getstack(&a, &lo, &sz);
+  pthread_attr_destroy(&a);
+  if (rc != 0 || (char *)&here < (char *)lo) return SIZE_MAX;
+  return (size_t)((char *)&here - (char *)lo);
+}
+
+int tgL_backward_enter(tg_ctx *c) {
+  tgL_state *bs = bstate(c);
+  if (bs->depth > 0 && stack_left() < TG_STACK_RESERVE)
+    return tg_err(c, "reentrant backward nested %d levels deep: the C stack is nearly full", bs->depth);
+  bs->depth++;
+  return 0;
+}
+
+void tgL_backward_leave(tg_ctx *c) { bstate(c)->depth--; }
+
+/* call the function below nargs arguments at the top of L, as lua_pcall(L, nargs,
+ * LUA_MULTRET, 0), in a new coroutine when backward is nested (see above); the
+ * results (or the error object) replace them on L */
+static int call_fresh(lua_State *L, tg_ctx *c, int nargs) {
+  if (bstate(c)->depth < 2) return lua_pcall(L, nargs, LUA_MULTRET, 0);
+  int fn = lua_gettop(L) - nargs;
+  lua_State *co = lua_newthread(L);
+  lua_insert(L, fn); /* anchored below the function */
+  lua_xmove(L, co, nargs + 1);
+  int nres = 0;
+  int st = lua_resume(co, NULL, nargs, &nres);
+  if (st == LUA_YIELD) {
+    lua_pushstring(L, "attempt to yield across a C-call boundary");
+    st = LUA_ERRRUN;
+  } else if (st != LUA_OK) {
+    lua_xmove(co, L, 1);
+  } else {
+    if (!lua_checkstack(L, nres + 4)) {
+      lua_pushstring(L, "stack overflow (too many results from a custom Function's backward)");
+      st = LUA_ERRRUN;
+    } else {
+      lua_xmove(co, L, nres);
+    }
+  }
+  lua_remove(L, fn); /* the thread */
+  return st;
 }
 
 static void release_id(tg_ctx *c, int id) {
@@ -383,7 +447,7 @@ static int function_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor 
     lua_pop(L, 1);
     push_tensor(L, is_t ? gout[j] : NULL);
   }
-  int st = lua_pcall(L, 1 + n->n_out, LUA_MULTRET, 0);
+  int st = call_fresh(L, c, 1 + n->n_out);
   bs->cur_L = L;
   lua_pushnil(L);
   lua_setfield(L, ctxo, "saved_tensors");

@@ -165,7 +165,11 @@ return function(tg, autograd)
       error("The function given to hvp should return a single Tensor with a single element")
     end
     local vs = as_list(v)
-    if not vs then error("hvp: the vector v is required") end
+    if not vs then
+      check_single_elements(xs, "The vector v can only be None if the input to the user-provided function is a single Tensor with a single element.")
+      vs = {}
+      for i, x in ipairs(xs) do vs[i] = tg.ones_like(x) end
+    end
     local gs = grads_or_zeros(outs, xs, nil, true)
     local hv = grads_or_zeros(gs, xs, vs, cg)
     return maybe_detach(outs[1], cg), detached_result(hv, single_in, cg)
@@ -176,7 +180,12 @@ return function(tg, autograd)
 
   -- the entry points: the work raises at this file's lines (and autograd.grad at
   -- them too); re-raised at the caller's. An error raised by fn propagates as it was.
-  for name, work in pairs(functional) do functional[name] = tg._entry(work, true) end
+  -- grad mode is on inside, as PyTorch's (torch.enable_grad): called under no_grad (as
+  -- gradcheck calls its function) they still differentiate fn.
+  for name, work in pairs(functional) do
+    local function with_grad(...) return tg.enable_grad(work, ...) end
+    functional[name] = tg._entry(with_grad, true)
+  end
 
   return functional
 end

@@ -147,6 +147,8 @@ void tg_contiguous_strides(int ndim, const int64_t *size, int64_t *stride) {
 }
 
 bool tg_is_contiguous(const tg_tensor *t) {
+  for (int d = 0; d < t->ndim; d++)
+    if (t->size[d] == 0) return true; /* no elements: contiguous whatever the strides (as PyTorch) */
   int64_t s = 1;
   for (int d = t->ndim - 1; d >= 0; d--) {
     if (t->size[d] != 1 && t->stride[d] != s) return false;

@@ -32,6 +32,9 @@ static int node_class(size_t bytes) {
 
 /* one allocation per node: the node, then its edge, meta and saved arrays */
 tg_node *tg_node_new(tg_ctx *c, const tg_node_kind *kind, int n_in, int n_out, int n_saved) {
+  if (n_in < 0 || n_out < 0 || n_saved < 0 || n_in > (1 << 20) || n_out > (1 << 20) || n_saved > (1 << 20))
+    return tg_errp(c, "a graph node with %d inputs, %d outputs and %d saved tensors is not supported", n_in, n_out,
+                   n_saved);
   size_t ni = (size_t)(n_in ? n_in : 1), no = (size_t)(n_out ? n_out : 1), ns = (size_t)(n_saved ? n_saved : 1);
   size_t bytes = sizeof(tg_node) + ni * (sizeof(tg_edge) + sizeof(tg_meta)) + no * sizeof(tg_meta) + ns * sizeof(tg_saved);
   int k = node_class(bytes);

@@ -598,8 +598,11 @@ static int fn_apply(lua_State *L) {
   int n_saved = 0;
   if (lua_istable(L, save)) {
     lua_getfield(L, save, "n");
-    n_saved = (int)lua_tointeger(L, -1);
+    lua_Integer ns = lua_tointeger(L, -1);
     lua_pop(L, 1);
+    if (ns < 0 || ns > (1 << 20))
+      return luaL_error(L, "save_for_backward: %I saved tensors (ctx._to_save.n) is not a valid count", ns);
+    n_saved = (int)ns;
   }
   for (int k = 0; k < n_saved; k++) {
     lua_rawgeti(L, save, k + 1);

@@ -295,7 +295,7 @@ tg_tensor *tg_narrow(tg_ctx *c, tg_tensor *x, int d, int64_t start, int64_t len)
   int64_t n = x->size[d];
   if (start < 0) start += n;
   if (start < 0 || start > n) return tg_errp(c, "start out of range (expected to be in range of [1, %lld], but got %lld)", (long long)n, (long long)(start + 1));
-  if (len < 0 || start + len > n)
+  if (len < 0 || len > n - start) /* not start + len: no overflow near INT64_MAX */
     return tg_errp(c, "start (%lld) + length (%lld) exceeds dimension size (%lld).", (long long)(start + 1), (long long)len, (long long)n);
   return region(c, x, 1, d, start, len);
 }

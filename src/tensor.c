@@ -131,8 +131,12 @@ tg_storage *tg_storage_share(tg_ctx *c, tg_storage *s, uint64_t version) {
 
 /* ----------------------------------------------------------------- tensor */
 int64_t tg_shape_numel(int ndim, const int64_t *size) {
+  /* a zero dim first: (INT64_MAX, 2, 0) has 0 elements, its partial products overflow */
+  for (int d = 0; d < ndim; d++)
+    if (size[d] == 0) return 0;
   int64_t n = 1;
-  for (int d = 0; d < ndim; d++) n *= size[d];
+  for (int d = 0; d < ndim; d++)
+    if (__builtin_mul_overflow(n, size[d], &n)) return INT64_MAX; /* checked where tensors are made */
   return n;
 }
 
@@ -142,7 +146,8 @@ void tg_contiguous_strides(int ndim, const int64_t *size, int64_t *stride) {
   int64_t s = 1;
   for (int d = ndim - 1; d >= 0; d--) {
     stride[d] = s;
-    s *= size[d] > 1 ? size[d] : 1;
+    /* saturating: only an empty tensor (whose strides are never used to step) gets here */
+    if (__builtin_mul_overflow(s, size[d] > 1 ? size[d] : 1, &s)) s = INT64_MAX;
   }
 }
 

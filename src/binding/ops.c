@@ -333,7 +333,7 @@ static int op_narrow(lua_State *L) {
   int d = tgL_dim(L, c, 2, x->ndim);
   lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
   int64_t n = x->size[d];
-  if (start == 0 || start > n + 1 || start < -n)
+  if (start == 0 || start < -n || start - 1 > n)
     return luaL_error(L, "start out of range (expected to be in range of [%I, %I], but got %I)", (lua_Integer)-n,
                       (lua_Integer)n, (lua_Integer)start);
   tg_tensor **box = tgL_newbox(L);

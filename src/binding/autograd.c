@@ -109,11 +109,9 @@ static tg_tensor **tensor_list(lua_State *L, int idx, int *n, const char *what) 
  * may be a coroutine); a Lua error they raise is re-raised as it was */
 static int run_engine(lua_State *L, tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
   tgL_drain_hooks(L, c);
-  if (tgL_backward_enter(c) < 0) return -1;
   lua_State *prev = tgL_set_run_thread(c, L);
-  int rc = tg_run_backward(c, n_roots, roots, grads, o);
+  int rc = tgL_run_backward(c, n_roots, roots, grads, o);
   tgL_set_run_thread(c, prev);
-  tgL_backward_leave(c);
   tgL_drain_hooks(L, c);
   return rc;
 }

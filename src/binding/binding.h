@@ -95,9 +95,9 @@ typedef struct tg_lua_source { const char *name; const char *code; size_t len; }
 extern const tg_lua_source tg_lua_sources[];
 
 /* ---- autograd edge cases (issue 9): reentrant backward (function.c) */
-/* a backward call entering/leaving the engine: refuses (ctx->err, -1) when the
- * C stack is nearly full (a reentrant backward nested very deep) */
-int tgL_backward_enter(tg_ctx *c);
-void tgL_backward_leave(tg_ctx *c);
+/* tg_run_backward for the binding: a reentrant backward nested so deep that the
+ * C stack is nearly full continues on a helper thread with a fresh stack (as
+ * PyTorch's engine does), up to a limit past which it is an error (ctx->err, -1) */
+int tgL_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o);
 
 #endif

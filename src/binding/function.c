@@ -20,6 +20,7 @@
 
 typedef struct tgL_state {
   int depth;        /* backward calls in progress (reentrant backward nests them) */
+  int handoffs;     /* of those, how many continued on a helper thread */
   lua_State *run_L; /* the thread running backward: hooks run on it */
   lua_State *cur_L; /* anomaly mode: the thread that last entered tgrad */
   int next_id;
@@ -50,9 +51,15 @@ lua_State *tgL_set_run_thread(tg_ctx *c, lua_State *L) {
  * backward). Lua counts nested C calls per thread (LUAI_MAXCCALLS, 200): nested
  * backward runs each custom backward in a fresh coroutine resumed without a
  * parent (lua_resume(co, NULL, ...)), whose count starts at zero, so the
- * nesting is bounded by the C stack only; that is checked here, with room to
- * spare, so a very deep nesting is a Lua error and never a crash. */
-#define TG_STACK_RESERVE (256 * 1024)
+ * nesting is bounded by the C stack only. When the stack is nearly full the
+ * nested backward continues on a helper thread with a fresh stack while this
+ * one waits (PyTorch's engine does the same): one thread at a time runs the
+ * Lua state. Past TG_MAX_HANDOFFS helper threads it is a Lua error, never a
+ * crash. (A Lua memory error raised outside a protected call on a helper
+ * thread could not unwind; tgrad raises none there but lua_newthread's.) */
+#define TG_STACK_RESERVE (512 * 1024)
+#define TG_HELPER_STACK ((size_t)8 << 20)
+#define TG_MAX_HANDOFFS 4
 
 /* bytes left on the current thread's C stack (SIZE_MAX when unknown) */
 static size_t stack_left(void) {
@@ -67,15 +74,44 @@ static size_t stack_left(void) {
   return (size_t)((char *)&here - (char *)lo);
 }
 
-int tgL_backward_enter(tg_ctx *c) {
-  tgL_state *bs = bstate(c);
-  if (bs->depth > 0 && stack_left() < TG_STACK_RESERVE)
-    return tg_err(c, "reentrant backward nested %d levels deep: the C stack is nearly full", bs->depth);
-  bs->depth++;
-  return 0;
+typedef struct backward_job {
+  tg_ctx *c;
+  int n_roots;
+  tg_tensor **roots, **grads;
+  tg_backward_opts *o;
+  int rc;
+} backward_job;
+
+static void *backward_thread(void *p) {
+  backward_job *j = p;
+  j->rc = tg_run_backward(j->c, j->n_roots, j->roots, j->grads, j->o);
+  return NULL;
 }
 
-void tgL_backward_leave(tg_ctx *c) { bstate(c)->depth--; }
+int tgL_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
+  tgL_state *bs = bstate(c);
+  if (bs->depth == 0 || stack_left() >= TG_STACK_RESERVE) {
+    bs->depth++;
+    int rc = tg_run_backward(c, n_roots, roots, grads, o);
+    bs->depth--;
+    return rc;
+  }
+  if (bs->handoffs >= TG_MAX_HANDOFFS)
+    return tg_err(c, "reentrant backward nested %d levels deep: the C stack is nearly full", bs->depth);
+  backward_job j = {c, n_roots, roots, grads, o, -1};
+  pthread_attr_t a;
+  pthread_t th;
+  if (pthread_attr_init(&a) != 0) return tg_err(c, "reentrant backward: cannot start a helper thread");
+  pthread_attr_setstacksize(&a, TG_HELPER_STACK);
+  bs->depth++, bs->handoffs++;
+  int st = pthread_create(&th, &a, backward_thread, &j);
+  pthread_attr_destroy(&a);
+  if (st == 0) pthread_join(th, NULL);
+  bs->depth--, bs->handoffs--;
+  if (st != 0)
+    return tg_err(c, "reentrant backward nested %d levels deep: no helper thread for a fresh stack", bs->depth);
+  return j.rc;
+}
 
 /* call the function below nargs arguments at the top of L, as lua_pcall(L, nargs,
  * LUA_MULTRET, 0), in a new coroutine when backward is nested (see above); the

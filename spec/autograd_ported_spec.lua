@@ -1214,4 +1214,110 @@ describe("test_autograd.py: TestAutogradFunctional", function()
     local _, vh = F.vhp(function(t) return t ^ 3 end, x)
     close(vh, 6 * x)
   end)
+  it("test_jacobian_scalar", function()
+    local J = F.jacobian(function(x) return x:sum() end, tg.rand(4, 4, f64))
+    assert.are.same({4, 4}, J.shape)
+    close(J, ones(4, 4))
+    local J2 = F.jacobian(function(x) return x:unsqueeze(1)["repeat"](x:unsqueeze(1), 4) end, tg.rand({}, f64))
+    assert.are.same({4}, J2.shape)
+  end)
+
+  it("test_jacobian_output (two inputs)", function()
+    local function add_exp_reducer(x, y) return (x + y:exp()):sum(2) end
+    local J = F.jacobian(add_exp_reducer, {tg.rand(4, 4, f64), tg.rand(4, 4, f64)})
+    assert.are.same({4, 4, 4}, J[1].shape)
+    assert.are.same({4, 4, 4}, J[2].shape)
+    assert.is_nil(J[1].grad_fn)
+    assert.is_nil(J[2].grad_fn)
+  end)
+
+  it("test_jacobian_create_graph", function()
+    local function exp_reducer(x) return x:exp():sum(2) end
+    local inputs = rg(tg.rand(4, 4, f64))
+    local J = F.jacobian(exp_reducer, inputs, {create_graph = true})
+    assert.is_not_nil(J.grad_fn)
+    assert.is_true(tg.autograd.gradcheck(function(inp) return F.jacobian(exp_reducer, inp, {create_graph = true}) end,
+                                         {inputs}))
+    assert.is_true(tg.autograd.gradgradcheck(function(inp) return F.jacobian(exp_reducer, inp, {create_graph = true}) end,
+                                             {rg(tg.rand(2, 2, f64))}))
+  end)
+
+  it("test_hessian_output (two inputs: H[i][j])", function()
+    local function add_pow_reducer(x, y) return ((x + y) ^ 3):sum() end
+    local a, b = tg.rand(2, 2, f64), tg.rand(2, 2, f64)
+    local H = F.hessian(add_pow_reducer, {a, b})
+    for i = 1, 2 do
+      for j = 1, 2 do
+        assert.are.same({2, 2, 2, 2}, H[i][j].shape)
+        assert.is_nil(H[i][j].grad_fn)
+      end
+    end
+    -- d2/dxdx (x + y)^3 = 6 (x + y) on the diagonal
+    local s = (a + b):reshape(-1)
+    local flat = H[1][2]:reshape(4, 4)
+    for k = 1, 4 do close(flat[k][k], 6 * s[k]:item()) end
+  end)
+
+  it("test_hessian_scalar", function()
+    local function reducer(x) return x:sum() end
+    assert.are.same({4, 4, 4, 4}, F.hessian(reducer, tg.rand(4, 4, f64)).shape)
+    assert.are.same({}, F.hessian(reducer, tg.rand({}, f64)).shape)
+    local function bad_reducer(x) return x:sum():view(1, 1, 1) end
+    assert.are.same({4, 4, 4, 4}, F.hessian(bad_reducer, tg.rand(4, 4, f64)).shape)
+  end)
+
+  it("test_hessian_create_graph", function()
+    local function pow_reducer(x) return (x ^ 3):sum() end
+    local inputs = rg(tg.rand(2, 2, f64))
+    local H = F.hessian(pow_reducer, inputs, {create_graph = true})
+    assert.is_not_nil(H.grad_fn)
+    assert.is_true(tg.autograd.gradcheck(function(inp) return F.hessian(pow_reducer, inp, {create_graph = true}) end,
+                                         {inputs}))
+  end)
+
+  it("test_vhp_output / test_hvp_output", function()
+    local function foo(a) return 3 * a:narrow(1, 1, 3):exp():sum() end
+    local inputs = tg.rand(4, 4, f64)
+    for _, fn in ipairs{F.vhp, F.hvp} do
+      local out, r = fn(foo, inputs, ones(4, 4))
+      assert.are.same(inputs.shape, r.shape)
+      assert.is_nil(out.grad_fn)
+      assert.is_nil(r.grad_fn)
+      local e = inputs:narrow(1, 1, 3):exp() * 3
+      close(r:narrow(1, 1, 3), e)
+      close(r:narrow(1, 4, 1), tg.zeros(1, 4))
+    end
+    local function bar(a, b) return (a + 3 * b:narrow(1, 1, 3)):exp():sum() end
+    local out, r = F.vhp(bar, {tg.rand(3, f64), tg.rand(4, f64)}, {ones(3), ones(4)})
+    assert.is_nil(out.grad_fn)
+    assert.are.same({3}, r[1].shape)
+    assert.are.same({4}, r[2].shape)
+  end)
+
+  it("test_vhp_scalar / test_hvp_scalar", function()
+    local function reducer(x) return x:sum() end
+    for _, fn in ipairs{F.vhp, F.hvp} do
+      local _, r = fn(reducer, tg.rand(4, 4, f64), ones(4, 4))
+      close(r, tg.zeros(4, 4))
+      _, r = fn(reducer, tg.rand({}, f64), tg.rand({}, f64))
+      assert.are.same({}, r.shape)
+      _, r = fn(reducer, tg.rand({}, f64))
+      assert.are.same({}, r.shape)
+      local function bad_reducer(x) return x:sum():view(1, 1, 1) end
+      _, r = fn(bad_reducer, tg.rand(4, 4, f64), tg.rand(4, 4, f64))
+      assert.are.same({4, 4}, r.shape)
+    end
+  end)
+
+  it("test_vhp_create_graph / test_hvp_create_graph", function()
+    local function foo(a) return 3 * a:narrow(1, 1, 3):exp():sum() end
+    local inputs, v = rg(tg.rand(4, 4, f64)), rg(ones(4, 4))
+    for _, fn in ipairs{F.vhp, F.hvp} do
+      local out, r = fn(foo, inputs, v, {create_graph = true})
+      assert.is_not_nil(out.grad_fn)
+      assert.is_not_nil(r.grad_fn)
+      assert.is_true(tg.autograd.gradcheck(function(inp, vv)
+        local _, rr = fn(foo, inp, vv, {create_graph = true}); return rr end, {inputs, v}))
+    end
+  end)
 end)

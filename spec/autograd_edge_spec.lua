@@ -35,6 +35,16 @@ describe("in-place writes to a tensor its own grad_fn saved as an output", funct
     assert.matches("[torch.DoubleTensor [2]], which is output 0 of ExpBackward0, is at version 1", err, 1, true)
   end)
 
+  it("under anomaly mode the hint is PyTorch's other one", function()
+    local a = d64({0.5, 1.5})
+    local c = a:exp()
+    c:add_(1)
+    local ok, err = pcall(function() tg.autograd.detect_anomaly(function() c:sum():backward() end) end)
+    assert.is_false(ok)
+    assert.matches("which is output 0 of ExpBackward0, is at version 1; expected version 0 instead. Hint: the " ..
+                   "backtrace further above shows the operation that failed to compute its gradient.", err, 1, true)
+  end)
+
   it("the same write inside no_grad is refused too (the version counter moved)", function()
     local a = d64({0.5, 1.5})
     local c = (a * 1):sigmoid()

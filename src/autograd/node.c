@@ -269,11 +269,14 @@ tg_tensor *tg_unpack(tg_ctx *c, tg_node *n, int slot) {
       snprintf(who, sizeof who, ", which is output %d of %s", s->data->output_nr, s->data->grad_fn->name);
     return tg_errp(c,
                    "one of the variables needed for gradient computation has been modified by an "
-                   "inplace operation: [%s %s]%s, is at version %llu; expected version %llu instead. "
-                   "Hint: enable anomaly detection to find the operation that failed to compute its "
-                   "gradient, with tg.autograd.set_detect_anomaly(true).",
+                   "inplace operation: [%s %s]%s, is at version %llu; expected version %llu instead. %s",
                    dtype_type_name(s->data->dtype), shape, who,
-                   (unsigned long long)s->data->storage->version, (unsigned long long)s->version);
+                   (unsigned long long)s->data->storage->version, (unsigned long long)s->version,
+                   c->anomaly ? "Hint: the backtrace further above shows the operation that failed to compute "
+                                "its gradient. The variable in question was changed in there or anywhere later. "
+                                "Good luck!"
+                              : "Hint: enable anomaly detection to find the operation that failed to compute its "
+                                "gradient, with tg.autograd.set_detect_anomaly(true).");
   }
   if (!s->is_output) return tg_tensor_ref(s->data);
   /* an output regains this node as its grad_fn, so double backward sees it */

@@ -366,6 +366,20 @@ describe("reentrant backward", function()
     assert_close(w.grad, {3})
   end)
 
+  it("through tensor hooks too: a hook's backward nested 1000 deep", function()
+    local function level(d)
+      local x = tg.ones(1, {requires_grad = true})
+      local y = x * 2
+      y:register_hook(function(g)
+        if d > 0 then tg.enable_grad(function() level(d - 1) end) end
+        return g
+      end)
+      y:sum():backward()
+      return x.grad
+    end
+    assert_close(level(1000), {2})
+  end)
+
   it("a reentrant backward's error propagates to the outer backward", function()
     local Bad = tg.autograd.Function{
       forward = function(_, x) return x * 1 end,

@@ -311,7 +311,9 @@ static int run_hook(tg_ctx *c, int id, tg_tensor **arr) {
   if (kind == HOOK_TENSOR) push_tensor(L, arr[0]);
   else if (kind == HOOK_PRE) push_list(L, arr, n_out);
   else push_list(L, arr, n_in), push_list(L, arr + n_in, n_out), nargs = 2;
-  int st = lua_pcall(L, nargs, 1, 0);
+  int fbase = lua_gettop(L) - nargs; /* the function's slot: its one result goes there */
+  int st = call_fresh(L, c, nargs);   /* a hook may run backward too (reentrant) */
+  if (st == LUA_OK) lua_settop(L, fbase);
   bs->cur_L = L;
   if (st != LUA_OK) {
     explain_yield(L, kind == HOOK_TENSOR ? "a tensor hook" : "a graph node hook");

@@ -234,6 +234,9 @@ describe("empty tensors divide by nothing", function()
     assert.is_true(l:item() ~= l:item())
     errors("Target 1 is out of bounds.", function() tg.nn.functional.cross_entropy(tg.zeros(3, 0), tg.tensor({1, 1, 1})) end)
     assert.is_true(tg.zeros(3, 0):is_contiguous())
+    -- probability targets with 0 classes (the mean divides by numel / C): nan, as PyTorch
+    local p = tg.nn.functional.cross_entropy(tg.zeros(2, 0), tg.zeros(2, 0))
+    assert.is_true(p:item() ~= p:item())
   end)
 end)
 

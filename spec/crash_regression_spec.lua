@@ -36,12 +36,12 @@ describe("use-after-free through retain_grad", function()
       b = x * 1
       local v = b:narrow(1, 1, 2)
       v:retain_grad()
-      z = v * 5
+      z = v + 0 -- through v's old grad_fn, which had v in its retained slot
       v:mul_(2) -- v's grad_fn is regenerated: the retained slot moves with it
     end
     full_gc()
     z:sum():backward()
-    assert_close(x.grad, {5, 5, 0})
+    assert_close(x.grad, {1, 1, 0})
     local b2 = x * 1
     do
       local v = b2:narrow(1, 2, 2)

@@ -395,7 +395,7 @@ int tg_binary_(tg_ctx *c, tg_op op, tg_tensor *self, tg_tensor *other, double al
     int64_t bs[TG_MAX_DIMS];
     int rc = tg_broadcast_shapes(c, self->ndim, self->size, o->ndim, o->size, &nd, bs);
     if (rc == 0 && nd == self->ndim && !memcmp(bs, self->size, sizeof(int64_t) * (size_t)nd) &&
-        o->storage != self->storage) {
+        o->storage->data != self->storage->data) { /* same memory: also after x.data = y */
       rc = tg_operand_view(c, o, self->dtype, nd, bs, &ov, &hold);
       if (rc == 0 && tg_numel(self)) rc = tg_backend_of(self)->binary(c, op, self, self, &ov);
       tg_tensor_unref(hold);
@@ -464,7 +464,7 @@ static void byte_span(const tg_tensor *t, int64_t *lo, int64_t *hi) {
 /* src and dst share memory but are not the same view: a direct copy would
  * read elements it has already overwritten */
 static bool partial_overlap(const tg_tensor *dst, const tg_tensor *src) {
-  if (dst->storage != src->storage || tg_numel(dst) == 0 || tg_numel(src) == 0) return false;
+  if (dst->storage->data != src->storage->data || tg_numel(dst) == 0 || tg_numel(src) == 0) return false;
   if (dst->offset == src->offset && dst->dtype == src->dtype && tg_same_shape(dst, src) &&
       !memcmp(dst->stride, src->stride, sizeof(int64_t) * (size_t)dst->ndim))
     return false;

@@ -1014,6 +1014,21 @@ describe("test_autograd.py: views and in-place", function()
     errors("Output 0 of IdOneOutputBackward is a view and is being modified inplace.", function() view:add_(3) end)
     assert.is_true(tg.autograd.gradcheck(function(x, y) return (IdOneOutput(x:clone(), y:clone(), true) + 3):sum() end,
                                          {a, b}))
+    local IdTwoOutput = tg.autograd.Function{
+      name = "IdTwoOutput",
+      forward = function(_, x, y, make_view)
+        local v = make_view and x:narrow(1, 1, 2) or x:clone()
+        return v, v + y
+      end,
+      backward = function(_, ga, gab) return ga + gab, gab, nil end,
+    }
+    local t1 = IdTwoOutput(a:clone(), b:clone(), true)
+    errors("Output 0 of IdTwoOutputBackward is a view and is being modified inplace. This view is the output of a " ..
+           "function that returns multiple views.", function() t1:add_(3) end)
+    local u1, u2 = IdTwoOutput(a:clone(), b:clone(), false)
+    u1:add_(3)
+    u2:add_(3)
+    ;(u1 * u2):sum():backward()
   end)
 
   it("test_inplace_view_saved_output (relu_ through a view)", function()

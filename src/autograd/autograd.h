@@ -97,7 +97,7 @@ void tg_view_refresh(tg_ctx *c, tg_tensor *t);
 /* how a view was made (tg_tensor.view_meta, PyTorch's CreationMeta): an in-place
  * write through a view made any other way than in grad mode by a view op is
  * refused (tg_check_inplace), and its grad_fn is never regenerated */
-enum { TG_VIEW_DEFAULT = 0, TG_VIEW_NO_GRAD = 1, TG_VIEW_CUSTOM_FN = 2, TG_VIEW_INVALID = 0x80 };
+enum { TG_VIEW_DEFAULT = 0, TG_VIEW_NO_GRAD = 1, TG_VIEW_CUSTOM_FN = 2, TG_VIEW_MULTI_OUTPUT = 3, TG_VIEW_INVALID = 0x80 };
 /* the error for an in-place write through (or after a write to the base of) such a view */
 int tg_view_meta_error(tg_ctx *c, const tg_tensor *t, bool base_written);
 /* t loses its grad_fn (detach_): its retain_grad slot in the node is cleared */

@@ -184,6 +184,11 @@ int tg_view_meta_error(tg_ctx *c, const tg_tensor *t, bool base_written) {
                      "by moving both the view and the inplace either both inside the no_grad block (if you don't "
                      "want the inplace to be tracked) or both outside (if you want the inplace to be tracked).",
                   base_written ? "its base or another view of its base has been" : "is being");
+  if (m == TG_VIEW_MULTI_OUTPUT)
+    return tg_err(c, "Output %d of %s is a view and is being modified inplace. This view is the output of a function "
+                     "that returns multiple views. Such functions do not allow the output views to be modified "
+                     "inplace. You should replace the inplace operation by an out-of-place one.",
+                  t->output_nr, t->grad_fn ? t->grad_fn->name : "a custom Function");
   return tg_err(c, "Output %d of %s is a view and is being modified inplace. This view was created inside a custom "
                    "Function (or because an input was returned as-is) and the autograd logic to handle view+inplace "
                    "would override the custom backward associated with the custom Function, leading to incorrect "

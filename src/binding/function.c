@@ -727,7 +727,9 @@ static int fn_apply(lua_State *L) {
         tg_tensor_unref(o->view_base);
         o->view_base = vb;
       }
-      o->view_meta = TG_VIEW_CUSTOM_FN;
+      int n_tensors = 0; /* a Function of several outputs: PyTorch's multi-output rule */
+      for (int k = 0; k < nres; k++) n_tensors += to_tensor_or_null(L, r0 + k) != NULL;
+      o->view_meta = n_tensors > 1 ? TG_VIEW_MULTI_OUTPUT : TG_VIEW_CUSTOM_FN;
       o->view_stamp = tg_fn_stamp(vb);
     }
   }

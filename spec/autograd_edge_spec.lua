@@ -330,7 +330,7 @@ describe("autograd.functional under no_grad", function()
     assert_close(hv, {18})
     local _, vh = F.vhp(cube, x)
     assert_close(vh, {18})
-    errors("The vector v can only be None if the input to the user-provided function is a single Tensor with a " ..
+    errors("The vector v can only be nil if the input to the user-provided function is a single Tensor with a " ..
            "single element.", function() F.hvp(cube, d64({1, 2}, false)) end)
   end)
 end)

@@ -1466,4 +1466,43 @@ describe("test_autograd.py: TestAutogradFunctional", function()
         local _, rr = fn(foo, inp, vv, {create_graph = true}); return rr end, {inputs, v}))
     end
   end)
+  it("test_vjp_err_check / test_jvp_err_check (v's count and sizes)", function()
+    local function foo(a) return 3 * a:narrow(1, 1, 3) end
+    local inp, v = tg.rand(4, f64), ones(3)
+    errors("The vector v can only be nil if the user-provided function returns", function() F.vjp(foo, inp) end)
+    errors("The given v should contain a single Tensor.", function() F.vjp(foo, inp, {ones(4), ones(4)}) end)
+    errors("v has invalid size: should be torch.Size([3]) but got torch.Size([2]).",
+           function() F.vjp(foo, inp, v:narrow(1, 1, 2)) end)
+    local _, r = F.vjp(foo, inp, v)
+    assert.are.same({4}, r.shape)
+    errors("The vector v can only be nil if the input to the user-provided function", function() F.jvp(foo, inp) end)
+    errors("The given v should contain a single Tensor.", function() F.jvp(foo, inp, {ones(4), ones(4)}) end)
+    errors("v has invalid size: should be torch.Size([4]) but got torch.Size([2]).",
+           function() F.jvp(foo, inp, ones(2)) end)
+    local out, jv = F.jvp(foo, inp, tg.rand(4, f64))
+    assert.are.same(out.shape, jv.shape)
+  end)
+
+  it("test_vhp_err_check / test_hvp_err_check", function()
+    local function foo(a) return 3 * a:narrow(1, 1, 3):exp():sum() end
+    local function bar2(a) return 3 * a:narrow(1, 1, 3) end
+    local inp, v = tg.rand(4, f64), tg.rand(4, f64)
+    for _, name in ipairs{"vhp", "hvp"} do
+      local fn = F[name]
+      errors("The function given to " .. name .. " should return a single Tensor with a single element",
+             function() fn(bar2, inp, v) end)
+      errors("v has invalid size:", function() fn(foo, inp, tg.rand(5, f64)) end)
+      errors("The v given to " .. name .. " must be either a Tensor or a list of Tensors", function() fn(foo, inp, {v, 2}) end)
+      local _, r = fn(foo, inp, v)
+      assert.are.same({4}, r.shape)
+      local function foo2(a, b) return (3 * b:narrow(1, 1, 3) * a:narrow(1, 1, 3)):sum() end
+      local _, r2 = fn(foo2, {tg.rand(4, f64), tg.rand(5, f64)}, {tg.rand(4, f64), tg.rand(5, f64)})
+      assert.are.same({4}, r2[1].shape)
+      assert.are.same({5}, r2[2].shape)
+      errors("Entry 2 in v has invalid size: should be torch.Size([5]) but got torch.Size([4]).",
+             function() fn(foo2, {tg.rand(4, f64), tg.rand(5, f64)}, {tg.rand(4, f64), tg.rand(4, f64)}) end)
+      errors("v is a tuple of invalid length: should be 2 but got 1.",
+             function() fn(foo2, {tg.rand(4, f64), tg.rand(5, f64)}, {tg.rand(4, f64)}) end)
+    end
+  end)
 end)

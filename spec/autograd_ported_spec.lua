@@ -666,7 +666,7 @@ describe("test_autograd.py: custom Functions", function()
     c:sum():backward()
     assert.are.equal(1, called)
     called = 0
-    MyAdder(a:clone():view(a.shape), b):sum():backward()
+    MyAdder(a:clone():view_as(a), b):sum():backward()
     assert.are.equal(1, called)
     local MyBadAdder = tg.autograd.Function{
       forward = function(ctx, x, y) x:add_(y); ctx:mark_dirty(x); return x, x + y end,
@@ -677,13 +677,13 @@ describe("test_autograd.py: custom Functions", function()
     ;(c2 * d2):sum():backward()
     assert.are.equal(1, called)
     errors("your Function modifies inplace an input that is a view of another Tensor",
-           function() MyBadAdder(a:clone():view(a.shape), b) end)
+           function() MyBadAdder(a:clone():view_as(a), b) end)
     local MyOutPlaceAdder = tg.autograd.Function{
       forward = function(ctx, x, y) x:add_(y); ctx:mark_dirty(x); return x:clone(), x + y end,
       backward = function(_, ga, gab) return ga + gab, ga + 2 * gab end,
     }
     errors("Some elements marked as dirty during the forward method were not returned as output.",
-           function() MyOutPlaceAdder(a:clone():view(a.shape), b) end)
+           function() MyOutPlaceAdder(a:clone():view_as(a), b) end)
   end)
 
   it("test_grad_mode_restored_reentrant", function()
@@ -981,21 +981,21 @@ describe("test_autograd.py: in-place ops and version counters", function()
 end)
 
 describe("test_autograd.py: views and in-place", function()
-  it("test_autograd_views_codegen (unbind, view_as as view)", function()
+  it("test_autograd_views_codegen (unbind, view_as)", function()
     -- grad mode on, no grad: views, in-place allowed
     local inp = tg.rand(2, f64):clone()
-    inp:view(inp.shape):add_(1)
+    inp:view_as(inp):add_(1)
     inp:unbind()[1]:add_(1)
     -- grad mode off, requires grad: the no_grad view error
     local inp2 = rg(tg.rand(2, f64)):clone()
-    local out = tg.no_grad(function() return inp2:view(inp2.shape) end)
+    local out = tg.no_grad(function() return inp2:view_as(inp2) end)
     errors("A view was created in no_grad mode and is being modified inplace", function() out:add_(1) end)
     local outs = tg.no_grad(function() return inp2:unbind() end)
     errors("A view was created in no_grad mode and is being modified inplace", function() outs[1]:add_(1) end)
     errors("A view was created in no_grad mode and is being modified inplace", function() outs[2]:add_(1) end)
     -- grad mode off, no grad: allowed
     local inp3 = tg.rand(2, f64):clone()
-    tg.no_grad(function() return inp3:view(inp3.shape) end):add_(1)
+    tg.no_grad(function() return inp3:view_as(inp3) end):add_(1)
     tg.no_grad(function() return inp3:unbind() end)[1]:add_(1)
   end)
 
@@ -1078,7 +1078,7 @@ describe("test_autograd.py (TestAutogradDeviceType): in-place on views", functio
   it("test_inplace_on_view_then_no_grad", function()
     local a = rg(tg.ones(3, 1, f64))
     local b = a * 2
-    local c = b:view(b.shape)
+    local c = b:view_as(b)
     c[{1, 1}] = 3
     tg.no_grad(function() return c.grad_fn end) -- a graph update with grad disabled
     c:sum():backward()

@@ -105,5 +105,10 @@ extern const tg_lua_source tg_lua_sources[];
 
 /* optim (helper optim): tg._optim, the fused optimizer steps (optim.c) */
 void tgL_register_optim(lua_State *L, int ctxi, int module, int methods);
+/* ---- autograd edge cases (issue 9): reentrant backward (function.c) */
+/* tg_run_backward for the binding: a reentrant backward nested so deep that the
+ * C stack is nearly full continues on a helper thread with a fresh stack (as
+ * PyTorch's engine does), up to a limit past which it is an error (ctx->err, -1) */
+int tgL_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o);
 
 #endif

@@ -36,6 +36,9 @@ typedef enum {
   TG_LOSS_MSE_GRAD, TG_LOSS_BCE_GRAD, TG_LOSS_BCE_LOGITS_GRAD, TG_LOSS_SMOOTH_L1_GRAD, TG_LOSS_HUBER_GRAD
 } tg_loss_kind;
 
+struct tg_pool2d_args;    /* pool: backend_pool.h */
+struct tg_resample_plan;
+
 struct tg_backend {
   const char *name; /* "cpu", "cuda" */
   void *(*alloc)(tg_ctx *c, size_t nbytes);
@@ -87,6 +90,16 @@ struct tg_backend {
   /* take: out[.., j, ..] = x[.., idx[.., j, ..], ..]; put: out[.., idx[.., j, ..], ..] += src (1-based) */
   int (*take_along)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *idx, int dim);
   int (*put_along)(tg_ctx *c, tg_tensor *out, const tg_tensor *src, const tg_tensor *idx, int dim);
+  /* ---- pool: pooling, padding, resizing (helper pool: cpu_pool.c; arguments in backend_pool.h).
+   * Inputs contiguous (P, H, W) planes, outputs contiguous; indices int64, 1-based within a plane.
+   * backward = true: out is the gradient of x (x's shape) from x = the output's gradient. */
+  int (*max_pool2d)(tg_ctx *c, tg_tensor *out, tg_tensor *idx, const tg_tensor *x, const struct tg_pool2d_args *a);
+  int (*adaptive_max_pool2d)(tg_ctx *c, tg_tensor *out, tg_tensor *idx, const tg_tensor *x);
+  /* gx = zeros, then gx[p, idx[p, j]] += g[p, j] (the max pools' backward) */
+  int (*max_pool2d_backward)(tg_ctx *c, tg_tensor *gx, const tg_tensor *g, const tg_tensor *idx);
+  int (*avg_pool2d)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const struct tg_pool2d_args *a, bool backward);
+  int (*adaptive_avg_pool2d)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, bool backward);
+  int (*resample)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const struct tg_resample_plan *p, bool backward);
 };
 
 /* reduction kinds for the reduce slot (helper reduce) */

@@ -89,6 +89,7 @@ void tgL_drain_hooks(lua_State *L, tg_ctx *c);           /* forget released hook
  * (raised, or pushed as a string when push_message) */
 int tgL_raise_backward(lua_State *L, tg_ctx *c, bool push_message);
 void tgL_register_inplace(lua_State *L, int ctxi, int module, int methods); /* inplace.c */
+void tgL_register_pool(lua_State *L, int ctxi, int module, int methods);    /* ops_pool.c (helper pool) */
 
 /* the embedded pure-Lua parts (generated at build time) */
 typedef struct tg_lua_source { const char *name; const char *code; size_t len; } tg_lua_source;

@@ -42,5 +42,6 @@ return function(tg)
                          "hardtanh", "relu6", "logsigmoid", "mish", "softsign"}) do
     F[name] = F[name] or tg[name]
   end
+  require("tgrad.nn.functional_pool")(tg, F) -- pooling, padding, resizing (helper pool)
   return F
 end

@@ -3,6 +3,7 @@
 
 #include "cpu.h"
 #include "cpu_nn.h"
+#include "cpu_pool.h" /* pool */
 
 static bool cpu_supports(tg_kernel k, int op, tg_dtype dt) {
   (void)op;
@@ -48,4 +49,11 @@ const tg_backend tg_cpu_backend = {
     .softmax_backward = tg_cpu_softmax_backward,
     .nll = tg_cpu_nll,
     .pointwise_loss = tg_cpu_pointwise_loss,
+    /* pool */
+    .max_pool2d = tg_cpu_max_pool2d,
+    .adaptive_max_pool2d = tg_cpu_adaptive_max_pool2d,
+    .max_pool2d_backward = tg_cpu_max_pool2d_backward,
+    .avg_pool2d = tg_cpu_avg_pool2d,
+    .adaptive_avg_pool2d = tg_cpu_adaptive_avg_pool2d,
+    .resample = tg_cpu_resample,
 };

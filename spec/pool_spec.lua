@@ -8,3 +8,252 @@ local F = tg.F
 describe("pool fixtures", function()
   fx.add_cases(it, fx.load("pool"), {check_grad_fn = true})
 end)
+
+-- fn() raises an error at this file's line that holds text exactly (plain find)
+local function raises(text, fn)
+  local ok, err = pcall(fn)
+  assert(not ok, "expected an error containing: " .. text)
+  err = tostring(err)
+  assert(err:find("pool_spec.lua:%d+: ") == 1 or err:find("pool_spec.lua:%d+: "),
+    ("error %q does not name the caller's line"):format(err))
+  assert(err:find(text, 1, true), ("error %q does not contain %q"):format(err, text))
+end
+
+local function rn(...) return tg.randn(...) end
+
+describe("pool errors (PyTorch's wording, 1-based dims)", function()
+  local x = rn(2, 3, 7, 7)
+  local x1 = rn(2, 3, 7)
+
+  it("max_pool2d", function()
+    raises("pad should be at most half of effective kernel size, but got pad=2, kernel_size=3 and dilation=1",
+      function() return F.max_pool2d(x, 3, {padding = 2}) end)
+    raises("pad should be smaller than or equal to half of kernel size, but got padW = 2, padH = 2, kW = 3, kH = 3",
+      function() return F.max_pool2d(x, 3, {padding = 2, dilation = 2}) end)
+    raises("Given input size: (3x1x1). Calculated output size: (3x0x0). Output size is too small",
+      function() return F.max_pool2d(rn(3, 1, 1), 2) end)
+    raises("stride should not be zero", function() return F.max_pool2d(x, 0) end)
+    raises("kernel size should be greater than zero, but got kH: 0 kW: 0",
+      function() return F.max_pool2d(x, 0, {stride = 1}) end)
+    raises("stride should be greater than zero, but got dH: -1 dW: -1",
+      function() return F.max_pool2d(x, 2, {stride = -1}) end)
+    raises("pad must be non-negative, but got pad: -1", function() return F.max_pool2d(x, 2, {padding = -1}) end)
+    raises("dilation should be greater than zero, but got dilationH: 0 dilationW: 0",
+      function() return F.max_pool2d(x, 2, {dilation = 0}) end)
+    raises("non-empty 3D or 4D (batch mode) tensor expected for input", function() return F.max_pool2d(rn(3, 3), 2) end)
+    raises("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:[1, 0, 4, 4]",
+      function() return F.max_pool2d(rn(1, 0, 4, 4), 2) end)
+    raises("max_pool2d() got an unexpected keyword argument 'strides'",
+      function() return F.max_pool2d(x, 2, {strides = 1}) end)
+  end)
+
+  it("max_pool1d", function()
+    raises("max_pool1d() padding should be at most half of kernel size, but got padding=2 and kernel_size=3",
+      function() return F.max_pool1d(x1, 3, {padding = 2}) end)
+    raises("max_pool1d() Invalid computed output size: 0", function() return F.max_pool1d(rn(3, 1), 2) end)
+    raises("max_pool1d() kernel_size must be greater than zero, but got 0",
+      function() return F.max_pool1d(x1, 0, {stride = 1}) end)
+    raises("max_pool1d() stride must be greater than zero, but got 0",
+      function() return F.max_pool1d(x1, 2, {stride = 0}) end)
+    raises("max_pool1d() dilation must be greater than zero, but got 0",
+      function() return F.max_pool1d(x1, 2, {dilation = 0}) end)
+    raises("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:[5]",
+      function() return F.max_pool1d(rn(5), 2) end)
+  end)
+
+  it("avg pools", function()
+    raises("pad should be at most half of effective kernel size, but got pad=2, kernel_size=3 and dilation=1",
+      function() return F.avg_pool2d(x, 3, {padding = 2}) end)
+    raises("pad should be at most half of effective kernel size, but got pad=2, kernel_size=3 and dilation=1",
+      function() return F.avg_pool1d(x1, 3, {padding = 2}) end)
+    raises("Given input size: (3x1x1). Calculated output size: (3x1x0). Output size is too small",
+      function() return F.avg_pool1d(rn(3, 1), 2) end)
+    raises("divisor must be not zero", function() return F.avg_pool2d(x, 2, {divisor_override = 0}) end)
+    raises("Dimension out of range (expected to be in range of [-2, 2], but got -3)",
+      function() return F.avg_pool2d(rn(3, 3), 2) end)
+    raises("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:[1, 1, 1, 4, 4]",
+      function() return F.avg_pool2d(rn(1, 1, 1, 4, 4), 2) end)
+    raises("kernel size should be greater than zero, but got kH: 1 kW: 0",
+      function() return F.avg_pool1d(x1, 0, {stride = 1}) end)
+    raises("Expected 2 to 3 dimensions, but got 1-dimensional tensor for argument #1 'self' (while checking arguments for avg_pool1d)",
+      function() return F.avg_pool1d(rn(5), 2) end)
+    raises("\"avg_pool2d\" not implemented for 'Bool'",
+      function() return F.avg_pool2d(tg.zeros(1, 1, 4, 4, {dtype = tg.bool}), 2) end)
+  end)
+
+  it("adaptive pools", function()
+    raises("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got [3, 3]",
+      function() return F.adaptive_avg_pool2d(rn(3, 3), 2) end)
+    raises("adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions, but input has sizes [1, 2, 0, 3] with dimension 3 being empty",
+      function() return F.adaptive_avg_pool2d(rn(1, 2, 0, 3), 2) end)
+    raises("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but received {-1, -1}",
+      function() return F.adaptive_avg_pool2d(x, -1) end)
+    raises("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but received {1, -1}",
+      function() return F.adaptive_avg_pool1d(x1, -1) end)
+    raises("adaptive_avg_pool2d: output_size must be 2", function() return F.adaptive_avg_pool2d(x, {1, 2, 3}) end)
+    raises("adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: [5, 5]",
+      function() return F.adaptive_max_pool2d(rn(5, 5), 2) end)
+    raises("adaptive_max_pool2d(): Expected input to have non-zero size for non-batch dimensions, but input has sizes [1, 2, 0, 3] with dimension 3 being empty",
+      function() return F.adaptive_max_pool2d(rn(1, 2, 0, 3), 2) end)
+    raises("Trying to create tensor with negative dimension -1: [2, 3, -1, -1]",
+      function() return F.adaptive_max_pool2d(x, -1) end)
+    raises("Expected 2 to 3 dimensions, but got 4-dimensional tensor for argument #1 'self' (while checking arguments for adaptive_max_pool1d)",
+      function() return F.adaptive_max_pool1d(rn(1, 2, 5, 5), 2) end)
+  end)
+
+  it("pad", function()
+    raises("Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (3, 3) at dimension 3 of input [1, 1, 3]",
+      function() return F.pad(rn(1, 1, 3), {3, 3}, "reflect") end)
+    raises("Argument #6: Padding size should be less than the corresponding input dimension, but got: padding (0, 3) at dimension 3 of input [1, 1, 3, 3]",
+      function() return F.pad(rn(1, 1, 3, 3), {0, 0, 0, 3}, "reflect") end)
+    raises("Argument #8: Padding size should be less than the corresponding input dimension, but got: padding (3, 0) at dimension 3 of input [1, 1, 3, 3, 3]",
+      function() return F.pad(rn(1, 1, 3, 3, 3), {0, 0, 0, 0, 3, 0}, "reflect") end)
+    raises("Padding size 2 is not supported for 4D input tensor.\nSupported combinations for non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)",
+      function() return F.pad(x, {1, 1}, "reflect") end)
+    raises("Padding size 2 is not supported for 1D input tensor.", function() return F.pad(rn(3), {1, 1}, "replicate") end)
+    raises("Padding value causes wrapping around more than once.",
+      function() return F.pad(rn(1, 1, 3), {4, 4}, "circular") end)
+    raises("input (W: 3) is too small. Calculated output W: 0",
+      function() return F.pad(rn(1, 1, 3), {-2, -1}, "replicate") end)
+    raises("Calculated output H: 0 W: 3 must be >= 1 in every dimension (input H: 3, W: 3)",
+      function() return F.pad(rn(1, 1, 3, 3), {0, 0, -2, -1}, "reflect") end)
+    raises("Expected 2D or 3D (batch mode) tensor with possibly 0 batch size and other non-zero dimensions for input, but got: [1, 1, 0]",
+      function() return F.pad(rn(1, 1, 0), {1, 1}, "reflect") end)
+    raises("Padding length must be divisible by 2", function() return F.pad(rn(3, 3), {1, 1, 1}) end)
+    raises("Padding length should be less than or equal to two times the input dimension but got padding length 6 and input of dimension 2",
+      function() return F.pad(rn(3, 3), {1, 1, 1, 1, 1, 1}) end)
+    raises("narrow(): length must be non-negative.", function() return F.pad(rn(1, 1, 3), {-4, 1}) end)
+    raises("Unrecognised padding mode foo", function() return F.pad(x, {1, 1}, "foo") end)
+    raises("Padding mode \"reflect\" doesn't take in value argument",
+      function() return F.pad(x, {1, 1, 1, 1}, {mode = "reflect", value = 1}) end)
+  end)
+
+  it("interpolate", function()
+    raises("align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear",
+      function() return F.interpolate(x, {size = {4, 5}, align_corners = true}) end)
+    raises("only one of size or scale_factor should be defined",
+      function() return F.interpolate(x, {size = {4, 5}, scale_factor = 2}) end)
+    raises("either size or scale_factor should be defined", function() return F.interpolate(x) end)
+    raises("Input and output must have the same number of spatial dimensions, but got input with spatial dimensions of [7, 7] and output size of (4, 5, 6). Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.",
+      function() return F.interpolate(x, {size = {4, 5, 6}}) end)
+    raises("Input and scale_factor must have the same number of spatial dimensions, but got input with spatial dimensions of [7, 7] and scale_factor of shape (2, 3, 4).",
+      function() return F.interpolate(x, {scale_factor = {2, 3, 4}, mode = "bilinear"}) end)
+    raises("Got 4D input, but linear mode needs 3D input",
+      function() return F.interpolate(x, {scale_factor = 2, mode = "linear"}) end)
+    raises("Got 3D input, but bilinear mode needs 4D input",
+      function() return F.interpolate(x1, {scale_factor = 2, mode = "bilinear"}) end)
+    raises("Input and output sizes should be greater than 0, but got input (H: 7, W: 7) output (H: 0, W: 0)",
+      function() return F.interpolate(x, {scale_factor = 0.1, mode = "bilinear"}) end)
+    raises("Input and output sizes should be greater than 0, but got input (W: 7) output (W: 0)",
+      function() return F.interpolate(x1, {size = 0}) end)
+    raises("Input Error: Only 3D, 4D and 5D input Tensors supported (got 4D) for the modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got foo)",
+      function() return F.interpolate(x, {scale_factor = 2, mode = "foo"}) end)
+  end)
+end)
+
+describe("pool autograd", function()
+  local gc, ggc = tg.autograd.gradcheck, tg.autograd.gradgradcheck
+  -- distinct values far apart (no ties in a max window), float64
+  local function distinct(...)
+    local n = 1
+    for _, s in ipairs({...}) do n = n * s end
+    local perm = tg.randperm and tg.randperm(n) or tg.arange(0, n)
+    local v = perm:double() * 0.1 + tg.rand(n, {dtype = tg.float64}) * 0.01
+    return v:view(...):detach():requires_grad_(true)
+  end
+
+  it("gradgradcheck: max pools (scatter by saved indices, differentiable)", function()
+    local x = distinct(1, 2, 5, 6)
+    assert.is_true(ggc(function(t) return F.max_pool2d(t, 3, {stride = 2, padding = 1}) end, {x}))
+    assert.is_true(ggc(function(t) return F.adaptive_max_pool2d(t, {2, 4}) end, {x}))
+    assert.is_true(ggc(function(t) return F.max_pool1d(t[1], 2, {ceil_mode = true}) end, {x}))
+  end)
+
+  it("gradgradcheck: avg pools, pads, interpolate", function()
+    local x = tg.randn(2, 2, 5, 6, {dtype = tg.float64, requires_grad = true})
+    assert.is_true(ggc(function(t) return F.avg_pool2d(t, 3, {stride = 2, padding = 1, ceil_mode = true}) end, {x}))
+    assert.is_true(ggc(function(t) return F.adaptive_avg_pool2d(t, {4, 4}) end, {x}))
+    assert.is_true(ggc(function(t) return F.pad(t, {2, -1, 1, 3}, "reflect") end, {x}))
+    assert.is_true(ggc(function(t) return F.pad(t, {2, 1, 1, 2}, "replicate") end, {x}))
+    assert.is_true(ggc(function(t) return F.pad(t, {2, 1, -1, 2}, "circular") end, {x}))
+    assert.is_true(ggc(function(t) return F.pad(t, {2, 1, -1, 2}, {value = 0.5}) end, {x}))
+    assert.is_true(ggc(function(t) return F.interpolate(t, {size = {7, 4}, mode = "bilinear"}) end, {x}))
+    assert.is_true(ggc(function(t) return F.interpolate(t, {scale_factor = 1.5}) end, {x}))
+  end)
+
+  it("second-order graphs carry PyTorch's double-backward names", function()
+    local x = tg.randn(1, 1, 4, 4, {dtype = tg.float64, requires_grad = true})
+    local y = F.avg_pool2d(x, 2)
+    local g = tg.randn(1, 1, 2, 2, {dtype = tg.float64, requires_grad = true})
+    local gx = tg.autograd.grad({y}, {x}, {g}, {create_graph = true})[1]
+    assert.are.equal("AvgPool2DBackwardBackward0", gx.grad_fn.name)
+    y = F.pad(x, {1, 1, 1, 1}, "reflect")
+    g = tg.randn(1, 1, 6, 6, {dtype = tg.float64, requires_grad = true})
+    gx = tg.autograd.grad({y}, {x}, {g}, {create_graph = true})[1]
+    assert.are.equal("ReflectionPad2DBackwardBackward0", gx.grad_fn.name)
+  end)
+
+  it("gradcheck of the 1-D, 3-D and unbatched forms", function()
+    local x = tg.randn(2, 3, 7, {dtype = tg.float64, requires_grad = true})
+    assert.is_true(gc(function(t) return F.avg_pool1d(t, 3, {stride = 2, padding = 1, count_include_pad = false}) end, {x}))
+    assert.is_true(gc(function(t) return F.adaptive_avg_pool1d(t, 3) end, {x}))
+    assert.is_true(gc(function(t) return F.interpolate(t, {size = 11, mode = "linear", align_corners = true}) end, {x}))
+    local v = tg.randn(1, 2, 3, 3, 2, {dtype = tg.float64, requires_grad = true})
+    assert.is_true(gc(function(t) return F.interpolate(t, {size = {4, 2, 3}, mode = "trilinear"}) end, {v}))
+    assert.is_true(gc(function(t) return F.pad(t, {1, 1, 1, 1, 1, 1}, "reflect") end, {v}))
+    assert.is_true(gc(function(t) return F.pad(t, {1, 1, 1, 1, 1, 1}, "replicate") end, {v}))
+  end)
+end)
+
+describe("pool edge cases", function()
+  it("empty batches pool to empty outputs, and backward gives zeros of the input's shape", function()
+    local x = tg.randn(0, 2, 4, 4, {requires_grad = true})
+    local y, i = F.max_pool2d(x, 2, {return_indices = true})
+    assert.are.same({0, 2, 2, 2}, y.shape)
+    assert.are.same({0, 2, 2, 2}, i.shape)
+    y:sum():backward()
+    assert.are.same({0, 2, 4, 4}, x.grad.shape)
+    assert.are.same({0, 2, 2, 2}, F.avg_pool2d(x, 2).shape)
+    assert.are.same({0, 2, 6, 6}, F.pad(x, {1, 1, 1, 1}, "reflect").shape)
+    local z = tg.randn(1, 2, 3, 3, {requires_grad = true})
+    local a = F.adaptive_avg_pool2d(z, {0, 2})
+    assert.are.same({1, 2, 0, 2}, a.shape)
+    a:sum():backward()
+    assert.are.same(tg.zeros(1, 2, 3, 3):tolist(), z.grad:tolist())
+  end)
+
+  it("max pools of int64 inputs, NaN wins a window, indices are PyTorch's + 1", function()
+    local x = tg.tensor({{{1, 5, 2, 0}, {3, 4, 9, 8}}}, {dtype = tg.int64})
+    local y, i = F.max_pool2d(x, 2, {return_indices = true})
+    assert.are.same({{{5, 9}}}, y:tolist())
+    assert.are.same({{{2, 7}}}, i:tolist())
+    local n = tg.tensor({{{1.0, 0 / 0, 2.0, 7.0}}})
+    local v, j = F.max_pool1d(n, 2, {return_indices = true})
+    assert.is_true(v:tolist()[1][1][1] ~= v:tolist()[1][1][1])
+    assert.are.same({{{2, 4}}}, j:tolist())
+  end)
+
+  it("constant pad keeps int64 and bool dtypes", function()
+    local y = F.pad(tg.tensor({1, 2, 3}), {1, 2}, {value = 7})
+    assert.are.equal(tg.int64, y.dtype)
+    assert.are.same({7, 1, 2, 3, 7, 7}, y:tolist())
+    assert.are.same({false, true, false}, F.pad(tg.tensor({true}), {1, 1}):tolist())
+  end)
+
+  it("F.upsample is F.interpolate; the deprecated upsample_bilinear aligns corners", function()
+    assert.are.equal(F.interpolate, F.upsample)
+    local x = tg.arange(0.0, 4.0):view(1, 1, 2, 2)
+    assert.are.same(F.interpolate(x, {size = {3, 3}, mode = "bilinear", align_corners = true}):tolist(),
+      F.upsample_bilinear(x, {3, 3}):tolist())
+  end)
+
+  it("no graph without grad: the backward in no_grad mode uses the fused kernels", function()
+    local x = tg.randn(2, 3, 8, 8, {requires_grad = true})
+    local y = F.max_pool2d(x, 3, {stride = 2, padding = 1})
+    local g = tg.randn(table.unpack(y.shape))
+    local gx = tg.autograd.grad({y}, {x}, {g})[1]
+    assert.is_nil(gx.grad_fn)
+    local gx2 = tg.autograd.grad({F.max_pool2d(x, 3, {stride = 2, padding = 1})}, {x}, {g}, {create_graph = true})[1]
+    assert.is_true((gx - gx2):abs():max():item() < 1e-6)
+  end)
+end)

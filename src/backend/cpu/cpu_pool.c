@@ -222,8 +222,18 @@ static inline bool avg_window(const tg_pool2d_args *a, int64_t H, int64_t W, int
               for (int64_t iw = w0; iw < w1; iw++) yp[ih * W + iw] += gv;                                 \
           } else {                                                                                        \
             T s = 0;                                                                                      \
-            for (int64_t ih = h0; ih < h1; ih++)                                                          \
-              for (int64_t iw = w0; iw < w1; iw++) s += xp[ih * W + iw];                                  \
+            if (w0 == 0 && w1 == W) { /* whole rows: one contiguous run */                                \
+              const T *xr = xp + h0 * W;                                                                  \
+              int64_t len = (h1 - h0) * W;                                                                \
+              _Pragma("omp simd reduction(+ : s)")                                                        \
+              for (int64_t j = 0; j < len; j++) s += xr[j];                                               \
+            } else {                                                                                      \
+              for (int64_t ih = h0; ih < h1; ih++) {                                                      \
+                const T *xr = xp + ih * W;                                                                \
+                _Pragma("omp simd reduction(+ : s)")                                                      \
+                for (int64_t iw = w0; iw < w1; iw++) s += xr[iw];                                         \
+              }                                                                                           \
+            }                                                                                             \
             yp[oh * OW + ow] = s / dv;                                                                    \
           }                                                                                               \
         }                                                                                                 \
@@ -282,6 +292,28 @@ int tg_cpu_adaptive_avg_pool2d(tg_ctx *c, tg_tensor *out, const tg_tensor *x, bo
               for (int64_t o2 = 0; o2 < O2; o2++) yp[base + i2[o2]] += gr[o2];                            \
             else                                                                                          \
               for (int64_t o2 = 0; o2 < O2; o2++) yr[o2] = xp[base + i2[o2]];                             \
+            continue;                                                                                     \
+          }                                                                                               \
+          if (t0 == 1) { /* 1-D and 2-D resizing: one or two rows, taps of the last dim unrolled */      \
+            const int64_t base0 = pl->idx[0][0][o0] * I1;                                                 \
+            const T w0 = (T)pl->w[0][0][o0];                                                              \
+            int64_t r0 = (base0 + pl->idx[1][0][o1]) * I2, r1 = (base0 + pl->idx[1][t1 - 1][o1]) * I2;     \
+            const T wr0 = w0 * (T)pl->w[1][0][o1], wr1 = t1 == 2 ? w0 * (T)pl->w[1][1][o1] : 0;            \
+            const int64_t *ia = pl->idx[2][0], *ib = pl->idx[2][t2 - 1];                                  \
+            const double *wa = pl->w[2][0], *wb = pl->w[2][t2 - 1];                                       \
+            for (int64_t o2 = 0; o2 < O2; o2++) {                                                         \
+              const T a = (T)wa[o2], b = t2 == 2 ? (T)wb[o2] : 0;                                         \
+              const int64_t ja = ia[o2], jb = ib[o2];                                                     \
+              if (bwd) {                                                                                  \
+                const T g0 = wr0 * gr[o2], g1 = wr1 * gr[o2];                                             \
+                yp[r0 + ja] += a * g0, yp[r0 + jb] += b * g0;                                             \
+                if (t1 == 2) yp[r1 + ja] += a * g1, yp[r1 + jb] += b * g1;                                \
+              } else {                                                                                    \
+                T acc = wr0 * (a * xp[r0 + ja] + b * xp[r0 + jb]);                                        \
+                if (t1 == 2) acc += wr1 * (a * xp[r1 + ja] + b * xp[r1 + jb]);                            \
+                yr[o2] = acc;                                                                             \
+              }                                                                                           \
+            }                                                                                             \
             continue;                                                                                     \
           }                                                                                               \
           for (int64_t o2 = 0; o2 < O2; o2++) {                                                           \

@@ -37,41 +37,61 @@ static void planes_of(const tg_tensor *t, int64_t *p, int64_t *h, int64_t *w) {
 static inline int64_t start_index(int64_t o, int64_t osz, int64_t isz) { return (o * isz) / osz; }
 static inline int64_t end_index(int64_t o, int64_t osz, int64_t isz) { return ((o + 1) * isz + osz - 1) / osz; }
 
-#define IS_NAN_float(v) isnan(v)
-#define IS_NAN_double(v) isnan(v)
+#define IS_NAN_float(v) ((v) != (v))
+#define IS_NAN_double(v) ((v) != (v))
 #define IS_NAN_int64_t(v) 0
 #define LOWEST_float (-INFINITY)
 #define LOWEST_double (-INFINITY)
 #define LOWEST_int64_t INT64_MIN
 
 /* ------------------------------------------------------------- max pools */
+/* One output row at a time, window tap by window tap: for a tap (ih, j) the outputs
+ * ow read x[ih, ow*sw + j*dw - pw], one independent branch-free max update per
+ * output (the taps of a window are visited in PyTorch's order, so ties keep the
+ * first); m and mi hold the row's running maxima and their positions. */
 #define MAX_POOL_KERNELS(T)                                                                                \
   static void max_pool_##T(tg_ctx *c, const T *x, T *y, int64_t *ix, int64_t P, int64_t H, int64_t W,    \
                            int64_t OH, int64_t OW, const tg_pool2d_args *a) {                             \
     int nt = threads_for(c, P * OH * OW * a->kh * a->kw, P);                                               \
     TG_PARALLEL_FOR(for (int64_t p = 0; p < P; p++) {                                                      \
       const T *xp = x + p * H * W;                                                                         \
-      T *yp = y + p * OH * OW;                                                                             \
-      int64_t *ip = ix ? ix + p * OH * OW : NULL;                                                          \
       for (int64_t oh = 0; oh < OH; oh++) {                                                                \
+        T *m = y + (p * OH + oh) * OW;                                                                     \
+        int64_t *mi = ix ? ix + (p * OH + oh) * OW : NULL;                                                 \
         int64_t ih0 = oh * a->sh - a->ph;                                                                  \
         int64_t ih1 = ih0 + (a->kh - 1) * a->dh + 1;                                                       \
         if (ih1 > H) ih1 = H;                                                                              \
         while (ih0 < 0) ih0 += a->dh;                                                                      \
         for (int64_t ow = 0; ow < OW; ow++) {                                                              \
-          int64_t iw0 = ow * a->sw - a->pw;                                                                \
-          int64_t iw1 = iw0 + (a->kw - 1) * a->dw + 1;                                                     \
-          if (iw1 > W) iw1 = W;                                                                            \
-          while (iw0 < 0) iw0 += a->dw;                                                                    \
-          int64_t mi = ih0 * W + iw0;                                                                      \
-          T mv = LOWEST_##T;                                                                               \
-          for (int64_t ih = ih0; ih < ih1; ih += a->dh)                                                    \
-            for (int64_t iw = iw0; iw < iw1; iw += a->dw) {                                                \
-              T v = xp[ih * W + iw];                                                                       \
-              if (v > mv || IS_NAN_##T(v)) mv = v, mi = ih * W + iw;                                       \
+          m[ow] = LOWEST_##T;                                                                              \
+          if (mi) {                                                                                        \
+            int64_t iw0 = ow * a->sw - a->pw;                                                              \
+            while (iw0 < 0) iw0 += a->dw;                                                                  \
+            mi[ow] = ih0 * W + iw0 + 1;                                                                    \
+          }                                                                                                \
+        }                                                                                                  \
+        for (int64_t ih = ih0; ih < ih1; ih += a->dh) {                                                    \
+          const T *xr = xp + ih * W;                                                                       \
+          for (int64_t j = 0; j < a->kw; j++) {                                                            \
+            const int64_t off = j * a->dw - a->pw, sw = a->sw;                                             \
+            int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;                                              \
+            int64_t hi = W - 1 - off >= 0 ? (W - 1 - off) / sw : -1;                                       \
+            if (hi > OW - 1) hi = OW - 1;                                                                  \
+            if (mi) {                                                                                      \
+              const int64_t base = ih * W + off + 1;                                                       \
+              for (int64_t ow = lo; ow <= hi; ow++) {                                                      \
+                T v = xr[ow * sw + off], cur = m[ow];                                                      \
+                int64_t mask = -(int64_t)((v > cur) | IS_NAN_##T(v)); /* all ones: take v */               \
+                m[ow] = mask ? v : cur;                                                                    \
+                mi[ow] = (mi[ow] & ~mask) | ((base + ow * sw) & mask);                                     \
+              }                                                                                            \
+            } else {                                                                                       \
+              for (int64_t ow = lo; ow <= hi; ow++) {                                                      \
+                T v = xr[ow * sw + off];                                                                   \
+                m[ow] = ((v > m[ow]) | IS_NAN_##T(v)) ? v : m[ow];                                         \
+              }                                                                                            \
             }                                                                                              \
-          yp[oh * OW + ow] = mv;                                                                           \
-          if (ip) ip[oh * OW + ow] = mi + 1;                                                               \
+          }                                                                                                \
         }                                                                                                  \
       }                                                                                                    \
     });                                                                                                    \

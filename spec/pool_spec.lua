@@ -257,3 +257,60 @@ describe("pool edge cases", function()
     assert.is_true((gx - gx2):abs():max():item() < 1e-6)
   end)
 end)
+
+describe("pool output-size rule (shape sweep against PyTorch)", function()
+  local fix = fx.load("pool")
+  it("max_pool2d and avg_pool2d over sizes, kernels, strides, paddings, dilations, ceil_mode", function()
+    local inputs = {}
+    for i, spec in ipairs(fix.sweep_inputs) do inputs[i] = fx.build(spec) end
+    local n = 0
+    for _, e in ipairs(fix.sweep) do
+      local x = inputs[e.input]
+      local what = ("input %d k=%d s=%d p=%d d=%d ceil=%s"):format(e.input, e.k, e.s, e.p, e.d, tostring(e.ceil))
+      local y = F.max_pool2d(x, e.k, {stride = e.s, padding = e.p, dilation = e.d, ceil_mode = e.ceil})
+      assert.are.same(e.max_shape, y.shape, what)
+      assert(math.abs(y:sum():item() - e.max_sum) < 1e-9, what)
+      if e.avg_shape then
+        for _, cip in ipairs({true, false}) do
+          local a = F.avg_pool2d(x, e.k, {stride = e.s, padding = e.p, ceil_mode = e.ceil, count_include_pad = cip})
+          assert.are.same(e.avg_shape, a.shape, what)
+          local want = cip and e.avg_sum_cip or e.avg_sum_nocip
+          assert(math.abs(a:sum():item() - want) < 1e-9, what .. " avg cip=" .. tostring(cip))
+        end
+      end
+      n = n + 1
+    end
+    assert(n > 200)
+  end)
+
+  it("all -inf windows keep their first element's index; the last NaN of a window wins", function()
+    local y, i = F.max_pool2d(tg.full({1, 1, 4, 5}, -math.huge), 3, {stride = 2, padding = 1, return_indices = true})
+    assert.are.same({{{{-math.huge, -math.huge, -math.huge}, {-math.huge, -math.huge, -math.huge}}}}, y:tolist())
+    assert.are.same({{{{1, 2, 4}, {6, 7, 9}}}}, i:tolist())
+    local n = tg.tensor({{{1.0, 0 / 0, 3.0, 0 / 0, 5.0}}})
+    local _, j = F.max_pool1d(n, 3, {stride = 1, padding = 1, return_indices = true})
+    assert.are.same({{{2, 2, 4, 4, 4}}}, j:tolist())
+    local _, k = F.adaptive_max_pool1d(n, 2, {return_indices = true})
+    assert.are.same({{{2, 4}}}, k:tolist())
+  end)
+
+  it("threads split planes without changing results", function()
+    local prev = tg.get_num_threads()
+    local x = tg.randn(4, 16, 33, 31, {requires_grad = true})
+    local function run()
+      local y1, i1 = F.max_pool2d(x, 3, {stride = 2, padding = 1, return_indices = true})
+      local y2 = F.avg_pool2d(x, 3, {stride = 2, padding = 1})
+      local y3 = F.interpolate(x, {scale_factor = 2, mode = "bilinear"})
+      local y4 = F.pad(x, {2, 2, 2, 2}, "reflect")
+      local s = y1:sum() + y2:sum() + y3:sum() + y4:sum()
+      local g = tg.autograd.grad({s}, {x})[1]
+      return {y1, i1, y2, y3, y4, g}
+    end
+    tg.set_num_threads(1)
+    local a = run()
+    tg.set_num_threads(2)
+    local b = run()
+    tg.set_num_threads(prev)
+    for k = 1, #a do assert.is_true(a[k]:eq(b[k]):all():item(), "result " .. k) end
+  end)
+end)

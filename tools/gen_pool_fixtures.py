@@ -216,6 +216,33 @@ add("upsample alias", "tg.F.upsample(a, {scale_factor = 2, mode = \"bilinear\", 
     lambda a: F.upsample(a, scale_factor=2, mode="bilinear", align_corners=True), [(1, 1, 3, 3)])
 
 
+# ------------------------------------------------ shape sweep (test_pooling_shape)
+# output shape and sum of max_pool2d / avg_pool2d over sizes, kernels, strides,
+# paddings, dilations and ceil_mode: PyTorch's output-size rule, last window included
+sweep, sweep_inputs = [], []
+gen = torch.Generator().manual_seed(7)
+for size in (4, 5, 6, 7):
+    x = distinct((1, 1, size, size + 1), gen, torch.float64)
+    sweep_inputs.append(T(x))
+    for k in (1, 2, 3):
+        for st in (1, 2, 3):
+            for pad in range(0, k // 2 + 1):
+                for dil in (1, 2):
+                    for ceil in (False, True):
+                        try:
+                            y = F.max_pool2d(x, k, stride=st, padding=pad, dilation=dil, ceil_mode=ceil)
+                        except RuntimeError:
+                            continue
+                        entry = {"input": len(sweep_inputs), "k": k, "s": st, "p": pad, "d": dil, "ceil": ceil,
+                                 "max_shape": list(y.shape), "max_sum": float(y.sum())}
+                        if dil == 1:
+                            for cip in (True, False):
+                                a = F.avg_pool2d(x, k, stride=st, padding=pad, ceil_mode=ceil, count_include_pad=cip)
+                                entry["avg_shape"] = list(a.shape)
+                                entry["avg_sum_" + ("cip" if cip else "nocip")] = float(a.sum())
+                        sweep.append(entry)
+
+
 def lua(v):
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -244,5 +271,10 @@ with open(path, "w") as f:
     f.write("return {\n")
     for c in cases:
         f.write("  " + lua(c) + ",\n")
+    f.write("  sweep = {\n")
+    for e in sweep:
+        f.write("    " + lua(e) + ",\n")
+    f.write("  },\n")
+    f.write("  sweep_inputs = " + lua(sweep_inputs) + ",\n")
     f.write("}\n")
 print("wrote %d cases to %s" % (len(cases), os.path.normpath(path)))

@@ -314,3 +314,32 @@ describe("pool output-size rule (shape sweep against PyTorch)", function()
     for k = 1, #a do assert.is_true(a[k]:eq(b[k]):all():item(), "result " .. k) end
   end)
 end)
+
+describe("pool arguments", function()
+  it("take PyTorch's positional order as well as options", function()
+    local x = tg.randn(2, 3, 9, 8)
+    local a = F.max_pool2d(x, 3, 2, 1, 1, true)
+    local b = F.max_pool2d(x, 3, {stride = 2, padding = 1, ceil_mode = true})
+    assert.are.same(b:tolist(), a:tolist())
+    local _, i = F.max_pool2d(x, 2, nil, 0, 1, false, true)
+    assert.are.same({2, 3, 4, 4}, i.shape)
+    assert.are.same(F.avg_pool2d(x, {3, 2}, {2, 1}, {1, 0}, false, false):tolist(),
+      F.avg_pool2d(x, {3, 2}, {stride = {2, 1}, padding = {1, 0}, count_include_pad = false}):tolist())
+    assert.are.same(F.max_pool2d(x, 2, {}):tolist(), F.max_pool2d(x, 2):tolist()) -- stride = [] is the kernel
+    raises("max_pool2d() got multiple values for argument 'stride'", function() return F.max_pool2d(x, 2, 2, {stride = 1}) end)
+    raises("max_pool2d(): argument 'kernel_size' must be an integer or a table of 2 integers, got a table of 3",
+      function() return F.max_pool2d(x, {1, 2, 3}) end)
+  end)
+
+  it("max_pool1d corner cases of PyTorch's test_max_pool1d_corner_cases", function()
+    local function mp(t, k, s, p, d, ceil) return F.max_pool1d(tg.tensor(t), k, s, p, d, ceil):tolist() end
+    assert.are.same({{1.0}}, mp({{1.0}}, 1, nil, 0, 1, false))
+    assert.are.same({{-math.huge}}, mp({{1.0}}, 2, nil, 1, 2, false))
+    assert.are.same({{-math.huge}, {-math.huge}}, mp({{1.0}, {1.0}}, 2, nil, 1, 2, false))
+    assert.are.same({{2.0, 1.0}}, mp({{1.0, 2.0}}, 2, 1, 1, 2, false))
+    assert.are.same({{2.0, 2.0}}, mp({{1.0, 2.0}}, 2, 2, 1, 2, true))
+    local x = tg.tensor({{1.0}}, {requires_grad = true})
+    F.max_pool1d(x, 2, {padding = 1, dilation = 2}):sum():backward()
+    assert.are.same({{0.0}}, x.grad:tolist())
+  end)
+end)

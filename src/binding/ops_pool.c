@@ -3,6 +3,7 @@
  *   tg._max_pool1d / _max_pool2d(x, kernel_size [, {stride, padding, dilation, ceil_mode, return_indices}])
  *   tg._avg_pool1d / _avg_pool2d(x, kernel_size [, {stride, padding, ceil_mode, count_include_pad,
  *       divisor_override}])
+ *   (the pools also take those arguments by position, in PyTorch's order)
  *   tg._adaptive_avg_pool1d / 2d(x, output_size), tg._adaptive_max_pool1d / 2d(x, output_size [, {return_indices}])
  *   tg._pad(x, pad [, mode | {mode, value}] [, value])
  *   tg._interpolate(x [, {size, scale_factor, mode, align_corners, recompute_scale_factor, antialias}])
@@ -47,10 +48,29 @@ static bool int_tuple(lua_State *L, int idx, int n, const char *fname, const cha
   return true;
 }
 
-/* option key of opts (0: none) as int_tuple; dflt when absent */
-static void int_opt(lua_State *L, int opts, const char *key, int n, const char *fname, const int64_t *dflt,
-                    int64_t *v) {
+/* push PyTorch's argument `key`: given by position pos (not nil, not the options table)
+ * or as opts.key; both is Python's "got multiple values" error */
+static void arg_field(lua_State *L, int opts, int pos, const char *key, const char *fname) {
+  if (pos != opts && !lua_isnoneornil(L, pos)) {
+    if (tgL_opt_field(L, opts, key) != LUA_TNIL) luaL_error(L, "%s() got multiple values for argument '%s'", fname, key);
+    lua_pop(L, 1);
+    lua_pushvalue(L, pos);
+    return;
+  }
   tgL_opt_field(L, opts, key);
+}
+
+static bool bool_arg(lua_State *L, int opts, int pos, const char *key, const char *fname, bool dflt) {
+  arg_field(L, opts, pos, key, fname);
+  bool v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* argument key (position pos, or opts.key) as int_tuple; dflt when absent */
+static void int_opt(lua_State *L, int opts, int pos, const char *key, int n, const char *fname, const int64_t *dflt,
+                    int64_t *v) {
+  arg_field(L, opts, pos, key, fname);
   if (!int_tuple(L, -1, n, fname, key, v)) memcpy(v, dflt, sizeof(int64_t) * (size_t)n);
   lua_pop(L, 1);
 }
@@ -68,10 +88,11 @@ static int max_pool(lua_State *L, int n) {
   int64_t k[2], s[2], p[2], d[2], zero[2] = {0, 0}, one[2] = {1, 1};
   kernel_arg(L, n, fname, k);
   int opts = tgL_kwargs(L, 3, fname, "stride padding dilation ceil_mode return_indices");
-  int_opt(L, opts, "stride", n, fname, k, s);
-  int_opt(L, opts, "padding", n, fname, zero, p);
-  int_opt(L, opts, "dilation", n, fname, one, d);
-  bool ceil = tgL_opt_bool(L, opts, "ceil_mode", false), ri = tgL_opt_bool(L, opts, "return_indices", false);
+  int_opt(L, opts, 3, "stride", n, fname, k, s);
+  int_opt(L, opts, 4, "padding", n, fname, zero, p);
+  int_opt(L, opts, 5, "dilation", n, fname, one, d);
+  bool ceil = bool_arg(L, opts, 6, "ceil_mode", fname, false);
+  bool ri = bool_arg(L, opts, 7, "return_indices", fname, false);
   tg_tensor **b1 = tgL_newbox(L), **b2 = ri ? tgL_newbox(L) : NULL;
   *b1 = n == 1 ? tg_max_pool1d(c, x, k[0], s[0], p[0], d[0], ceil, b2)
                : tg_max_pool2d(c, x, k, s, p, d, ceil, b2);
@@ -92,12 +113,13 @@ static int avg_pool(lua_State *L, int n) {
   int opts = tgL_kwargs(L, 3, fname,
                         n == 1 ? "stride padding ceil_mode count_include_pad"
                                : "stride padding ceil_mode count_include_pad divisor_override");
-  int_opt(L, opts, "stride", n, fname, k, s);
-  int_opt(L, opts, "padding", n, fname, zero, p);
-  bool ceil = tgL_opt_bool(L, opts, "ceil_mode", false);
-  bool cip = tgL_opt_bool(L, opts, "count_include_pad", true);
+  int_opt(L, opts, 3, "stride", n, fname, k, s);
+  int_opt(L, opts, 4, "padding", n, fname, zero, p);
+  bool ceil = bool_arg(L, opts, 5, "ceil_mode", fname, false);
+  bool cip = bool_arg(L, opts, 6, "count_include_pad", fname, true);
   int64_t divisor = 0;
-  if (n == 2 && tgL_opt_field(L, opts, "divisor_override") != LUA_TNIL) {
+  if (n == 2) arg_field(L, opts, 7, "divisor_override", fname);
+  if (n == 2 && !lua_isnil(L, -1)) {
     int ok;
     divisor = (int64_t)lua_tointegerx(L, -1, &ok);
     if (!ok) luaL_error(L, "avg_pool2d(): argument 'divisor_override' must be an integer, not %s", luaL_typename(L, -1));

@@ -140,6 +140,8 @@ describe("pool errors (PyTorch's wording, 1-based dims)", function()
       function() return F.interpolate(x, {scale_factor = {2, 3, 4}, mode = "bilinear"}) end)
     raises("Got 4D input, but linear mode needs 3D input",
       function() return F.interpolate(x, {scale_factor = 2, mode = "linear"}) end)
+    raises("Got 3D input, but bicubic mode needs 4D input",
+      function() return F.interpolate(x1, {scale_factor = 2, mode = "bicubic"}) end)
     raises("Got 3D input, but bilinear mode needs 4D input",
       function() return F.interpolate(x1, {scale_factor = 2, mode = "bilinear"}) end)
     raises("Input and output sizes should be greater than 0, but got input (H: 7, W: 7) output (H: 0, W: 0)",
@@ -179,6 +181,7 @@ describe("pool autograd", function()
     assert.is_true(ggc(function(t) return F.pad(t, {2, 1, -1, 2}, {value = 0.5}) end, {x}))
     assert.is_true(ggc(function(t) return F.interpolate(t, {size = {7, 4}, mode = "bilinear"}) end, {x}))
     assert.is_true(ggc(function(t) return F.interpolate(t, {scale_factor = 1.5}) end, {x}))
+    assert.is_true(ggc(function(t) return F.interpolate(t, {size = {3, 8}, mode = "bicubic", align_corners = true}) end, {x}))
   end)
 
   it("second-order graphs carry PyTorch's double-backward names", function()

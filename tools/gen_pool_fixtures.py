@@ -203,6 +203,11 @@ for ac in (False, True):
     add(f"interpolate bilinear float32 ac={s}",
         f"tg.F.interpolate(a, {{scale_factor = 2, mode = \"bilinear\", align_corners = {s}}})",
         lambda a, ac=ac: F.interpolate(a, scale_factor=2, mode="bilinear", align_corners=ac), [(2, 3, 5, 6)], dtype=F32)
+    add(f"interpolate bicubic ac={s}", f"tg.F.interpolate(a, {{size = {{7, 3}}, mode = \"bicubic\", align_corners = {s}}})",
+        lambda a, ac=ac: F.interpolate(a, size=(7, 3), mode="bicubic", align_corners=ac), [(2, 2, 4, 5)])
+    add(f"interpolate bicubic scales float32 ac={s}",
+        f"tg.F.interpolate(a, {{scale_factor = {{2, 1.5}}, mode = \"bicubic\", align_corners = {s}}})",
+        lambda a, ac=ac: F.interpolate(a, scale_factor=(2, 1.5), mode="bicubic", align_corners=ac), [(1, 3, 5, 6)], dtype=F32)
 add("interpolate bilinear recompute_scale_factor",
     "tg.F.interpolate(a, {scale_factor = 1.7, mode = \"bilinear\", recompute_scale_factor = true})",
     lambda a: F.interpolate(a, scale_factor=1.7, mode="bilinear", recompute_scale_factor=True), [(1, 2, 4, 5)])

@@ -19,12 +19,12 @@ typedef struct tg_pool2d_args {
  * at the front with size 1): out[o0, o1, o2] = sum over taps a, b, e of
  * w[0][a][o0] w[1][b][o1] w[2][e][o2] x[idx[0][a][o0], idx[1][b][o1], idx[2][e][o2]].
  * One tap per dim is an index map (nearest, reflect/replicate padding), two a
- * linear interpolation. The backward is the adjoint: x's shape from out's. */
+ * linear interpolation, four a cubic one. The backward is the adjoint: x's shape from out's. */
 typedef struct tg_resample_plan {
   int64_t in[3], out[3];
-  int taps[3];             /* 1 or 2 */
-  int64_t *idx[3][2];      /* [out[d]] each, 0-based */
-  double *w[3][2];         /* [out[d]] each */
+  int taps[3];             /* 1, 2 or 4 */
+  int64_t *idx[3][4];      /* [out[d]] each, 0-based */
+  double *w[3][4];         /* [out[d]] each */
 } tg_resample_plan;
 
 #endif

@@ -336,13 +336,10 @@ static int op_interpolate(lua_State *L) {
   else if (!strcmp(mode, "linear")) m = TG_UPSAMPLE_LINEAR, want = 3;
   else if (!strcmp(mode, "bilinear")) m = TG_UPSAMPLE_LINEAR, want = 4;
   else if (!strcmp(mode, "trilinear")) m = TG_UPSAMPLE_LINEAR, want = 5;
-  bool known = m >= 0 || !strcmp(mode, "area") || !strcmp(mode, "bicubic");
+  else if (!strcmp(mode, "bicubic")) m = TG_UPSAMPLE_CUBIC, want = 4;
+  bool known = m >= 0 || !strcmp(mode, "area");
   if (known && x->ndim >= 3 && x->ndim <= 5) {
     if (want && x->ndim != want) return luaL_error(L, "Got %dD input, but %s mode needs %dD input", x->ndim, mode, want);
-    if (!strcmp(mode, "bicubic")) {
-      if (x->ndim != 4) return luaL_error(L, "Got %dD input, but bicubic mode needs 4D input", x->ndim);
-      return luaL_error(L, "interpolate(): mode 'bicubic' is not implemented in tgrad");
-    }
   } else {
     return luaL_error(L, "Input Error: Only 3D, 4D and 5D input Tensors supported (got %dD) for the modes: nearest | "
                          "linear | bilinear | bicubic | trilinear | area | nearest-exact (got %s)", x->ndim, mode);

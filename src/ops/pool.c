@@ -28,7 +28,7 @@ static tg_linop *linop_copy(const tg_linop *op) {
   /* the plan's tables live in the block: move the pointers with it */
   ptrdiff_t shift = (char *)r - (char *)op;
   for (int d = 0; d < 3; d++)
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < 4; t++) {
       if (r->plan.idx[d][t]) r->plan.idx[d][t] = (int64_t *)((char *)op->plan.idx[d][t] + shift);
       if (r->plan.w[d][t]) r->plan.w[d][t] = (double *)((char *)op->plan.w[d][t] + shift);
     }

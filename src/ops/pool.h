@@ -28,7 +28,7 @@ tg_tensor *tg_pad(tg_ctx *c, tg_tensor *x, int n, const int64_t *pad, int mode, 
 
 /* F.interpolate's kernels on (N, C, spatial...) with nd = ndim - 2 spatial dims; size: the
  * output's spatial sizes; scales: NULL or per dim (<= 0: none), as PyTorch's scale_factor */
-enum { TG_UPSAMPLE_NEAREST, TG_UPSAMPLE_NEAREST_EXACT, TG_UPSAMPLE_LINEAR };
+enum { TG_UPSAMPLE_NEAREST, TG_UPSAMPLE_NEAREST_EXACT, TG_UPSAMPLE_LINEAR, TG_UPSAMPLE_CUBIC };
 tg_tensor *tg_upsample(tg_ctx *c, tg_tensor *x, int mode, int nd, const int64_t *size, const double *scales,
                        bool align_corners);
 

@@ -91,7 +91,7 @@ static tg_linop *plan_new(tg_ctx *c, const tg_tensor *x, int nd, const int64_t *
     pout[3 - nd + i] = osp[i];
   }
   size_t bytes = sizeof(tg_linop);
-  for (int d = 0; d < 3; d++) bytes += (size_t)pout[d] * 4 * sizeof(int64_t);
+  for (int d = 0; d < 3; d++) bytes += (size_t)pout[d] * 8 * sizeof(int64_t);
   tg_linop *op = calloc(1, bytes);
   if (!op) return tg_errp(c, "out of memory");
   op->bytes = bytes;
@@ -106,10 +106,8 @@ static tg_linop *plan_new(tg_ctx *c, const tg_tensor *x, int nd, const int64_t *
   for (int d = 0; d < 3; d++) {
     op->plan.in[d] = pin[d], op->plan.out[d] = pout[d], op->plan.taps[d] = 1;
     size_t sz = (size_t)pout[d] * sizeof(int64_t);
-    op->plan.idx[d][0] = (int64_t *)p, p += sz;
-    op->plan.idx[d][1] = (int64_t *)p, p += sz;
-    op->plan.w[d][0] = (double *)p, p += sz;
-    op->plan.w[d][1] = (double *)p, p += sz;
+    for (int t = 0; t < 4; t++) op->plan.idx[d][t] = (int64_t *)p, p += sz;
+    for (int t = 0; t < 4; t++) op->plan.w[d][t] = (double *)p, p += sz;
     for (int64_t o = 0; o < pout[d]; o++) op->plan.w[d][0][o] = 1.0;
   }
   return op;
@@ -250,7 +248,7 @@ tg_tensor *tg_pad(tg_ctx *c, tg_tensor *x, int n, const int64_t *pad, int mode, 
 }
 
 /* --------------------------------------------------------------- upsample */
-static const char *const up_names[3][3][2] = {
+static const char *const up_names[4][3][2] = {
     {{"UpsampleNearest1DBackward0", "UpsampleNearest1DBackwardBackward0"},
      {"UpsampleNearest2DBackward0", "UpsampleNearest2DBackwardBackward0"},
      {"UpsampleNearest3DBackward0", "UpsampleNearest3DBackwardBackward0"}},
@@ -259,7 +257,8 @@ static const char *const up_names[3][3][2] = {
      {"UpsampleNearestExact3DBackward0", "UpsampleNearestExact3DBackwardBackward0"}},
     {{"UpsampleLinear1DBackward0", "UpsampleLinear1DBackwardBackward0"},
      {"UpsampleBilinear2DBackward0", "UpsampleBilinear2DBackwardBackward0"},
-     {"UpsampleTrilinear3DBackward0", "UpsampleTrilinear3DBackwardBackward0"}}};
+     {"UpsampleTrilinear3DBackward0", "UpsampleTrilinear3DBackwardBackward0"}},
+    {{"", ""}, {"UpsampleBicubic2DBackward0", "UpsampleBicubic2DBackwardBackward0"}, {"", ""}}};
 
 /* v rounded to the opmath precision (float32 inputs compute in float, as PyTorch) */
 static inline double rnd(double v, bool f32) { return f32 ? (double)(float)v : v; }
@@ -303,9 +302,41 @@ static void linear_table(tg_resample_plan *pl, int d, double scale, bool align, 
   }
 }
 
+/* PyTorch's cubic convolution (A = -0.75), four taps clamped to the input */
+static inline double cubic1(double x, double a, bool f32) {
+  return rnd(rnd(rnd(rnd(rnd((a + 2) * x, f32) - (a + 3), f32) * x, f32) * x, f32) + 1, f32);
+}
+static inline double cubic2(double x, double a, bool f32) {
+  return rnd(rnd(rnd(rnd(rnd(rnd(a * x, f32) - 5 * a, f32) * x, f32) + 8 * a, f32) * x, f32) - 4 * a, f32);
+}
+
+static void cubic_table(tg_resample_plan *pl, int d, double scale, bool align, bool f32) {
+  int64_t in = pl->in[d], out = pl->out[d];
+  const double A = -0.75;
+  pl->taps[d] = 4;
+  double s;
+  if (align) s = out > 1 ? rnd((double)(in - 1) / (double)(out - 1), f32) : 0.0;
+  else s = scale > 0 ? rnd(1.0 / scale, f32) : rnd((double)in / (double)out, f32);
+  for (int64_t o = 0; o < out; o++) {
+    double src = align ? rnd(s * (double)o, f32) : rnd(rnd(s * rnd((double)o + 0.5, f32), f32) - 0.5, f32);
+    int64_t i0 = (int64_t)floor(src);
+    if (i0 > in - 1) i0 = in - 1;
+    double t = rnd(src - (double)i0, f32);
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    double t2 = rnd(1.0 - t, f32);
+    double cw[4] = {cubic2(rnd(t + 1.0, f32), A, f32), cubic1(t, A, f32), cubic1(t2, A, f32),
+                    cubic2(rnd(t2 + 1.0, f32), A, f32)};
+    for (int j = 0; j < 4; j++) {
+      int64_t ix = i0 - 1 + j;
+      pl->idx[d][j][o] = ix < 0 ? 0 : ix > in - 1 ? in - 1 : ix;
+      pl->w[d][j][o] = cw[j];
+    }
+  }
+}
+
 tg_tensor *tg_upsample(tg_ctx *c, tg_tensor *x, int mode, int nd, const int64_t *size, const double *scales,
                        bool align_corners) {
-  if (nd < 1 || nd > 3 || x->ndim != nd + 2)
+  if (nd < 1 || nd > 3 || x->ndim != nd + 2 || (mode == TG_UPSAMPLE_CUBIC && nd != 2))
     return tg_errp(c, "upsample: expected a %dD input (N, C, spatial...), but got %dD", nd + 2, x->ndim);
   bool bad = false;
   for (int i = 0; i < nd; i++) bad |= size[i] <= 0 || x->size[2 + i] <= 0;
@@ -320,7 +351,8 @@ tg_tensor *tg_upsample(tg_ctx *c, tg_tensor *x, int mode, int nd, const int64_t 
     return tg_errp(c, "Input and output sizes should be greater than 0, but got input (%s) output (%s)", a, b);
   }
   if (!tg_is_float(x->dtype)) {
-    static const char *const kn[3] = {"upsample_nearest", "_upsample_nearest_exact", "upsample_linear"};
+    static const char *const kn[4] = {"upsample_nearest", "_upsample_nearest_exact", "upsample_linear",
+                                      "upsample_bicubic"};
     return tg_errp(c, "\"%s%dd\" not implemented for '%s'", kn[mode], nd, tg_torch_dtype_name(x->dtype));
   }
   const char *const *nm = up_names[mode][nd - 1];
@@ -330,6 +362,7 @@ tg_tensor *tg_upsample(tg_ctx *c, tg_tensor *x, int mode, int nd, const int64_t 
     int d = 3 - nd + i;
     double sc = scales ? scales[i] : 0;
     if (mode == TG_UPSAMPLE_LINEAR) linear_table(&op->plan, d, sc, align_corners, x->dtype == TG_FLOAT32);
+    else if (mode == TG_UPSAMPLE_CUBIC) cubic_table(&op->plan, d, sc, align_corners, x->dtype == TG_FLOAT32);
     else nearest_table(&op->plan, d, sc, mode == TG_UPSAMPLE_NEAREST_EXACT);
   }
   return plan_run(c, op, x);

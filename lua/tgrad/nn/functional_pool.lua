@@ -21,7 +21,7 @@ return function(tg, F)
   --- pad(x, pad, mode, value). pad lists (left, right) pairs from the last dim; negatives crop.
   F.pad = tg._pad
   --- interpolate(x, {size=, scale_factor=, mode="nearest"|"nearest-exact"|"linear"|"bilinear"|
-  --- "trilinear"|"area", align_corners=, recompute_scale_factor=})
+  --- "bicubic"|"trilinear"|"area", align_corners=, recompute_scale_factor=})
   F.interpolate = tg._interpolate
   F.upsample = tg._interpolate -- deprecated alias, as PyTorch
   --- the deprecated upsample_nearest / upsample_bilinear (bilinear: align_corners = true)

@@ -314,7 +314,7 @@ int tg_cpu_adaptive_avg_pool2d(tg_ctx *c, tg_tensor *out, const tg_tensor *x, bo
               for (int64_t o2 = 0; o2 < O2; o2++) yr[o2] = xp[base + i2[o2]];                             \
             continue;                                                                                     \
           }                                                                                               \
-          if (t0 == 1) { /* 1-D and 2-D resizing: one or two rows, taps of the last dim unrolled */      \
+          if (t0 == 1 && t1 <= 2 && t2 <= 2) { /* 1-D and 2-D resizing: one or two rows, taps of the last dim unrolled */      \
             const int64_t base0 = pl->idx[0][0][o0] * I1;                                                 \
             const T w0 = (T)pl->w[0][0][o0];                                                              \
             int64_t r0 = (base0 + pl->idx[1][0][o1]) * I2, r1 = (base0 + pl->idx[1][t1 - 1][o1]) * I2;     \

@@ -14,8 +14,8 @@ local function raises(text, fn)
   local ok, err = pcall(fn)
   assert(not ok, "expected an error containing: " .. text)
   err = tostring(err)
-  assert(err:find("pool_spec.lua:%d+: ") == 1 or err:find("pool_spec.lua:%d+: "),
-    ("error %q does not name the caller's line"):format(err))
+  assert(err:find("^spec/pool_spec%.lua:%d+: ") or err:find("^[^:]*pool_spec%.lua:%d+: "),
+    ("error %q does not start with this file's name and line"):format(err))
   assert(err:find(text, 1, true), ("error %q does not contain %q"):format(err, text))
 end
 
@@ -101,6 +101,23 @@ describe("pool errors (PyTorch's wording, 1-based dims)", function()
       function() return F.adaptive_max_pool1d(rn(1, 2, 5, 5), 2) end)
   end)
 
+  it("max_unpool", function()
+    local y, i = F.max_pool2d(tg.arange(0.0, 16.0):view(1, 1, 4, 4), 2, {return_indices = true})
+    raises("Found an invalid max index: 106 (output volumes are of size 4x4)",
+      function() return F.max_unpool2d(y, i + 100, 2) end)
+    raises("invalid output_size \"(9, 9)\" (dim 1 must be between 2 and 6)",
+      function() return F.max_unpool2d(y, i, 2, {output_size = {9, 9}}) end)
+    raises("output_size should be a sequence containing 2 or 4 elements, but it has a length of '3'",
+      function() return F.max_unpool2d(y, i, 2, {output_size = {1, 2, 3}}) end)
+    raises("elements in indices should be type int64 but got: Float",
+      function() return F.max_unpool2d(y, i:float(), 2) end)
+    raises("Expected shape of indices to be same as that of the input tensor ([1, 1, 2, 2]) but got indices tensor with shape: [1, 2, 2]",
+      function() return F.max_unpool2d(y, i[1], 2) end)
+    raises("Input to max_unpooling2d should be a 3d or 4d Tensor, but got a tensor with 2 dimensions.",
+      function() return F.max_unpool2d(y[1][1], i[1][1], 2) end)
+    assert.are.same({1, 1, 5, 5}, F.max_unpool2d(y, i, 2, {output_size = {1, 1, 5, 5}}).shape)
+  end)
+
   it("pad", function()
     raises("Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (3, 3) at dimension 3 of input [1, 1, 3]",
       function() return F.pad(rn(1, 1, 3), {3, 3}, "reflect") end)
@@ -169,6 +186,9 @@ describe("pool autograd", function()
     assert.is_true(ggc(function(t) return F.max_pool2d(t, 3, {stride = 2, padding = 1}) end, {x}))
     assert.is_true(ggc(function(t) return F.adaptive_max_pool2d(t, {2, 4}) end, {x}))
     assert.is_true(ggc(function(t) return F.max_pool1d(t[1], 2, {ceil_mode = true}) end, {x}))
+    local _, i = F.max_pool2d(x, 2, {return_indices = true})
+    local y = tg.randn(1, 2, 2, 3, {dtype = tg.float64, requires_grad = true})
+    assert.is_true(ggc(function(t) return F.max_unpool2d(t, i, 2, {output_size = {5, 6}}) end, {y}))
   end)
 
   it("gradgradcheck: avg pools, pads, interpolate", function()

@@ -119,6 +119,27 @@ add("avg_pool1d", "tg.F.avg_pool1d(a, 3, {stride = 2, padding = 1, ceil_mode = t
 add("avg_pool1d unbatched", "tg.F.avg_pool1d(a, 4, {stride = 3, padding = 2})",
     lambda a: F.avg_pool1d(a, 4, stride=3, padding=2), [(3, 11)])
 
+# ---------------------------------------------------------------- max unpool
+def unpool2(a, k, st, out=None):
+    y, i = F.max_pool2d(a, k, stride=st, return_indices=True)
+    return F.max_unpool2d(y, i, k, stride=st, output_size=out)
+
+
+add("max_unpool2d of max_pool2d", "(function() local y, i = tg.F.max_pool2d(a, 2, {return_indices = true}); "
+    "return tg.F.max_unpool2d(y, i, 2) end)()", lambda a: unpool2(a, 2, 2), [(2, 2, 5, 6)])
+add("max_unpool2d overlapping windows, output_size",
+    "(function() local y, i = tg.F.max_pool2d(a, 3, {stride = 2, return_indices = true}); "
+    "return tg.F.max_unpool2d(y, i, 3, {stride = 2, output_size = {7, 8}}) end)()",
+    lambda a: unpool2(a, 3, 2, (7, 8)), [(1, 2, 7, 8)], gradcheck=False)  # duplicates: PyTorch's adjoint is not the
+# derivative of the assignment (finite differences see one write), so values and gradients only
+add("max_unpool1d", "(function() local y, i = tg.F.max_pool1d(a, 3, {stride = 2, return_indices = true}); "
+    "return tg.F.max_unpool1d(y, i, 3, 2) end)()",
+    lambda a: F.max_unpool1d(*F.max_pool1d(a, 3, stride=2, return_indices=True), 3, stride=2), [(2, 3, 9)],
+    gradcheck=False)
+add("max_unpool1d non-overlapping", "(function() local y, i = tg.F.max_pool1d(a, 2, {return_indices = true}); "
+    "return tg.F.max_unpool1d(y, i, 2, {output_size = {9}}) end)()",
+    lambda a: F.max_unpool1d(*F.max_pool1d(a, 2, return_indices=True), 2, output_size=(9,)), [(2, 3, 9)])
+
 # -------------------------------------------------------------- adaptive pools
 add("adaptive_avg_pool2d 7x5 -> 3x2", "tg.F.adaptive_avg_pool2d(a, {3, 2})",
     lambda a: F.adaptive_avg_pool2d(a, (3, 2)), [(2, 3, 7, 5)])

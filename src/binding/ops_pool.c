@@ -5,6 +5,7 @@
  *       divisor_override}])
  *   (the pools also take those arguments by position, in PyTorch's order)
  *   tg._adaptive_avg_pool1d / 2d(x, output_size), tg._adaptive_max_pool1d / 2d(x, output_size [, {return_indices}])
+ *   tg._max_unpool1d / 2d(x, indices, kernel_size [, {stride, padding, output_size}])
  *   tg._pad(x, pad [, mode | {mode, value}] [, value])
  *   tg._interpolate(x [, {size, scale_factor, mode, align_corners, recompute_scale_factor, antialias}])
  * Window options take a number or a table ({h, w} for 2-D); indices are 1-based. */
@@ -134,6 +135,64 @@ static int avg_pool(lua_State *L, int n) {
 }
 static int op_avg_pool1d(lua_State *L) { return avg_pool(L, 1); }
 static int op_avg_pool2d(lua_State *L) { return avg_pool(L, 2); }
+
+/* ---- max_unpool1d / 2d(x, indices, kernel_size [, stride [, padding [, output_size]]] | {stride, padding,
+ * output_size}): output_size from Python's _unpool_output_size (a table of n or n + 2 sizes) */
+static int max_unpool(lua_State *L, int n) {
+  CTX;
+  const char *fname = n == 1 ? "max_unpool1d" : "max_unpool2d";
+  tg_tensor *x = tgL_check(L, 1), *idx = tgL_check(L, 2);
+  int64_t k[2], s[2], p[2], zero[2] = {0, 0};
+  if (!int_tuple(L, 3, n, fname, "kernel_size", k))
+    luaL_error(L, "%s() missing required argument 'kernel_size' (position 3)", fname);
+  int opts = tgL_kwargs(L, 4, fname, "stride padding output_size");
+  int_opt(L, opts, 4, "stride", n, fname, k, s);
+  int_opt(L, opts, 5, "padding", n, fname, zero, p);
+  int64_t dflt[2], os[2];
+  for (int d = 0; d < n; d++) {
+    int64_t in = x->ndim >= n ? x->size[x->ndim - n + d] : 0;
+    dflt[d] = (in - 1) * s[d] + k[d] - 2 * p[d];
+    os[d] = dflt[d];
+  }
+  arg_field(L, opts, 6, "output_size", fname);
+  if (!lua_isnil(L, -1)) {
+    int t = lua_gettop(L);
+    if (!lua_istable(L, t)) luaL_error(L, "%s(): output_size must be a table of sizes", fname);
+    int len = (int)luaL_len(L, t), skip = len == n + 2 ? 2 : 0;
+    if (len != n && len != n + 2)
+      luaL_error(L, "output_size should be a sequence containing %d or %d elements, but it has a length of '%d'", n,
+                 n + 2, len);
+    for (int d = 0; d < n; d++) {
+      lua_geti(L, t, skip + d + 1);
+      os[d] = (int64_t)luaL_checkinteger(L, -1);
+      lua_pop(L, 1);
+    }
+    for (int d = 0; d < n; d++) {
+      long long lo = (long long)(dflt[d] - s[d]), hi = (long long)(dflt[d] + s[d]);
+      if (!(lo < os[d] && os[d] < hi)) {
+        char b[128];
+        size_t l = (size_t)snprintf(b, sizeof b, "(");
+        for (int e = 0; e < len && l < sizeof b; e++) {
+          lua_geti(L, t, e + 1);
+          l += (size_t)snprintf(b + l, sizeof b - l, "%s%lld", e ? ", " : "", (long long)lua_tointeger(L, -1));
+          lua_pop(L, 1);
+        }
+        if (l < sizeof b) snprintf(b + l, sizeof b - l, "%s", len == 1 ? ",)" : ")");
+        char m[256];
+        snprintf(m, sizeof m, "invalid output_size \"%s\" (dim %d must be between %lld and %lld)", b, d + 1, lo, hi);
+        luaL_error(L, "%s", m);
+      }
+    }
+  }
+  lua_pop(L, 1);
+  tg_tensor **b = tgL_newbox(L);
+  *b = n == 1 ? tg_max_unpool1d(c, x, idx, os[0]) : tg_max_unpool2d(c, x, idx, os);
+  if (!*b) return tgL_raise(L, c);
+  tgL_gc_step(L, c);
+  return 1;
+}
+static int op_max_unpool1d(lua_State *L) { return max_unpool(L, 1); }
+static int op_max_unpool2d(lua_State *L) { return max_unpool(L, 2); }
 
 /* ---- adaptive pools: output_size a number or a table ({h, w}; nil keeps the input's size) */
 static void output_size(lua_State *L, const tg_tensor *x, int n, const char *fname, int64_t *os) {
@@ -364,6 +423,7 @@ void tgL_register_pool(lua_State *L, int ctxi, int module, int methods) {
       {"_avg_pool1d", op_avg_pool1d}, {"_avg_pool2d", op_avg_pool2d},
       {"_adaptive_avg_pool1d", op_adaptive_avg_pool1d}, {"_adaptive_avg_pool2d", op_adaptive_avg_pool2d},
       {"_adaptive_max_pool1d", op_adaptive_max_pool1d}, {"_adaptive_max_pool2d", op_adaptive_max_pool2d},
+      {"_max_unpool1d", op_max_unpool1d}, {"_max_unpool2d", op_max_unpool2d},
       {"_pad", op_pad}, {"_interpolate", op_interpolate},
       {NULL, NULL}};
   tgL_setfuncs(L, module, ctxi, fns);

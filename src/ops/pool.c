@@ -381,3 +381,93 @@ tg_tensor *tg_adaptive_max_pool1d(tg_ctx *c, tg_tensor *x, int64_t os, tg_tensor
   int64_t o2[2] = {1, os};
   return squeeze_back(c, tg_adaptive_max_pool2d(c, x1, o2, indices), x1, dd, indices);
 }
+
+/* ------------------------------------------------------------ max unpool */
+/* max_unpool2d: zeros of (.., OH, OW) with x written at its 1-based indices (the
+ * last write wins where indices repeat, as PyTorch's CPU kernel). MaxUnpool2DBackward0
+ * gathers the gradient back from those indices (take_along_dim, differentiable). */
+static int max_unpool_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
+  tg_tensor *g = gout[0];
+  if (!g) return 0;
+  tg_tensor *idx = tg_unpack(c, n, 0);
+  if (!idx) return -1;
+  const tg_meta *m = &n->in[0];
+  int64_t hw = m->size[m->ndim - 2] * m->size[m->ndim - 1];
+  int64_t P = hw ? tg_shape_numel(m->ndim, m->size) / hw : 0;
+  tg_tensor *gx = NULL;
+  if (P == 0) {
+    gx = tg_tensor_zeros(c, m->dtype, m->ndim, m->size);
+  } else {
+    int64_t sg[2] = {P, tg_numel(g) / P}, si[2] = {P, hw};
+    tg_tensor *g2 = tg_reshape(c, g, 2, sg), *i2 = g2 ? tg_reshape(c, idx, 2, si) : NULL;
+    tg_tensor *r = i2 ? tg_take_along_dim(c, g2, i2, 1) : NULL;
+    if (r) gx = tg_reshape(c, r, m->ndim, m->size);
+    tg_tensor_unref(g2), tg_tensor_unref(i2), tg_tensor_unref(r);
+  }
+  tg_tensor_unref(idx);
+  gin[0] = gx;
+  return gx ? 0 : -1;
+}
+
+static const tg_node_kind max_unpool_kind = {"MaxUnpool2DBackward0", max_unpool_backward, NULL};
+
+tg_tensor *tg_max_unpool2d(tg_ctx *c, tg_tensor *x, tg_tensor *idx, const int64_t os[2]) {
+  char s1[256], s2[256];
+  if (idx->dtype != TG_INT64)
+    return tg_errp(c, "elements in indices should be type int64 but got: %s", tg_torch_dtype_name(idx->dtype));
+  if (x->ndim != 3 && x->ndim != 4)
+    return tg_errp(c, "Input to max_unpooling2d should be a 3d or 4d Tensor, but got a tensor with %d dimensions.",
+                   x->ndim);
+  tg_format_shape(s1, sizeof s1, x->ndim, x->size);
+  if (!tg_same_shape(x, idx)) {
+    tg_format_shape(s2, sizeof s2, idx->ndim, idx->size);
+    return tg_errp(c, "Expected shape of indices to be same as that of the input tensor (%s) but got indices tensor "
+                      "with shape: %s", s1, s2);
+  }
+  for (int i = 1; i < x->ndim; i++)
+    if (x->size[i] <= 0)
+      return tg_errp(c, "max_unpooling2d_forward_out_cpu(): Expected input to have non-zero size for non-batch "
+                        "dimensions, but got %s with dimension %d being empty.", s1, i + 1);
+  if (os[0] < 0 || os[1] < 0) return tg_errp(c, "max_unpool2d: output_size must be non-negative");
+  if (check_dtype(c, x, "max_unpooling2d_forward_out_frame", false) < 0) return NULL;
+  int64_t hw = x->size[x->ndim - 2] * x->size[x->ndim - 1], P = tg_numel(x) / hw, ohw = os[0] * os[1];
+  tg_tensor *ic = tg_contiguous_raw(c, idx);
+  if (!ic) return NULL;
+  if (tg_on_cpu(ic)) {
+    const int64_t *ip = tg_data(ic);
+    for (int64_t j = 0, n = tg_numel(ic); j < n; j++)
+      if (ip[j] < 1 || ip[j] > ohw) {
+        tg_tensor_unref(ic);
+        return tg_errp(c, "Found an invalid max index: %lld (output volumes are of size %lldx%lld)", I(ip[j]),
+                       I(os[0]), I(os[1]));
+      }
+  }
+  int64_t s2d[2] = {P, ohw}, sx[2] = {P, hw}, size[TG_MAX_DIMS], st[TG_MAX_DIMS];
+  out_shape(x, os[0], os[1], size);
+  bool gm = c->grad_enabled;
+  c->grad_enabled = false;
+  tg_tensor *z = tg_tensor_zeros(c, x->dtype, 2, s2d);
+  tg_tensor *x2 = z ? tg_reshape(c, x, 2, sx) : NULL, *i2 = x2 ? tg_reshape(c, ic, 2, sx) : NULL;
+  tg_tensor *r = i2 ? tg_scatter(c, z, 1, i2, x2) : NULL;
+  c->grad_enabled = gm;
+  tg_contiguous_strides(x->ndim, size, st);
+  tg_tensor *out = r ? tg_tensor_as_strided(c, r, x->ndim, size, st, r->offset) : NULL;
+  tg_tensor_unref(z), tg_tensor_unref(x2), tg_tensor_unref(i2), tg_tensor_unref(r), tg_tensor_unref(ic);
+  if (!out) return NULL;
+  tg_node *n = tg_record(c, &max_unpool_kind, out, 1, &x, 1);
+  if (n && tg_save(c, n, 0, idx, false) < 0) {
+    tg_tensor_unref(out);
+    return NULL;
+  }
+  return out;
+}
+
+tg_tensor *tg_max_unpool1d(tg_ctx *c, tg_tensor *x, tg_tensor *idx, int64_t os) {
+  int dd = x->ndim, di = idx->ndim;
+  tg_tensor *x1 = tg_unsqueeze(c, x, dd);
+  tg_tensor *i1 = x1 ? tg_unsqueeze(c, idx, di) : NULL;
+  int64_t o2[2] = {os, 1};
+  tg_tensor *r = i1 ? tg_max_unpool2d(c, x1, i1, o2) : NULL;
+  tg_tensor_unref(i1);
+  return squeeze_back(c, r, x1, dd, NULL);
+}

@@ -22,6 +22,10 @@ tg_tensor *tg_adaptive_avg_pool1d(tg_ctx *c, tg_tensor *x, int64_t out);
 tg_tensor *tg_adaptive_max_pool2d(tg_ctx *c, tg_tensor *x, const int64_t out[2], tg_tensor **indices);
 tg_tensor *tg_adaptive_max_pool1d(tg_ctx *c, tg_tensor *x, int64_t out, tg_tensor **indices);
 
+/* x written at its indices (1-based, within each OH*OW plane) into zeros of (.., OH, OW) */
+tg_tensor *tg_max_unpool2d(tg_ctx *c, tg_tensor *x, tg_tensor *indices, const int64_t out[2]);
+tg_tensor *tg_max_unpool1d(tg_ctx *c, tg_tensor *x, tg_tensor *indices, int64_t out);
+
 /* F.pad: pad[n] as PyTorch (last dim first, (left, right) pairs; negative crops) */
 enum { TG_PAD_CONSTANT, TG_PAD_REFLECT, TG_PAD_REPLICATE, TG_PAD_CIRCULAR };
 tg_tensor *tg_pad(tg_ctx *c, tg_tensor *x, int n, const int64_t *pad, int mode, double value);

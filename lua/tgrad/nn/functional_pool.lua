@@ -17,7 +17,15 @@ return function(tg, F)
   --- adaptive_max_pool1d / 2d(x, output_size, {return_indices=false}) -> out [, indices]
   F.adaptive_max_pool1d = tg._adaptive_max_pool1d
   F.adaptive_max_pool2d = tg._adaptive_max_pool2d
+  --- max_unpool1d / max_unpool2d(x, indices, kernel_size, {stride=kernel_size, padding=0, output_size=})
+  --- (indices as the max pools return them, 1-based)
+  F.max_unpool1d = tg._max_unpool1d
+  F.max_unpool2d = tg._max_unpool2d
   --- pad(x, pad, {mode="constant"|"reflect"|"replicate"|"circular", value=0}); also
+  --- max_unpool1d / max_unpool2d(x, indices, kernel_size, {stride=kernel_size, padding=0, output_size=})
+  --- (indices as the max pools return them, 1-based)
+  F.max_unpool1d = tg._max_unpool1d
+  F.max_unpool2d = tg._max_unpool2d
   --- pad(x, pad, mode, value). pad lists (left, right) pairs from the last dim; negatives crop.
   F.pad = tg._pad
   --- interpolate(x, {size=, scale_factor=, mode="nearest"|"nearest-exact"|"linear"|"bilinear"|

@@ -356,6 +356,7 @@ static int op_interpolate(lua_State *L) {
                          "bicubic | trilinear");
   int dim = x->ndim - 2;
   if (dim < 0) dim = 0;
+  if (dim > 8) dim = 8; /* more spatial dims than any mode takes: refused below */
   double size[8], scale[8];
   char a[128], b[128];
   int ns = num_list(L, opts, "size", dim, size, true), nf = num_list(L, opts, "scale_factor", dim, scale, false);

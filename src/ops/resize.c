@@ -63,7 +63,7 @@ static tg_tensor *constant_pad(tg_ctx *c, tg_tensor *x, int n, const int64_t *pa
   }
   tg_node *nd_ = tg_is_float(x->dtype) ? tg_record(c, &constant_pad_kind, out, 1, &x, 0) : NULL;
   if (nd_) {
-    int64_t *p = malloc(sizeof(int64_t) * (size_t)n);
+    int64_t *p = malloc(sizeof(int64_t) * (size_t)(n + 1)); /* n may be 0 */
     if (!p) {
       tg_tensor_unref(out);
       return tg_errp(c, "out of memory");

@@ -81,6 +81,14 @@ describe("pool errors (PyTorch's wording, 1-based dims)", function()
       function() return F.avg_pool2d(tg.zeros(1, 1, 4, 4, {dtype = tg.bool}), 2) end)
   end)
 
+  it("lp pools (errors from the Lua composition name the caller's line)", function()
+    -- (not tail calls: a tail call leaves no caller's line to name)
+    raises("lp_pool2d() got an unexpected keyword argument 'padding'",
+      function() local y = F.lp_pool2d(x, 2, 3, {padding = 1}); return y end)
+    raises("Given input size: (3x1x1). Calculated output size: (3x0x0). Output size is too small",
+      function() local y = F.lp_pool2d(rn(3, 1, 1), 2, 2); return y end)
+  end)
+
   it("adaptive pools", function()
     raises("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got [3, 3]",
       function() return F.adaptive_avg_pool2d(rn(3, 3), 2) end)

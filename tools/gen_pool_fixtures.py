@@ -140,6 +140,13 @@ add("max_unpool1d non-overlapping", "(function() local y, i = tg.F.max_pool1d(a,
     "return tg.F.max_unpool1d(y, i, 2, {output_size = {9}}) end)()",
     lambda a: F.max_unpool1d(*F.max_pool1d(a, 2, return_indices=True), 2, output_size=(9,)), [(2, 3, 9)])
 
+# -------------------------------------------------------------------- lp pools
+add("lp_pool2d p=2", "tg.F.lp_pool2d(a, 2, 3, {stride = 2})", lambda a: F.lp_pool2d(a, 2, 3, stride=2), [(2, 2, 7, 6)])
+add("lp_pool2d p=3 pair ceil", "tg.F.lp_pool2d(a:abs() + 0.1, 3, {2, 3}, nil, true)",
+    lambda a: F.lp_pool2d(a.abs() + 0.1, 3, (2, 3), ceil_mode=True), [(1, 2, 5, 7)])
+add("lp_pool1d p=1.5", "tg.F.lp_pool1d(a:abs() + 0.1, 1.5, 2)", lambda a: F.lp_pool1d(a.abs() + 0.1, 1.5, 2),
+    [(2, 3, 9)])
+
 # -------------------------------------------------------------- adaptive pools
 add("adaptive_avg_pool2d 7x5 -> 3x2", "tg.F.adaptive_avg_pool2d(a, {3, 2})",
     lambda a: F.adaptive_avg_pool2d(a, (3, 2)), [(2, 3, 7, 5)])

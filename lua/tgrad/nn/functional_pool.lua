@@ -21,6 +21,34 @@ return function(tg, F)
   --- (indices as the max pools return them, 1-based)
   F.max_unpool1d = tg._max_unpool1d
   F.max_unpool2d = tg._max_unpool2d
+  --- lp_pool1d / lp_pool2d(x, norm_type, kernel_size [, stride [, ceil_mode]] | {stride, ceil_mode}):
+  --- (sum over each window of x^p)^(1/p), composed as PyTorch's (grad_fn PowBackward0)
+  local function lp_pool(n)
+    local avg, name = n == 1 and tg._avg_pool1d or tg._avg_pool2d, ("lp_pool%dd"):format(n)
+    return tg._entry(function(x, norm_type, kernel_size, stride, ceil_mode)
+      if type(stride) == "table" and not tg.is_tensor(stride) and type(next(stride)) == "string" then
+        for k in pairs(stride) do
+          if k ~= "stride" and k ~= "ceil_mode" then
+            error(("%s() got an unexpected keyword argument '%s'"):format(name, tostring(k)))
+          end
+        end
+        stride, ceil_mode = stride.stride, stride.ceil_mode
+      end
+      if type(norm_type) ~= "number" then
+        error(("%s(): argument 'norm_type' must be a number, not %s"):format(name, type(norm_type)))
+      end
+      local prod = 1
+      if type(kernel_size) == "table" then
+        for d = 1, n do prod = prod * (kernel_size[d] or kernel_size[1]) end
+      elseif type(kernel_size) == "number" then
+        prod = kernel_size ^ n
+      end
+      local out = avg(x:pow(norm_type), kernel_size, {stride = stride, padding = 0, ceil_mode = ceil_mode or false})
+      return (out:sign() * out:abs():relu()):mul(prod):pow(1.0 / norm_type)
+    end)
+  end
+  F.lp_pool1d = lp_pool(1)
+  F.lp_pool2d = lp_pool(2)
   --- pad(x, pad, {mode="constant"|"reflect"|"replicate"|"circular", value=0}); also
   --- max_unpool1d / max_unpool2d(x, indices, kernel_size, {stride=kernel_size, padding=0, output_size=})
   --- (indices as the max pools return them, 1-based)

@@ -11,6 +11,7 @@
  * padded input's end. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../backend_pool.h"
@@ -361,10 +362,77 @@ RESAMPLE_KERNELS(float)
 RESAMPLE_KERNELS(double)
 RESAMPLE_KERNELS(int64_t)
 
+/* index maps (every dim one tap: padding, nearest resizing) along the last dim as runs
+ * of consecutive input positions: a padded row is a few single elements around one
+ * long run, copied (or, backward, added) in one go */
+typedef struct idx_run { int64_t o, i, n; } idx_run;
+
+static int64_t make_runs(const int64_t *idx, int64_t n, idx_run *r) {
+  int64_t count = 0;
+  for (int64_t o = 0; o < n;) {
+    int64_t e = o + 1;
+    while (e < n && idx[e] == idx[o] + (e - o)) e++;
+    r[count++] = (idx_run){o, idx[o], e - o};
+    o = e;
+  }
+  return count;
+}
+
+#define GATHER_KERNELS(T)                                                                                 \
+  static void gather_##T(tg_ctx *c, const T *x, T *y, int64_t P, const tg_resample_plan *pl, bool bwd,    \
+                         const idx_run *runs, int64_t nr) {                                               \
+    const int64_t I1 = pl->in[1], I2 = pl->in[2], O0 = pl->out[0], O1 = pl->out[1], O2 = pl->out[2];     \
+    const int64_t IN = pl->in[0] * I1 * I2, ON = O0 * O1 * O2;                                             \
+    int nt = threads_for(c, P * (ON + IN), P);                                                            \
+    TG_PARALLEL_FOR(for (int64_t p = 0; p < P; p++) {                                                     \
+      const T *xp = x + p * (bwd ? ON : IN);                                                              \
+      T *yp = y + p * (bwd ? IN : ON);                                                                    \
+      if (bwd) memset(yp, 0, sizeof(T) * (size_t)IN);                                                     \
+      for (int64_t o0 = 0; o0 < O0; o0++)                                                                 \
+        for (int64_t o1 = 0; o1 < O1; o1++) {                                                             \
+          const int64_t base = (pl->idx[0][0][o0] * I1 + pl->idx[1][0][o1]) * I2;                         \
+          const int64_t row = (o0 * O1 + o1) * O2;                                                        \
+          for (int64_t r = 0; r < nr; r++) {                                                              \
+            const idx_run *u = runs + r;                                                                  \
+            if (bwd) {                                                                                    \
+              T *dst = yp + base + u->i;                                                                  \
+              const T *src = xp + row + u->o;                                                             \
+              for (int64_t k = 0; k < u->n; k++) dst[k] += src[k];                                        \
+            } else if (u->n >= 8) {                                                                       \
+              memcpy(yp + row + u->o, xp + base + u->i, sizeof(T) * (size_t)u->n);                       \
+            } else {                                                                                      \
+              for (int64_t k = 0; k < u->n; k++) yp[row + u->o + k] = xp[base + u->i + k];                \
+            }                                                                                             \
+          }                                                                                               \
+        }                                                                                                 \
+    });                                                                                                   \
+  }
+GATHER_KERNELS(float)
+GATHER_KERNELS(double)
+GATHER_KERNELS(int64_t)
+
 int tg_cpu_resample(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_resample_plan *pl, bool backward) {
   /* the caller passes no empty tensor */
   int64_t on = pl->out[0] * pl->out[1] * pl->out[2];
   int64_t P = tg_numel(backward ? x : out) / on;
+  if (pl->taps[0] == 1 && pl->taps[1] == 1 && pl->taps[2] == 1 && (x->dtype != TG_INT64 || !backward)) {
+    idx_run *runs = malloc(sizeof(idx_run) * (size_t)pl->out[2]);
+    int64_t nr = 0;
+    if (runs) {
+      nr = make_runs(pl->idx[2][0], pl->out[2], runs);
+      if (nr * 4 > pl->out[2]) { /* short runs (nearest resizing): the plain gather below */
+        free(runs);
+        runs = NULL;
+      }
+    }
+    if (runs) {
+      if (x->dtype == TG_FLOAT32) gather_float(c, tg_data(x), tg_data(out), P, pl, backward, runs, nr);
+      else if (x->dtype == TG_FLOAT64) gather_double(c, tg_data(x), tg_data(out), P, pl, backward, runs, nr);
+      else gather_int64_t(c, tg_data(x), tg_data(out), P, pl, backward, runs, nr);
+      free(runs);
+      return 0;
+    }
+  }
   switch (x->dtype) {
     case TG_FLOAT32: resample_float(c, tg_data(x), tg_data(out), P, pl, backward); return 0;
     case TG_FLOAT64: resample_double(c, tg_data(x), tg_data(out), P, pl, backward); return 0;

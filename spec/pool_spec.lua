@@ -382,3 +382,90 @@ describe("pool arguments", function()
     assert.are.same({{0.0}}, x.grad:tolist())
   end)
 end)
+
+describe("pool cases ported from PyTorch's test/nn/test_pooling.py", function()
+  -- the window sums of an unbatched (1, n, m) tensor, kernel (i, j), stride = kernel
+  local function sum_pool(x, i, j)
+    local t = x:tolist()[1]
+    local out = {}
+    for a = 1, math.floor(#t / i) do
+      out[a] = {}
+      for b = 1, math.floor(#t[1] / j) do
+        local s = 0
+        for u = (a - 1) * i + 1, a * i do
+          for v = (b - 1) * j + 1, b * j do s = s + t[u][v] end
+        end
+        out[a][b] = s
+      end
+    end
+    return out
+  end
+  local function near(got, want, tol)
+    for a = 1, #want do
+      for b = 1, #want[a] do
+        assert(math.abs(got[1][a][b] - want[a][b]) <= tol, ("[%d][%d]: %s vs %s"):format(a, b, got[1][a][b], want[a][b]))
+      end
+    end
+  end
+
+  it("test_doubletensor_avg_pool2d (every kernel size) and _with_divisor", function()
+    local x = tg.rand(1, 5, 8, {dtype = tg.float64})
+    for i = 1, 5 do
+      for j = 1, 8 do
+        local s = sum_pool(x, i, j)
+        for a = 1, #s do for b = 1, #s[a] do s[a][b] = s[a][b] / (i * j) end end
+        near(F.avg_pool2d(x, {i, j}):tolist(), s, 1e-12)
+      end
+    end
+    local y = tg.rand(1, 3, 3, {dtype = tg.float64})
+    for i = 1, 3 do
+      for j = 1, 3 do
+        for _, divisor in ipairs({1, 7, i * j}) do
+          local s = sum_pool(y, i, j)
+          for a = 1, #s do for b = 1, #s[a] do s[a][b] = s[a][b] / divisor end end
+          near(F.avg_pool2d(y, {i, j}, {divisor_override = divisor}):tolist(), s, 1e-12)
+        end
+      end
+    end
+  end)
+
+  it("test_avg_pool1d_ceil_mode / test_avg_pool2d_ceil_mode: no NaN from windows past the end (gh-36977)", function()
+    local y1 = F.avg_pool1d(tg.randn(1, 16, 4) * 10, 1, {ceil_mode = true, count_include_pad = true, stride = 2})
+    assert.is_false(y1:ne(y1):any():item())
+    local y2 = F.avg_pool2d(tg.randn(1, 16, 4, 4) * 10, {1, 2},
+      {ceil_mode = true, count_include_pad = true, padding = {0, 1}, stride = 2})
+    assert.is_false(y2:ne(y2):any():item())
+  end)
+
+  it("test_adaptive_pooling_size_none and test_adaptive_pooling_size_overflow", function()
+    local x = tg.randn(4, 4, 4)
+    assert.are.same({4, 2, 4}, F.adaptive_max_pool2d(x, {2, nil}).shape)
+    assert.are.same({4, 2, 4}, F.adaptive_avg_pool2d(x, {2, nil}).shape)
+    raises("Storage size calculation overflowed",
+      function() local y = F.adaptive_max_pool1d(tg.empty(2, 2, 2), 0x3FFFFFFFFFFFFFFF); return y end)
+    raises("Storage size calculation overflowed",
+      function() local y = F.interpolate(tg.empty(2, 2, 2), {size = 0x3FFFFFFFFFFFFFFF}); return y end)
+    raises("Storage size calculation overflowed",
+      function() local y = F.interpolate(tg.empty(2, 2, 2), {scale_factor = 1e300}); return y end)
+  end)
+
+  it("test_MaxUnpool2d_output_size", function()
+    local big = tg.rand(1, 1, 6, 6)
+    big[{1, 1, 5, 5}] = 100
+    local ob, ib = F.max_pool2d(big, 3, {stride = 2, return_indices = true})
+    raises("Found an invalid max index", function() local y = F.max_unpool2d(ob, ib, 3, {stride = 2}); return y end)
+    local small = tg.rand(1, 1, 5, 5)
+    for i = 1, 3, 2 do for j = 1, 3, 2 do small[{1, 1, i, j}] = 100 end end
+    local os, is = F.max_pool2d(small, 3, {stride = 2, return_indices = true})
+    for h = 3, 9 do
+      for w = 3, 9 do
+        if h >= 4 and h <= 6 and w >= 4 and w <= 6 then
+          local size = h == 6 and {1, 1, h, w} or {h, w}
+          assert.are.same({1, 1, h, w}, F.max_unpool2d(os, is, 3, {stride = 2, output_size = size}).shape)
+        else
+          raises("invalid output_size", function() local y = F.max_unpool2d(os, is, 3, 2, 0, {h, w}); return y end)
+        end
+      end
+    end
+  end)
+end)

@@ -212,7 +212,8 @@ static void output_size(lua_State *L, const tg_tensor *x, int n, const char *fna
     if (lua_geti(L, 2, i) != LUA_TNIL) len = i;
     lua_pop(L, 1);
   }
-  if (len > n || (len != n && len != 0 && !(n == 1 && len == 1)))
+  /* {2, nil} has length 1: a missing size is nil (keep), as in Lua it cannot be told apart */
+  if (len > n)
     luaL_error(L, "%s: output_size must be %d", n == 1 ? fname : "adaptive_avg_pool2d", n);
   for (int i = 0; i < n; i++) {
     if (lua_geti(L, 2, i + 1) == LUA_TNIL) {
@@ -385,7 +386,7 @@ static int op_interpolate(lua_State *L) {
   int64_t osz[8];
   bool use_scales = nf != 0 && !recompute;
   for (int i = 0; i < dim && i < 8; i++)
-    osz[i] = ns ? (int64_t)size[i] : (int64_t)floor(insz[i] * scale[i]);
+    osz[i] = ns ? (int64_t)size[i] : (int64_t)fmax(fmin(floor(insz[i] * scale[i]), 0x1p62), -0x1p62);
   if (antialias && !((!strcmp(mode, "bilinear") || !strcmp(mode, "bicubic")) && x->ndim == 4))
     return luaL_error(L, "Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor as "
                          "input");

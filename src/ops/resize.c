@@ -36,7 +36,10 @@ static tg_tensor *constant_pad(tg_ctx *c, tg_tensor *x, int n, const int64_t *pa
   }
   for (int i = 0; i < k; i++) {
     int d = nd - 1 - i;
-    osz[d] = x->size[d] + pad[2 * i] + pad[2 * i + 1];
+    if (__builtin_add_overflow(x->size[d], pad[2 * i], &osz[d]) ||
+        __builtin_add_overflow(osz[d], pad[2 * i + 1], &osz[d]))
+      return tg_errp(c, "pad: padding %lld and %lld overflow the size of dimension %d", I(pad[2 * i]), I(pad[2 * i + 1]),
+                     d + 1);
     if (osz[d] < 0)
       return tg_errp(c, "The input size %lld, plus negative padding %lld and %lld resulted in a negative output "
                         "size, which is invalid. Check dimension %d of your input.", I(x->size[d]), I(pad[2 * i]),
@@ -89,6 +92,17 @@ static tg_linop *plan_new(tg_ctx *c, const tg_tensor *x, int nd, const int64_t *
   for (int i = 0; i < nd; i++) {
     pin[3 - nd + i] = x->size[x->ndim - nd + i];
     pout[3 - nd + i] = osp[i];
+  }
+  /* the output must be allocatable (and its tables' size must not overflow) */
+  int64_t osz[TG_MAX_DIMS], numel = 1;
+  memcpy(osz, x->size, sizeof(int64_t) * (size_t)x->ndim);
+  for (int i = 0; i < nd; i++) osz[x->ndim - nd + i] = osp[i];
+  bool over = false;
+  for (int i = 0; i < x->ndim; i++) over |= osz[i] > ((int64_t)1 << 40) || __builtin_mul_overflow(numel, osz[i], &numel);
+  if (over || numel > ((int64_t)1 << 60) / 8) {
+    char s[256];
+    tg_format_shape(s, sizeof s, x->ndim, osz);
+    return tg_errp(c, "Storage size calculation overflowed with sizes=%s", s);
   }
   size_t bytes = sizeof(tg_linop);
   for (int d = 0; d < 3; d++) bytes += (size_t)pout[d] * 8 * sizeof(int64_t);
@@ -145,7 +159,10 @@ static tg_tensor *index_pad(tg_ctx *c, tg_tensor *x, int k, const int64_t *pad, 
       return tg_errp(c, "Argument #%d: Padding size should be less than the corresponding input dimension, but got: "
                         "padding (%lld, %lld) at dimension %d of input %s", 4 + 2 * i, I(pad[2 * i]),
                      I(pad[2 * i + 1]), d + 1, s);
-    osp[k - 1 - i] = x->size[d] + pad[2 * i] + pad[2 * i + 1];
+    if (__builtin_add_overflow(x->size[d], pad[2 * i], &osp[k - 1 - i]) ||
+        __builtin_add_overflow(osp[k - 1 - i], pad[2 * i + 1], &osp[k - 1 - i]))
+      return tg_errp(c, "pad: padding %lld and %lld overflow the size of dimension %d", I(pad[2 * i]), I(pad[2 * i + 1]),
+                     d + 1);
   }
   bool small = false;
   for (int i = 0; i < k; i++) small |= osp[i] < 1;
@@ -191,7 +208,7 @@ static tg_tensor *circular_pad(tg_ctx *c, tg_tensor *x, int k, const int64_t *pa
     int d = nd - 1 - i;
     if (pad[2 * i] > x->size[d] || pad[2 * i + 1] > x->size[d])
       return tg_errp(c, "Padding value causes wrapping around more than once.");
-    osz[d] = x->size[d] + pad[2 * i] + pad[2 * i + 1];
+    osz[d] = x->size[d] + pad[2 * i] + pad[2 * i + 1]; /* no overflow: both pads are at most the size */
     if (osz[d] < 0) return tg_errp(c, "Negative padding value is resulting in an empty dimension.");
   }
   tg_tensor *out = tg_tensor_empty(c, x->dtype, nd, osz);

@@ -35,8 +35,23 @@ static tg_linop *linop_copy(const tg_linop *op) {
   return r;
 }
 
+/* PyTorch's adaptive pools refuse to backpropagate into an empty output */
+static int check_adaptive_grad(tg_ctx *c, const char *fn, const tg_tensor *g) {
+  for (int i = 1; i < g->ndim; i++)
+    if (g->size[i] == 0) {
+      char s[256];
+      tg_format_shape(s, sizeof s, g->ndim, g->size);
+      return tg_err(c, "%s_backward(): Expected grad_output to have non-zero size for non-batch dimensions, but "
+                       "grad_output has sizes %s with dimension %d being empty", fn, s, i + 1);
+    }
+  return 0;
+}
+
 static int linop_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   if (!gout[0]) return 0;
+  const tg_linop *op = n->aux;
+  if (op->kind == TG_LIN_ADAPTIVE_AVG && n->ip[0] == 0 && check_adaptive_grad(c, "adaptive_avg_pool2d", gout[0]) < 0)
+    return -1;
   gin[0] = tg_linop_apply(c, n->aux, gout[0], n->ip[0] == 0);
   return gin[0] ? 0 : -1;
 }
@@ -140,9 +155,12 @@ static int check_dtype(tg_ctx *c, const tg_tensor *x, const char *kernel, bool i
 
 /* -------------------------------------------------------------- max pools */
 /* node: saved[0] the indices; n->in[0] x's shape */
+static const tg_node_kind adaptive_max_kind;
+
 static int max_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   tg_tensor *g = gout[0];
   if (!g) return 0;
+  if (n->kind == &adaptive_max_kind && check_adaptive_grad(c, "adaptive_max_pool2d", g) < 0) return -1;
   tg_tensor *idx = tg_unpack(c, n, 0);
   if (!idx) return -1;
   const tg_meta *m = &n->in[0];

@@ -481,3 +481,50 @@ describe("pool cases ported from PyTorch's test/nn/test_pooling.py", function()
     end
   end)
 end)
+
+describe("more of test_pooling.py", function()
+  it("test_pooling_shape (1-D and 2-D, max and avg) and issue 45357", function()
+    local function check(want, sizes, k, s, p, ceil)
+      for _, kind in ipairs({"max", "avg"}) do
+        for i = 1, 2 do
+          local sz = {table.unpack(sizes, 1, i + 2)}
+          local y = F[kind .. "_pool" .. i .. "d"](tg.randn(sz), k, {stride = s, padding = p, ceil_mode = ceil})
+          assert.are.same({table.unpack(want, 1, i + 2)}, y.shape, kind .. i)
+        end
+      end
+    end
+    check({1, 1, 3, 3}, {1, 1, 5, 6}, 1, 2, 0, true)
+    check({1, 1, 2, 3}, {1, 1, 3, 4}, 2, 2, 1, false)
+    check({1, 1, 2, 3}, {1, 1, 3, 4}, 2, 2, 1, true)
+    assert.are.same({1, 1, 3, 4}, F.max_pool2d(tg.randn(1, 1, 6, 7), 1, {stride = {2, 2}, padding = 0, ceil_mode = true}).shape)
+  end)
+
+  it("test_max_pool2d_corner_cases (int64) and test_adaptive_pooling_no_suppot_input", function()
+    local x = tg.tensor({{{{-1, -2}, {-3, -4}}}})
+    assert.are.same({{{{-4, -4}, {-4, -4}}}}, F.max_pool2d(x, 2, 2, 1, 2, true):tolist())
+    local l = tg.ones(4, 4, 4, {dtype = tg.int64})
+    raises("\"adaptive_max_pool2d\" not implemented for 'Long'", function() local y = F.adaptive_max_pool2d(l, 2); return y end)
+    raises("\"adaptive_avg_pool2d\" not implemented for 'Long'", function() local y = F.adaptive_avg_pool2d(l, 2); return y end)
+    raises("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input",
+      function() local y = F.avg_pool2d(tg.randn(16, 0, 20, 32), 3, {stride = 2}); return y end)
+  end)
+
+  it("test_max_pool1d: values without indices equal those with (random settings, non-contiguous)", function()
+    for _ = 1, 20 do
+      local n, c, l = math.random(1, 3), math.random(1, 4), math.random(8, 40)
+      local k, s, d = math.random(1, 4), math.random(1, 4), math.random(1, 4)
+      local p = math.random(0, k // 2)
+      local ceil = math.random() < 0.5
+      local x = tg.randn(n, c, l)
+      local ok, a = pcall(F.max_pool1d, x, k, s, p, d, ceil)
+      if ok then
+        local b = F.max_pool1d(x, k, s, p, d, ceil, true)
+        assert.are.same(b:tolist(), a:tolist())
+      end
+    end
+    local t = tg.randn(5, 151, 33)[{{1, 5}, {}, {}}]:transpose(2, 3)
+    local a = F.max_pool1d(t, 3, 2, 1, 2, true)
+    local b = F.max_pool1d(t:contiguous(), 3, 2, 1, 2, true, true)
+    assert.are.same(b:tolist(), a:tolist())
+  end)
+end)

@@ -252,7 +252,7 @@ tg_tensor *tg_adaptive_max_pool2d(tg_ctx *c, tg_tensor *x, const int64_t os[2], 
     tg_format_shape(s, sizeof s, x->ndim, size);
     return tg_errp(c, "Trying to create tensor with negative dimension %lld: %s", I(os[0] < 0 ? os[0] : os[1]), s);
   }
-  if (check_dtype(c, x, "adaptive_max_pool2d", true) < 0) return NULL;
+  if (check_dtype(c, x, "adaptive_max_pool2d", false) < 0) return NULL;
   return max_pool_run(c, x, NULL, os[0], os[1], indices);
 }
 

@@ -9,6 +9,7 @@
  *     Their backward is the adjoint kernel, recorded as an op of its own
  *     (AvgPool2DBackwardBackward0 ...) whose backward is the forward map again,
  *     so gradients of any order work and every pass is one fused kernel.
+ *   max_unpool2d: x written at its indices into zeros; MaxUnpool2DBackward0 gathers.
  *   The 1-D pools are the 2-D ones on x:unsqueeze(-2), then squeezed, as PyTorch
  *     does (so their grad_fn is SqueezeBackward1, as PyTorch's).
  * Shape rules and error texts are PyTorch's (aten/src/ATen/native/Pool.h). */

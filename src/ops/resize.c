@@ -2,13 +2,13 @@
  *
  *   constant padding: fill + one copy (negative pads crop); ConstantPadNdBackward0
  *     is constant padding of the gradient by the negated pads (so any order works).
- *   reflect / replicate padding and the nearest / linear resizing: index maps with
- *     weights per dim (a tg_resample_plan), run by the backend's resample kernel;
+ *   reflect / replicate padding and the nearest / linear / cubic resizing: index maps
+ *     with weights per dim (a tg_resample_plan), run by the backend's resample kernel;
  *     a linear op of pool.c's family (ReflectionPad2DBackward0, UpsampleBilinear2DBackward0,
  *     ...), whose backward is the adjoint kernel, itself differentiable.
  *   circular padding: copies into slices of the output, as PyTorch (grad_fn CopySlices).
  * Source-index rules are PyTorch's (aten/src/ATen/native/UpSample.h, PaddingKernel.cpp):
- * nearest in float arithmetic, linear in the input's precision. */
+ * nearest in float arithmetic, linear and cubic in the input's precision. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

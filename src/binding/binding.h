@@ -98,6 +98,7 @@ void tgL_register_graph_info(lua_State *L, int ctxi, int module);  /* graph_info
 void tgL_register_randperm(lua_State *L, int ctxi, int module);    /* randperm.c */
 void tgL_register_term(lua_State *L, int ctxi, int module);        /* term.c */
 void tgL_register_conv(lua_State *L, int ctxi, int module, int methods);    /* ops_conv.c (helper conv) */
+void tgL_register_pool(lua_State *L, int ctxi, int module, int methods);    /* ops_pool.c (helper pool) */
 
 /* the embedded pure-Lua parts (generated at build time) */
 typedef struct tg_lua_source { const char *name; const char *code; size_t len; } tg_lua_source;

@@ -107,10 +107,36 @@ void tg_storage_unref(tg_storage *s) {
     free(s);
 }
 
+/* the memory of s under a new storage with its own version counter (x.data = y:
+ * x shares y's memory and keeps its version). Holds s until freed. */
+static void release_shared(void *ud, void *data) {
+  (void)data;
+  tg_storage_unref(ud);
+}
+
+tg_storage *tg_storage_share(tg_ctx *c, tg_storage *s, uint64_t version) {
+  tg_storage *n = tg_pool_get(c, &c->storage_pool, sizeof *n);
+  if (!n) return tg_errp(c, "out of memory");
+  n->refs = 1;
+  n->data = s->data;
+  n->nbytes = 0; /* s counts the bytes (live_bytes) */
+  n->backend = s->backend;
+  n->version = version;
+  n->release = release_shared;
+  n->release_ud = s;
+  n->ctx = c;
+  s->refs++;
+  return n;
+}
+
 /* ----------------------------------------------------------------- tensor */
 int64_t tg_shape_numel(int ndim, const int64_t *size) {
+  /* a zero dim first: (INT64_MAX, 2, 0) has 0 elements, its partial products overflow */
+  for (int d = 0; d < ndim; d++)
+    if (size[d] == 0) return 0;
   int64_t n = 1;
-  for (int d = 0; d < ndim; d++) n *= size[d];
+  for (int d = 0; d < ndim; d++)
+    if (__builtin_mul_overflow(n, size[d], &n)) return INT64_MAX; /* checked where tensors are made */
   return n;
 }
 
@@ -120,11 +146,14 @@ void tg_contiguous_strides(int ndim, const int64_t *size, int64_t *stride) {
   int64_t s = 1;
   for (int d = ndim - 1; d >= 0; d--) {
     stride[d] = s;
-    s *= size[d] > 1 ? size[d] : 1;
+    /* saturating: only an empty tensor (whose strides are never used to step) gets here */
+    if (__builtin_mul_overflow(s, size[d] > 1 ? size[d] : 1, &s)) s = INT64_MAX;
   }
 }
 
 bool tg_is_contiguous(const tg_tensor *t) {
+  for (int d = 0; d < t->ndim; d++)
+    if (t->size[d] == 0) return true; /* no elements: contiguous whatever the strides (as PyTorch) */
   int64_t s = 1;
   for (int d = t->ndim - 1; d >= 0; d--) {
     if (t->size[d] != 1 && t->stride[d] != s) return false;

@@ -59,6 +59,7 @@ struct tg_tensor {
    * in-place write through the view can rebase the base's history (CopySlices) */
   tg_tensor *view_base; /* strong; the root base (never itself a view) */
   uint64_t view_stamp;  /* which base grad_fn this view's grad_fn derives from */
+  uint8_t view_meta;    /* how a view was made (TG_VIEW_*, autograd/autograd.h): PyTorch's creation_meta */
   bool requires_grad;   /* leaves only; a non-leaf requires grad iff grad_fn */
   bool retains_grad;
   bool wrapped_number;  /* a Lua number turned into a 0-d tensor (type promotion) */
@@ -144,6 +145,7 @@ tg_dtype tg_result_type(const tg_tensor *a, const tg_tensor *b);
 /* --------------------------------------------------------- storage/tensor */
 tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes);
 void tg_storage_unref(tg_storage *s);
+tg_storage *tg_storage_share(tg_ctx *c, tg_storage *s, uint64_t version); /* same memory, own version */
 
 tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size);
 tg_tensor *tg_tensor_zeros(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size);

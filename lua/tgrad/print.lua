@@ -129,8 +129,10 @@ return function(tg)
       suffixes[#suffixes + 1] = "dtype=" .. tostring(dtype)
     end
     if t.device ~= "cpu" then suffixes[#suffixes + 1] = "device='" .. t.device .. "'" end
-    local fn = rawget(Tensor, "_grad_fn_raw") and nil or t.grad_fn
-    if fn then
+    local ok_fn, fn = pcall(function() return t.grad_fn end)
+    if not ok_fn then
+      suffixes[#suffixes + 1] = "grad_fn=<Invalid>" -- a no_grad view whose base was written in place since
+    elseif fn then
       suffixes[#suffixes + 1] = "grad_fn=" .. tostring(fn)
     elseif t.requires_grad then
       suffixes[#suffixes + 1] = "requires_grad=true"

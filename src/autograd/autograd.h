@@ -94,6 +94,14 @@ tg_node *tg_record(tg_ctx *c, const tg_node_kind *kind, tg_tensor *out, int n_in
  * in-place write the base's grad_fn changes and the view's grad_fn is
  * regenerated (as_strided of the base) the next time it is needed. */
 void tg_view_refresh(tg_ctx *c, tg_tensor *t);
+/* how a view was made (tg_tensor.view_meta, PyTorch's CreationMeta): an in-place
+ * write through a view made any other way than in grad mode by a view op is
+ * refused (tg_check_inplace), and its grad_fn is never regenerated */
+enum { TG_VIEW_DEFAULT = 0, TG_VIEW_NO_GRAD = 1, TG_VIEW_CUSTOM_FN = 2, TG_VIEW_MULTI_OUTPUT = 3, TG_VIEW_INVALID = 0x80 };
+/* the error for an in-place write through (or after a write to the base of) such a view */
+int tg_view_meta_error(tg_ctx *c, const tg_tensor *t, bool base_written);
+/* t loses its grad_fn (detach_): its retain_grad slot in the node is cleared */
+void tg_drop_grad_fn(tg_tensor *t);
 static inline uint64_t tg_fn_stamp(const tg_tensor *t) { return t->grad_fn ? t->grad_fn->seq + 1 : 0; }
 
 /* in place (ops/inplace.c) ---------------------------------------------- */

@@ -136,6 +136,14 @@ static int buf_add(tg_ctx *c, tg_tensor **slot, tg_tensor *g) {
 /* Leaf .grad accumulation: steal the incoming buffer when nothing else sees
  * it (and it is a plain contiguous tensor), else copy; add in place after. */
 static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_graph) {
+  if (!tg_same_shape(g, var) || (var->grad && !tg_same_shape(var->grad, var))) {
+    /* var.data was replaced by a tensor of another shape after the graph was built */
+    char a[160], b[160];
+    tg_format_shape(a, sizeof a, g->ndim, g->size);
+    tg_format_shape(b, sizeof b, var->ndim, var->size);
+    return tg_err(c, "AccumulateGrad: invalid gradient - got %s but expected shape compatible with %s "
+                     "(the tensor's .data changed shape after the graph was built)", a, b);
+  }
   if (!var->grad) {
     if (create_graph) { var->grad = tg_tensor_ref(g); return 0; }
     bool stealable = g->refs == 1 && g->storage->refs == 1 && !g->grad_fn && tg_is_contiguous(g) &&
@@ -154,6 +162,50 @@ static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_
     return 0;
   }
   return tg_add_inplace_raw(c, var->grad, g);
+}
+
+/* g can be summed to the shape m (PyTorch's is_expandable_to) */
+static bool expandable_to(const tg_meta *m, const tg_tensor *g) {
+  if (m->ndim > g->ndim) return false;
+  for (int i = 0; i < m->ndim; i++) {
+    int64_t a = m->size[m->ndim - 1 - i], b = g->size[g->ndim - 1 - i];
+    if (a != b && a != 1) return false;
+  }
+  return true;
+}
+
+static bool meta_same_shape(const tg_meta *m, const tg_tensor *g) {
+  return g->ndim == m->ndim && !memcmp(g->size, m->size, sizeof(int64_t) * (size_t)m->ndim);
+}
+
+/* PyTorch's validate_outputs: *slot (a gradient for something of metadata m) is
+ * summed to m's shape when it is expandable to it, else refused; a float m
+ * casts it to m's dtype. fn names the node for the message (NULL: a root). */
+static int validate_grad(tg_ctx *c, const tg_meta *m, tg_tensor **slot, int index, const char *fn) {
+  tg_tensor *g = *slot;
+  if (!g) return 0;
+  if (!meta_same_shape(m, g)) {
+    if (!expandable_to(m, g)) {
+      char a[160], b[160];
+      tg_format_shape(a, sizeof a, g->ndim, g->size);
+      tg_format_shape(b, sizeof b, m->ndim, m->size);
+      if (fn)
+        return tg_err(c, "Function %s returned an invalid gradient at index %d - got %s but expected shape "
+                         "compatible with %s", fn, index, a, b);
+      return tg_err(c, "invalid gradient at index %d - got %s but expected shape compatible with %s", index, a, b);
+    }
+    tg_tensor *s = tg_sum_to(c, g, m->ndim, m->size);
+    if (!s) return -1;
+    tg_tensor_unref(*slot);
+    *slot = g = s;
+  }
+  if (g->dtype != m->dtype && tg_is_float(m->dtype)) {
+    tg_tensor *s = tg_to_dtype(c, g, m->dtype);
+    if (!s) return -1;
+    tg_tensor_unref(*slot);
+    *slot = s;
+  }
+  return 0;
 }
 
 /* tensor hooks: on one gradient (skipped when there is none) */
@@ -216,7 +268,11 @@ static int run_node(task *t, entry *e) {
       if (r && gout[i] && accumulate_grad(c, r, gout[i], o->create_graph) < 0) return -1;
     }
   }
-  if (run_node_hooks(c, n->pre_hooks, gout) < 0) return -1;
+  if (n->pre_hooks) {
+    if (run_node_hooks(c, n->pre_hooks, gout) < 0) return -1;
+    for (int i = 0; i < n->n_out; i++) /* what a hook put in a slot: the output's shape and dtype */
+      if (validate_grad(c, &n->out[i], &gout[i], i, n->name) < 0) return -1;
+  }
   /* captures: autograd.grad results, or backward(inputs=) on non-leaves */
   for (int k = 0; k < o->n_inputs; k++) {
     if (t->cap_node[k] != n || !gout[t->cap_nr[k]]) continue;
@@ -262,28 +318,18 @@ static int run_node(task *t, entry *e) {
     if (!nx) continue;
     entry *ne = map_find(t, nx);
     if (gin[i] && ne && ne->needed) {
-      tg_meta *m = &n->in[i];
-      tg_tensor *g = gin[i];
-      if (g->ndim != m->ndim || memcmp(g->size, m->size, sizeof(int64_t) * (size_t)m->ndim)) {
-        tg_tensor *s = tg_sum_to(c, g, m->ndim, m->size);
-        if (!s) { rc = -1; goto done; }
-        tg_tensor_unref(gin[i]);
-        gin[i] = g = s;
-      }
-      if (g->dtype != m->dtype && tg_is_float(m->dtype)) {
-        tg_tensor *s = tg_to_dtype(c, g, m->dtype);
-        if (!s) { rc = -1; goto done; }
-        tg_tensor_unref(gin[i]);
-        gin[i] = g = s;
-      }
-      if (buf_add(c, &ne->buf[n->next[i].input_nr], g) < 0) { rc = -1; goto done; }
+      if (validate_grad(c, &n->in[i], &gin[i], i, n->name) < 0) { rc = -1; goto done; }
+      if (validate_grad(c, &nx->out[n->next[i].input_nr], &gin[i], i, n->name) < 0) { rc = -1; goto done; }
+      if (buf_add(c, &ne->buf[n->next[i].input_nr], gin[i]) < 0) { rc = -1; goto done; }
     }
     if (ne && --ne->deps == 0) heap_push(t, ne);
   }
 done:
   for (int i = 0; i < n->n_in; i++) tg_tensor_unref(gin[i]);
   if (gin != gin_buf) free(gin);
-  if (rc == 0 && !o->retain_graph) tg_node_release_saved(c, n);
+  /* only a node that ran frees its saved tensors (as PyTorch): a branch this
+   * call did not need stays usable for a later grad() or backward() */
+  if (rc == 0 && !o->retain_graph && e->needed) tg_node_release_saved(c, n);
   return rc;
 }
 
@@ -382,11 +428,41 @@ static void *small_or_calloc(void *buf, size_t buf_n, size_t n, size_t sz) {
   return calloc(n, sz);
 }
 
+/* the engine's tables live on the C stack (a few KiB); a reentrant backward
+ * (nested inside a custom Function's backward) takes them from the heap, so
+ * deep nesting costs the C stack little */
+static int run_backward(task *T, tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o);
+
+static __attribute__((noinline)) int run_on_stack(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads,
+                                                  tg_backward_opts *o) {
+  task local;
+  memset(&local, 0, offsetof(task, map_inline)); /* the inline tables are set up when used */
+  return run_backward(&local, c, n_roots, roots, grads, o);
+}
+
 int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
-  task t;
-  memset(&t, 0, offsetof(task, map_inline)); /* the inline tables are set up when used */
-  t.c = c;
-  t.o = o;
+  bool nested = c->in_backward;
+  int rc;
+  c->in_backward = true;
+  if (!nested) {
+    rc = run_on_stack(c, n_roots, roots, grads, o);
+  } else {
+    task *T = malloc(sizeof *T);
+    if (!T) {
+      c->in_backward = nested;
+      return tg_err(c, "out of memory");
+    }
+    memset(T, 0, offsetof(task, map_inline));
+    rc = run_backward(T, c, n_roots, roots, grads, o);
+    free(T);
+  }
+  c->in_backward = nested;
+  return rc;
+}
+
+static int run_backward(task *T, tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
+  T->c = c;
+  T->o = o;
   int rc = -1;
   tg_edge edges_buf[4];
   tg_tensor *g_buf[4];
@@ -394,10 +470,10 @@ int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads
   int cap_nr_buf[4];
   tg_edge *edges = small_or_calloc(edges_buf, 4, (size_t)n_roots + 1, sizeof *edges);
   tg_tensor **g = small_or_calloc(g_buf, 4, (size_t)n_roots + 1, sizeof *g);
-  t.cap_node = small_or_calloc(cap_node_buf, 4, (size_t)o->n_inputs + 1, sizeof *t.cap_node);
-  t.cap_nr = small_or_calloc(cap_nr_buf, 4, (size_t)o->n_inputs + 1, sizeof *t.cap_nr);
+  T->cap_node = small_or_calloc(cap_node_buf, 4, (size_t)o->n_inputs + 1, sizeof *T->cap_node);
+  T->cap_nr = small_or_calloc(cap_nr_buf, 4, (size_t)o->n_inputs + 1, sizeof *T->cap_nr);
   bool saved_mode = c->grad_enabled;
-  if (!edges || !g || !t.cap_node || !t.cap_nr) { tg_err(c, "out of memory"); goto out; }
+  if (!edges || !g || !T->cap_node || !T->cap_nr) { tg_err(c, "out of memory"); goto out; }
   for (int i = 0; i < n_roots; i++) {
     tg_tensor *r = roots[i];
     if (!tg_requires_grad(r)) {
@@ -418,35 +494,47 @@ int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads
       if (!g[i]) goto out;
     }
     edges[i] = tg_grad_edge(c, r);
+    /* the node's own record of the output (r.data may have been replaced since):
+     * shape checked, dtype cast, as PyTorch's validate_outputs */
+    if (edges[i].fn) {
+      const tg_meta *m = &edges[i].fn->out[edges[i].input_nr];
+      if (!meta_same_shape(m, g[i])) {
+        char a[160], b[160];
+        tg_err(c, "invalid gradient at index %d - got %s but expected shape compatible with %s", i,
+               shape_str(a, sizeof a, g[i]), (tg_format_shape(b, sizeof b, m->ndim, m->size), b));
+        goto out;
+      }
+      if (validate_grad(c, m, &g[i], i, NULL) < 0) goto out;
+    }
   }
-  if (map_grow(&t) < 0 || discover(&t, n_roots, edges) < 0) goto out;
+  if (map_grow(T) < 0 || discover(T, n_roots, edges) < 0) goto out;
   for (int k = 0; k < o->n_inputs; k++) {
     tg_tensor *in = o->inputs[k];
     tg_node *cn = in->grad_fn ? in->grad_fn : in->grad_acc;
-    if (cn && map_find(&t, cn)) {
-      t.cap_node[k] = cn;
-      t.cap_nr[k] = in->grad_fn ? in->output_nr : 0;
+    if (cn && map_find(T, cn)) {
+      T->cap_node[k] = cn;
+      T->cap_nr[k] = in->grad_fn ? in->output_nr : 0;
     } else if (!o->accumulate && !o->allow_unused) {
       tg_err(c, "One of the differentiated Tensors appears to not have been used in the graph. "
                 "Set allow_unused=True if this is the desired behavior.");
       goto out;
     }
   }
-  if (mark_needed(&t) < 0) goto out;
-  t.heap = t.count + 1 <= TASK_INLINE ? t.heap_inline : malloc(sizeof *t.heap * (t.count + 1));
-  if (!t.heap) { tg_err(c, "out of memory"); goto out; }
+  if (mark_needed(T) < 0) goto out;
+  T->heap = T->count + 1 <= TASK_INLINE ? T->heap_inline : malloc(sizeof *T->heap * (T->count + 1));
+  if (!T->heap) { tg_err(c, "out of memory"); goto out; }
   c->grad_enabled = o->create_graph;
   for (int i = 0; i < n_roots; i++) {
-    entry *e = map_find(&t, edges[i].fn);
+    entry *e = map_find(T, edges[i].fn);
     if (buf_add(c, &e->buf[edges[i].input_nr], g[i]) < 0) goto out;
   }
   for (int i = 0; i < n_roots; i++) {
-    entry *e = map_find(&t, edges[i].fn);
-    if (e->deps == 0) { e->deps = -1; heap_push(&t, e); } /* -1: queued once */
+    entry *e = map_find(T, edges[i].fn);
+    if (e->deps == 0) { e->deps = -1; heap_push(T, e); } /* -1: queued once */
   }
-  while (t.heap_n > 0) {
-    entry *e = heap_pop(&t);
-    if (run_node(&t, e) < 0) goto out;
+  while (T->heap_n > 0) {
+    entry *e = heap_pop(T);
+    if (run_node(T, e) < 0) goto out;
     for (int i = 0; i < e->node->n_out; i++) { tg_tensor_unref(e->buf[i]); e->buf[i] = NULL; }
   }
   for (int k = 0; k < o->n_inputs; k++) {
@@ -459,20 +547,20 @@ int tg_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads
   rc = 0;
 out:
   c->grad_enabled = saved_mode;
-  for (size_t i = 0; i < t.cap; i++) {
-    entry *e = &t.map[i];
+  for (size_t i = 0; i < T->cap; i++) {
+    entry *e = &T->map[i];
     if (!e->node) continue;
     for (int j = 0; j < e->node->n_out; j++) tg_tensor_unref(e->buf[j]);
     if (e->buf != e->small_buf) free(e->buf);
   }
   if (rc < 0 && !o->accumulate)
     for (int k = 0; k < o->n_inputs; k++) { tg_tensor_unref(o->results[k]); o->results[k] = NULL; }
-  if (t.map != t.map_inline) free(t.map);
-  if (t.heap != t.heap_inline) free(t.heap);
+  if (T->map != T->map_inline) free(T->map);
+  if (T->heap != T->heap_inline) free(T->heap);
   for (int i = 0; i < n_roots; i++) { tg_tensor_unref(g[i]); tg_node_unref(edges[i].fn); }
   if (edges != edges_buf) free(edges);
   if (g != g_buf) free(g);
-  if (t.cap_node != cap_node_buf) free(t.cap_node);
-  if (t.cap_nr != cap_nr_buf) free(t.cap_nr);
+  if (T->cap_node != cap_node_buf) free(T->cap_node);
+  if (T->cap_nr != cap_nr_buf) free(T->cap_nr);
   return rc;
 }

@@ -32,6 +32,9 @@ static int node_class(size_t bytes) {
 
 /* one allocation per node: the node, then its edge, meta and saved arrays */
 tg_node *tg_node_new(tg_ctx *c, const tg_node_kind *kind, int n_in, int n_out, int n_saved) {
+  if (n_in < 0 || n_out < 0 || n_saved < 0 || n_in > (1 << 20) || n_out > (1 << 20) || n_saved > (1 << 20))
+    return tg_errp(c, "a graph node with %d inputs, %d outputs and %d saved tensors is not supported", n_in, n_out,
+                   n_saved);
   size_t ni = (size_t)(n_in ? n_in : 1), no = (size_t)(n_out ? n_out : 1), ns = (size_t)(n_saved ? n_saved : 1);
   size_t bytes = sizeof(tg_node) + ni * (sizeof(tg_edge) + sizeof(tg_meta)) + no * sizeof(tg_meta) + ns * sizeof(tg_saved);
   int k = node_class(bytes);
@@ -151,13 +154,47 @@ void tg_view_refresh(tg_ctx *c, tg_tensor *t) {
     return;
   }
   if (!b || t->view_stamp == tg_fn_stamp(b)) return;
+  if (t->view_meta != TG_VIEW_DEFAULT) { /* no history of its own to regenerate (PyTorch: <Invalid>) */
+    if ((t->view_meta & ~TG_VIEW_INVALID) == TG_VIEW_NO_GRAD && b->grad_fn) t->view_meta |= TG_VIEW_INVALID;
+    t->view_stamp = tg_fn_stamp(b);
+    return;
+  }
   if (tg_requires_grad(b)) {
     if (tg_view_regenerate(c, t, b) < 0) return; /* keeps the old history */
   } else {
-    tg_node_unref(t->grad_fn);
-    t->grad_fn = NULL;
+    tg_drop_grad_fn(t);
   }
   t->view_stamp = tg_fn_stamp(b);
+}
+
+void tg_drop_grad_fn(tg_tensor *t) {
+  tg_node *old = t->grad_fn;
+  if (!old) return;
+  if (old->retained && old->retained[t->output_nr] == t) old->retained[t->output_nr] = NULL;
+  t->retains_grad = false;
+  t->grad_fn = NULL;
+  tg_node_unref(old);
+}
+
+int tg_view_meta_error(tg_ctx *c, const tg_tensor *t, bool base_written) {
+  int m = t->view_meta & ~TG_VIEW_INVALID;
+  if (m == TG_VIEW_NO_GRAD)
+    return tg_err(c, "A view was created in no_grad mode and %s modified inplace with grad mode enabled. Given "
+                     "that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code "
+                     "by moving both the view and the inplace either both inside the no_grad block (if you don't "
+                     "want the inplace to be tracked) or both outside (if you want the inplace to be tracked).",
+                  base_written ? "its base or another view of its base has been" : "is being");
+  if (m == TG_VIEW_MULTI_OUTPUT)
+    return tg_err(c, "Output %d of %s is a view and is being modified inplace. This view is the output of a function "
+                     "that returns multiple views. Such functions do not allow the output views to be modified "
+                     "inplace. You should replace the inplace operation by an out-of-place one.",
+                  t->output_nr, t->grad_fn ? t->grad_fn->name : "a custom Function");
+  return tg_err(c, "Output %d of %s is a view and is being modified inplace. This view was created inside a custom "
+                   "Function (or because an input was returned as-is) and the autograd logic to handle view+inplace "
+                   "would override the custom backward associated with the custom Function, leading to incorrect "
+                   "gradients. This behavior is forbidden. You can fix this by cloning the output of the custom "
+                   "Function.",
+                t->output_nr, t->grad_fn ? t->grad_fn->name : "a custom Function");
 }
 
 tg_edge tg_grad_edge(tg_ctx *c, tg_tensor *t) {
@@ -179,8 +216,15 @@ void tg_node_set_input(tg_ctx *c, tg_node *n, int i, tg_tensor *t) {
 }
 
 void tg_node_set_output(tg_node *n, int i, tg_tensor *out) {
+  tg_node *old = out->grad_fn;
   tg_node_ref(n);
-  tg_node_unref(out->grad_fn);
+  if (out->retains_grad && old != n) { /* retain_grad follows the tensor to its new grad_fn */
+    if (old && old->retained && old->retained[out->output_nr] == out) old->retained[out->output_nr] = NULL;
+    if (!n->retained) n->retained = calloc((size_t)n->n_out, sizeof *n->retained);
+    if (n->retained) n->retained[i] = out;
+    else out->retains_grad = false;
+  }
+  tg_node_unref(old);
   out->grad_fn = n;
   out->output_nr = i;
   out->requires_grad = false;
@@ -230,11 +274,14 @@ tg_tensor *tg_unpack(tg_ctx *c, tg_node *n, int slot) {
       snprintf(who, sizeof who, ", which is output %d of %s", s->data->output_nr, s->data->grad_fn->name);
     return tg_errp(c,
                    "one of the variables needed for gradient computation has been modified by an "
-                   "inplace operation: [%s %s]%s, is at version %llu; expected version %llu instead. "
-                   "Hint: enable anomaly detection to find the operation that failed to compute its "
-                   "gradient, with tg.autograd.set_detect_anomaly(true).",
+                   "inplace operation: [%s %s]%s, is at version %llu; expected version %llu instead. %s",
                    dtype_type_name(s->data->dtype), shape, who,
-                   (unsigned long long)s->data->storage->version, (unsigned long long)s->version);
+                   (unsigned long long)s->data->storage->version, (unsigned long long)s->version,
+                   c->anomaly ? "Hint: the backtrace further above shows the operation that failed to compute "
+                                "its gradient. The variable in question was changed in there or anywhere later. "
+                                "Good luck!"
+                              : "Hint: enable anomaly detection to find the operation that failed to compute its "
+                                "gradient, with tg.autograd.set_detect_anomaly(true).");
   }
   if (!s->is_output) return tg_tensor_ref(s->data);
   /* an output regains this node as its grad_fn, so double backward sees it */
@@ -248,11 +295,16 @@ tg_tensor *tg_unpack(tg_ctx *c, tg_node *n, int slot) {
 /* out shares x's storage: a view; remember the root base (grad mode only,
  * as PyTorch's views made in no_grad mode are not differentiable views) */
 void tg_track_view(tg_ctx *c, tg_tensor *out, tg_tensor *x) {
-  if (!c->grad_enabled || !x || out == x || out->storage != x->storage || out->view_base) return;
+  if (!x || out == x || out->storage != x->storage || out->view_base) return;
+  /* a view made in no_grad mode (of a float base) is remembered too, as PyTorch's
+   * NO_GRAD_MODE views: an in-place write through it with grad mode on is refused */
+  if (!c->grad_enabled && !tg_is_float(x->dtype)) return;
   tg_view_refresh(c, x);
   tg_tensor *base = x->view_base ? x->view_base : x;
   out->view_base = tg_tensor_ref(base);
   out->view_stamp = x->view_base ? x->view_stamp : tg_fn_stamp(base);
+  out->view_meta = x->view_base ? x->view_meta : TG_VIEW_DEFAULT; /* a view of such a view is one too */
+  if (!c->grad_enabled) out->view_meta = TG_VIEW_NO_GRAD | (out->view_meta & TG_VIEW_INVALID);
 }
 
 tg_node *tg_record(tg_ctx *c, const tg_node_kind *kind, tg_tensor *out, int n_in, tg_tensor *const *ins,

@@ -50,6 +50,8 @@ typedef struct tg_conv_geom {
  * TRANSPOSE out = x-shaped adjoint from (a = y, b = w) [+ bias over cin];
  * WEIGHT out = w-shaped adjoint from (a = x, b = y) */
 enum { TG_CONV_FORWARD, TG_CONV_TRANSPOSE, TG_CONV_WEIGHT };
+struct tg_pool2d_args;    /* pool: backend_pool.h */
+struct tg_resample_plan;
 
 struct tg_backend {
   const char *name; /* "cpu", "cuda" */
@@ -141,6 +143,16 @@ struct tg_backend {
    * and out contiguous, one float dtype */
   int (*conv)(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const tg_tensor *b, const tg_tensor *bias,
               const tg_conv_geom *g);
+  /* ---- pool: pooling, padding, resizing (helper pool: cpu_pool.c; arguments in backend_pool.h).
+   * Inputs contiguous (P, H, W) planes, outputs contiguous; indices int64, 1-based within a plane.
+   * backward = true: out is the gradient of x (x's shape) from x = the output's gradient. */
+  int (*max_pool2d)(tg_ctx *c, tg_tensor *out, tg_tensor *idx, const tg_tensor *x, const struct tg_pool2d_args *a);
+  int (*adaptive_max_pool2d)(tg_ctx *c, tg_tensor *out, tg_tensor *idx, const tg_tensor *x);
+  /* gx = zeros, then gx[p, idx[p, j]] += g[p, j] (the max pools' backward) */
+  int (*max_pool2d_backward)(tg_ctx *c, tg_tensor *gx, const tg_tensor *g, const tg_tensor *idx);
+  int (*avg_pool2d)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const struct tg_pool2d_args *a, bool backward);
+  int (*adaptive_avg_pool2d)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, bool backward);
+  int (*resample)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const struct tg_resample_plan *p, bool backward);
 };
 
 /* reduction kinds for the reduce slot (helper reduce) */

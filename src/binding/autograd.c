@@ -86,7 +86,9 @@ static tg_tensor **tensor_list(lua_State *L, int idx, int *n, const char *what) 
     return a;
   }
   if (!lua_istable(L, idx)) luaL_error(L, "%s: expected a Tensor or a list of Tensors, got %s", what, luaL_typename(L, idx));
-  int len = (int)luaL_len(L, idx);
+  lua_Integer ll = luaL_len(L, idx);
+  if (ll < 0 || ll > (1 << 24)) luaL_error(L, "%s: a list of %I tensors is not supported", what, ll);
+  int len = (int)ll;
   tg_tensor **a = calloc((size_t)len + 1, sizeof *a);
   if (!a) luaL_error(L, "out of memory");
   for (int i = 0; i < len; i++) {
@@ -108,7 +110,7 @@ static tg_tensor **tensor_list(lua_State *L, int idx, int *n, const char *what) 
 static int run_engine(lua_State *L, tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
   tgL_drain_hooks(L, c);
   lua_State *prev = tgL_set_run_thread(c, L);
-  int rc = tg_run_backward(c, n_roots, roots, grads, o);
+  int rc = tgL_run_backward(c, n_roots, roots, grads, o);
   tgL_set_run_thread(c, prev);
   tgL_drain_hooks(L, c);
   return rc;
@@ -130,6 +132,11 @@ static int a_backward(lua_State *L) {
     inputs = tensor_list(L, -1, &o.n_inputs, "backward inputs");
     o.inputs = inputs;
     if (o.n_inputs == 0) { free(inputs); return luaL_error(L, "'inputs' argument to backward() cannot be empty."); }
+    for (int i = 0; i < o.n_inputs; i++)
+      if (!inputs[i]) {
+        free(inputs);
+        return luaL_error(L, "backward inputs: element %d is nil, expected a Tensor", i + 1);
+      }
   }
   lua_pop(L, 1);
   int rc = run_engine(L, c, 1, &t, &g, &o);

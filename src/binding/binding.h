@@ -98,6 +98,7 @@ void tgL_register_graph_info(lua_State *L, int ctxi, int module);  /* graph_info
 void tgL_register_randperm(lua_State *L, int ctxi, int module);    /* randperm.c */
 void tgL_register_term(lua_State *L, int ctxi, int module);        /* term.c */
 void tgL_register_conv(lua_State *L, int ctxi, int module, int methods);    /* ops_conv.c (helper conv) */
+void tgL_register_pool(lua_State *L, int ctxi, int module, int methods);    /* ops_pool.c (helper pool) */
 
 /* the embedded pure-Lua parts (generated at build time) */
 typedef struct tg_lua_source { const char *name; const char *code; size_t len; } tg_lua_source;
@@ -105,5 +106,10 @@ extern const tg_lua_source tg_lua_sources[];
 
 /* optim (helper optim): tg._optim, the fused optimizer steps (optim.c) */
 void tgL_register_optim(lua_State *L, int ctxi, int module, int methods);
+/* ---- autograd edge cases (issue 9): reentrant backward (function.c) */
+/* tg_run_backward for the binding: a reentrant backward nested so deep that the
+ * C stack is nearly full continues on a helper thread with a fresh stack (as
+ * PyTorch's engine does), up to a limit past which it is an error (ctx->err, -1) */
+int tgL_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o);
 
 #endif

@@ -22,7 +22,8 @@ static void parse_shape(lua_State *L, int idx, parse_state *p) {
   lua_pushvalue(L, idx);
   while (lua_istable(L, -1) && !tgL_is_tensor(L, -1)) {
     if (p->ndim == TG_MAX_DIMS) luaL_error(L, "too many dimensions");
-    lua_Integer len = luaL_len(L, -1);
+    lua_Integer len = luaL_len(L, -1); /* __len is the table's word: checked, never trusted */
+    if (len < 0) luaL_error(L, "tensor(): a table claims a negative length (%I) at dimension %d", len, p->ndim + 1);
     p->size[p->ndim++] = len;
     if (len == 0) break;
     lua_geti(L, -1, 1);
@@ -52,6 +53,7 @@ static void parse_fill(lua_State *L, int idx, int d, parse_state *p) {
     } else {
       luaL_error(L, "tensor(): expected a number or a boolean at dimension %d, got %s", d + 1, luaL_typename(L, idx));
     }
+    if (p->n >= p->cap) luaL_error(L, "tensor(): the table has more elements than its shape says");
     p->vals[p->n] = v;
     p->ivals[p->n] = iv;
     p->n++;
@@ -105,7 +107,12 @@ static int f_tensor(lua_State *L) {
   lua_setmetatable(L, -2);
 
   parse_shape(L, 1, p);
-  int64_t n = tg_shape_numel(p->ndim, p->size);
+  int64_t n = 1;
+  for (int d = 0; d < p->ndim; d++)
+    if (__builtin_mul_overflow(n, p->size[d], &n) || n > (int64_t)(SIZE_MAX / sizeof(double)))
+      return luaL_error(L, "tensor(): the nested tables claim more elements than can be allocated (a __len of %I at "
+                           "dimension %d)", (lua_Integer)p->size[d], d + 1);
+  p->cap = n;
   p->vals = malloc(sizeof(double) * (size_t)(n ? n : 1));
   p->ivals = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
   if (!p->vals || !p->ivals) return luaL_error(L, "out of memory");
@@ -312,6 +319,8 @@ static int f_set_num_threads(lua_State *L) {
   CTX;
   lua_Integer n = luaL_checkinteger(L, 1);
   if (n < 1) return luaL_error(L, "set_num_threads expects a positive integer");
+  if (n > 1024) /* OpenMP would try to start them all (libgomp crashes near 100000) */
+    return luaL_error(L, "set_num_threads: %I threads is more than the supported maximum of 1024", n);
   c->num_threads = (int)n;
   return 0;
 }

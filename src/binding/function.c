@@ -7,6 +7,9 @@
  * keeps only the id. When the tensor or node dies (possibly inside __gc or
  * deep in the core) the id goes on ctx->dead_hooks; the records are dropped
  * at the next safe point (registration, apply, backward). */
+#define _GNU_SOURCE /* pthread_getattr_np */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,8 @@
 #define CTX tg_ctx *c = tgL_ctx(L)
 
 typedef struct tgL_state {
+  int depth;        /* backward calls in progress (reentrant backward nests them) */
+  int handoffs;     /* of those, how many continued on a helper thread */
   lua_State *run_L; /* the thread running backward: hooks run on it */
   lua_State *cur_L; /* anomaly mode: the thread that last entered tgrad */
   int next_id;
@@ -39,6 +44,101 @@ lua_State *tgL_set_run_thread(tg_ctx *c, lua_State *L) {
   bs->run_L = L;
   if (L) bs->cur_L = L;
   return prev;
+}
+
+/* ---------------------------------------------------- reentrant backward
+ * A custom Function's backward may call backward (PyTorch's reentrant
+ * backward). Lua counts nested C calls per thread (LUAI_MAXCCALLS, 200): nested
+ * backward runs each custom backward in a fresh coroutine resumed without a
+ * parent (lua_resume(co, NULL, ...)), whose count starts at zero, so the
+ * nesting is bounded by the C stack only. When the stack is nearly full the
+ * nested backward continues on a helper thread with a fresh stack while this
+ * one waits (PyTorch's engine does the same): one thread at a time runs the
+ * Lua state. Past TG_MAX_HANDOFFS helper threads it is a Lua error, never a
+ * crash. (A Lua memory error raised outside a protected call on a helper
+ * thread could not unwind; tgrad raises none there but lua_newthread's.) */
+#define TG_STACK_RESERVE (512 * 1024)
+#define TG_HELPER_STACK ((size_t)8 << 20)
+#define TG_MAX_HANDOFFS 4
+
+/* bytes left on the current thread's C stack (SIZE_MAX when unknown) */
+static size_t stack_left(void) {
+  char here;
+  pthread_attr_t a;
+  void *lo;
+  size_t sz;
+  if (pthread_getattr_np(pthread_self(), &a) != 0) return SIZE_MAX;
+  int rc = pthread_attr_getstack(&a, &lo, &sz);
+  pthread_attr_destroy(&a);
+  if (rc != 0 || (char *)&here < (char *)lo) return SIZE_MAX;
+  return (size_t)((char *)&here - (char *)lo);
+}
+
+typedef struct backward_job {
+  tg_ctx *c;
+  int n_roots;
+  tg_tensor **roots, **grads;
+  tg_backward_opts *o;
+  int rc;
+} backward_job;
+
+static void *backward_thread(void *p) {
+  backward_job *j = p;
+  j->rc = tg_run_backward(j->c, j->n_roots, j->roots, j->grads, j->o);
+  return NULL;
+}
+
+int tgL_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o) {
+  tgL_state *bs = bstate(c);
+  if (bs->depth == 0 || stack_left() >= TG_STACK_RESERVE) {
+    bs->depth++;
+    int rc = tg_run_backward(c, n_roots, roots, grads, o);
+    bs->depth--;
+    return rc;
+  }
+  if (bs->handoffs >= TG_MAX_HANDOFFS)
+    return tg_err(c, "reentrant backward nested %d levels deep: the C stack is nearly full", bs->depth);
+  backward_job j = {c, n_roots, roots, grads, o, -1};
+  pthread_attr_t a;
+  pthread_t th;
+  if (pthread_attr_init(&a) != 0) return tg_err(c, "reentrant backward: cannot start a helper thread");
+  pthread_attr_setstacksize(&a, TG_HELPER_STACK);
+  bs->depth++, bs->handoffs++;
+  int st = pthread_create(&th, &a, backward_thread, &j);
+  pthread_attr_destroy(&a);
+  if (st == 0) pthread_join(th, NULL);
+  bs->depth--, bs->handoffs--;
+  if (st != 0)
+    return tg_err(c, "reentrant backward nested %d levels deep: no helper thread for a fresh stack", bs->depth);
+  return j.rc;
+}
+
+/* call the function below nargs arguments at the top of L, as lua_pcall(L, nargs,
+ * LUA_MULTRET, 0), in a new coroutine when backward is nested (see above); the
+ * results (or the error object) replace them on L */
+static int call_fresh(lua_State *L, tg_ctx *c, int nargs) {
+  if (bstate(c)->depth < 2) return lua_pcall(L, nargs, LUA_MULTRET, 0);
+  int fn = lua_gettop(L) - nargs;
+  lua_State *co = lua_newthread(L);
+  lua_insert(L, fn); /* anchored below the function */
+  lua_xmove(L, co, nargs + 1);
+  int nres = 0;
+  int st = lua_resume(co, NULL, nargs, &nres);
+  if (st == LUA_YIELD) {
+    lua_pushstring(L, "attempt to yield across a C-call boundary");
+    st = LUA_ERRRUN;
+  } else if (st != LUA_OK) {
+    lua_xmove(co, L, 1);
+  } else {
+    if (!lua_checkstack(L, nres + 4)) {
+      lua_pushstring(L, "stack overflow (too many results from a custom Function's backward)");
+      st = LUA_ERRRUN;
+    } else {
+      lua_xmove(co, L, nres);
+    }
+  }
+  lua_remove(L, fn); /* the thread */
+  return st;
 }
 
 static void release_id(tg_ctx *c, int id) {
@@ -141,6 +241,16 @@ static tg_tensor *to_tensor_or_null(lua_State *L, int idx) {
 }
 
 /* ------------------------------------------------------------------ hooks */
+/* a hook is a function or any value with a __call metamethod (a callable table) */
+static void tgL_check_callable(lua_State *L, int idx) {
+  if (lua_isfunction(L, idx)) return;
+  if (luaL_getmetafield(L, idx, "__call") != LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  luaL_typeerror(L, idx, "function or callable table");
+}
+
 static int check_replacement(lua_State *L, tg_ctx *c, int fn_idx, tg_tensor *old, tg_tensor *nw) {
   if (!nw) return tg_err(c, "hook returned a %s, expected a Tensor or nil", luaL_typename(L, -1));
   if (old && !tg_same_shape(old, nw)) {
@@ -162,6 +272,13 @@ static int replace_from_list(lua_State *L, tg_ctx *c, int fn_idx, tg_tensor **ar
     lua_rawgeti(L, list, i + 1);
     tg_tensor *t = NULL;
     if (!lua_isnil(L, -1) && check_replacement(L, c, fn_idx, arr[i], t = to_tensor_or_null(L, -1)) < 0) return -1;
+    if (t && arr[i] && t->dtype != arr[i]->dtype) {
+      lua_Debug ar;
+      lua_pushvalue(L, fn_idx);
+      lua_getinfo(L, ">S", &ar);
+      return tg_err(c, "hook '%s:%d' has changed the type of value (was torch.%sTensor got torch.%sTensor)",
+                    ar.short_src, ar.linedefined, tg_torch_dtype_name(arr[i]->dtype), tg_torch_dtype_name(t->dtype));
+    }
     tg_tensor_unref(arr[i]);
     arr[i] = tg_tensor_ref(t);
     lua_pop(L, 1);
@@ -194,7 +311,9 @@ static int run_hook(tg_ctx *c, int id, tg_tensor **arr) {
   if (kind == HOOK_TENSOR) push_tensor(L, arr[0]);
   else if (kind == HOOK_PRE) push_list(L, arr, n_out);
   else push_list(L, arr, n_in), push_list(L, arr + n_in, n_out), nargs = 2;
-  int st = lua_pcall(L, nargs, 1, 0);
+  int fbase = lua_gettop(L) - nargs; /* the function's slot: its one result goes there */
+  int st = call_fresh(L, c, nargs);   /* a hook may run backward too (reentrant) */
+  if (st == LUA_OK) lua_settop(L, fbase);
   bs->cur_L = L;
   if (st != LUA_OK) {
     explain_yield(L, kind == HOOK_TENSOR ? "a tensor hook" : "a graph node hook");
@@ -271,7 +390,7 @@ static int add_hook(lua_State *L, tg_ctx *c, tg_hook **list, int kind, int n_in,
 static int t_register_hook(lua_State *L) {
   CTX;
   tg_tensor *t = tgL_check(L, 1);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
+  tgL_check_callable(L, 2);
   tg_view_refresh(c, t);
   if (!tg_requires_grad(t)) return luaL_error(L, "cannot register a hook on a tensor that doesn't require gradient");
   if (t->grad_fn) {
@@ -293,7 +412,7 @@ static tg_node *check_node(lua_State *L, int idx) {
 static int node_hook(lua_State *L, int kind) {
   CTX;
   tg_node *n = check_node(L, 1);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
+  tgL_check_callable(L, 2);
   return add_hook(L, c, kind == HOOK_POST ? &n->post_hooks : &n->pre_hooks, kind, n->n_in, n->n_out);
 }
 
@@ -366,7 +485,7 @@ static int function_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor 
     lua_pop(L, 1);
     push_tensor(L, is_t ? gout[j] : NULL);
   }
-  int st = lua_pcall(L, 1 + n->n_out, LUA_MULTRET, 0);
+  int st = call_fresh(L, c, 1 + n->n_out);
   bs->cur_L = L;
   lua_pushnil(L);
   lua_setfield(L, ctxo, "saved_tensors");
@@ -434,6 +553,40 @@ static bool in_list(lua_State *L, int list, tg_tensor *t) {
   return false;
 }
 
+/* every tensor marked dirty is returned, and a dirty view is the only tensor returned
+ * (PyTorch's rules); pushes the message and returns -1 when not */
+static int check_dirty(lua_State *L, int dirty, int r0, int nres) {
+  if (lua_type(L, dirty) != LUA_TTABLE) return 0;
+  lua_getfield(L, dirty, "n");
+  int nd = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  int n_tensors = 0;
+  for (int j = 0; j < nres; j++) n_tensors += to_tensor_or_null(L, r0 + j) != NULL;
+  for (int i = 1; i <= nd; i++) {
+    lua_rawgeti(L, dirty, i);
+    tg_tensor *d = to_tensor_or_null(L, -1);
+    lua_pop(L, 1);
+    if (!d) continue;
+    bool returned = false;
+    for (int j = 0; j < nres && !returned; j++) returned = to_tensor_or_null(L, r0 + j) == d;
+    if (!returned) {
+      lua_pushstring(L, "Some elements marked as dirty during the forward method were not returned as output. The "
+                        "inputs that are modified inplace must all be outputs of the Function.");
+      return -1;
+    }
+    if (d->view_base && n_tensors > 1) {
+      lua_pushstring(L, "If your Function modifies inplace an input that is a view of another Tensor, your Function "
+                        "cannot return more than one Tensor. This is not supported by the current autograd engine. "
+                        "You should either make sure the input is not a view (using .clone() for example) or make "
+                        "your Function only return one Tensor (potentially splitting it into two Functions: one "
+                        "doing the inplace that returns a single Tensor and a second one that does the other "
+                        "operations).");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* tg._fn_apply(Function, ctx, args...) */
 static int fn_apply(lua_State *L) {
   CTX;
@@ -467,11 +620,15 @@ static int fn_apply(lua_State *L) {
     return lua_error(L);
   }
   int nres = lua_gettop(L) - r0 + 1;
-  if (!any) return nres;
   /* the lists the forward left in ctx */
   luaL_checkstack(L, 8, NULL);
   lua_getfield(L, 2, "_dirty");
   int dirty = lua_gettop(L);
+  if (check_dirty(L, dirty, r0, nres) < 0) return lua_error(L);
+  if (!any) {
+    lua_settop(L, r0 + nres - 1);
+    return nres;
+  }
   lua_getfield(L, 2, "_non_diff");
   int nondiff = lua_gettop(L);
   lua_getfield(L, 2, "_to_save");
@@ -479,8 +636,11 @@ static int fn_apply(lua_State *L) {
   int n_saved = 0;
   if (lua_istable(L, save)) {
     lua_getfield(L, save, "n");
-    n_saved = (int)lua_tointeger(L, -1);
+    lua_Integer ns = lua_tointeger(L, -1);
     lua_pop(L, 1);
+    if (ns < 0 || ns > (1 << 20))
+      return luaL_error(L, "save_for_backward: %I saved tensors (ctx._to_save.n) is not a valid count", ns);
+    n_saved = (int)ns;
   }
   for (int k = 0; k < n_saved; k++) {
     lua_rawgeti(L, save, k + 1);
@@ -550,15 +710,28 @@ static int fn_apply(lua_State *L) {
       rc = tg_rebase_history(c, o, n, j);
       continue;
     }
-    bool is_input = false;
-    for (int i = 0; i < nargs && !is_input; i++) is_input = to_tensor_or_null(L, 3 + i) == o;
-    if (is_input || tg_requires_grad(o)) { /* a new tensor object, as PyTorch's view_as */
+    tg_tensor *input = NULL;
+    for (int i = 0; i < nargs && !input; i++)
+      if (to_tensor_or_null(L, 3 + i) == o) input = o;
+    tg_tensor *vb = input ? (input->view_base ? input->view_base : input) : o->view_base;
+    if (input || tg_requires_grad(o)) { /* a new tensor object, as PyTorch's view_as */
       tg_tensor **box = tgL_newbox(L);
       if (!(*box = tg_tensor_alias(c, o))) { rc = -1; break; }
       lua_replace(L, r0 + j);
       o = *box;
     }
     tg_node_set_output(n, j, o);
+    if (vb) { /* a view (or an input returned as-is): its custom backward must not be overridden */
+      if (o->view_base != vb) {
+        tg_tensor_ref(vb);
+        tg_tensor_unref(o->view_base);
+        o->view_base = vb;
+      }
+      int n_tensors = 0; /* a Function of several outputs: PyTorch's multi-output rule */
+      for (int k = 0; k < nres; k++) n_tensors += to_tensor_or_null(L, r0 + k) != NULL;
+      o->view_meta = n_tensors > 1 ? TG_VIEW_MULTI_OUTPUT : TG_VIEW_CUSTOM_FN;
+      o->view_stamp = tg_fn_stamp(vb);
+    }
   }
   /* saved tensors: outputs are saved without their grad_fn (no cycle) */
   for (int k = 0; k < n_saved && rc == 0; k++) {

@@ -89,6 +89,7 @@ int luaopen_tgrad(lua_State *L) {
   tgL_register_norm(L, ctxi, module, methods); /* norm: ops_norm.c */
   tgL_register_optim(L, ctxi, module, methods); /* optim */
   tgL_register_conv(L, ctxi, module, methods); /* helper conv */
+  tgL_register_pool(L, ctxi, module, methods); /* pool */
   lua_pushvalue(L, methods);
   lua_setfield(L, module, "_Tensor");
   luaL_getmetatable(L, TG_TENSOR_MT);

@@ -202,6 +202,17 @@ static int shape_fn(lua_State *L, bool view) {
 static int op_view(lua_State *L) { return shape_fn(L, true); }
 static int op_reshape(lua_State *L) { return shape_fn(L, false); }
 
+/* t:view_as(other), t:reshape_as(other): other's shape */
+static int shape_as(lua_State *L, bool view) {
+  CTX;
+  tg_tensor *x = tgL_check(L, 1), *o = tgL_check(L, 2);
+  tg_tensor **box = tgL_newbox(L);
+  *box = view ? tg_view(c, x, o->ndim, o->size) : tg_reshape(c, x, o->ndim, o->size);
+  return *box ? 1 : tgL_raise(L, c);
+}
+static int op_view_as(lua_State *L) { return shape_as(L, true); }
+static int op_reshape_as(lua_State *L) { return shape_as(L, false); }
+
 static int op_transpose(lua_State *L) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
@@ -333,7 +344,7 @@ static int op_narrow(lua_State *L) {
   int d = tgL_dim(L, c, 2, x->ndim);
   lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
   int64_t n = x->size[d];
-  if (start == 0 || start > n + 1 || start < -n)
+  if (start == 0 || start < -n || start - 1 > n)
     return luaL_error(L, "start out of range (expected to be in range of [%I, %I], but got %I)", (lua_Integer)-n,
                       (lua_Integer)n, (lua_Integer)start);
   tg_tensor **box = tgL_newbox(L);
@@ -388,7 +399,7 @@ void tgL_register_ops(lua_State *L, int ctxi, int module, int methods) {
 #define TG_BINARY(E, name, gname, kind) {#name, op_##name},
 #include "../ops.def"
       {"matmul", op_matmul}, {"mm", op_mm}, {"bmm", op_bmm},
-      {"view", op_view}, {"reshape", op_reshape}, {"transpose", op_transpose}, {"t", op_t},
+      {"view", op_view}, {"reshape", op_reshape}, {"view_as", op_view_as}, {"reshape_as", op_reshape_as}, {"transpose", op_transpose}, {"t", op_t},
       {"permute", op_permute}, {"unsqueeze", op_unsqueeze}, {"squeeze", op_squeeze},
       {"expand", op_expand}, {"expand_as", op_expand_as}, {"select", op_select}, {"narrow", op_narrow},
       {"clip", op_clamp}, {"logical_not", op_logical_not},

@@ -1,6 +1,7 @@
 /* ops_shape.c (binding): views, copies, indexing and linear algebra beyond the foundation.
  * Dims are 1-based (negative from the end); index tensors hold 1-based int64 values.
  * split/chunk/unbind return a Lua list (table) of tensors, as PyTorch returns a tuple. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,7 +140,12 @@ static int op_chunk(lua_State *L) {
   lua_Integer k = luaL_checkinteger(L, 2);
   int d = opt_dim(L, c, 3, x->ndim, 0);
   tg_tensor **outs;
-  int n = tg_chunk(c, x, k > 1 << 30 ? 1 << 30 : (int)k, d, &outs);
+  /* past INT_MAX: on a non-empty dim any count >= its size gives the same pieces;
+   * on an empty dim the core refuses the count */
+  if (k > INT_MAX && x->ndim && x->size[d] == 0)
+    return luaL_error(L, "chunk: %I pieces is more than the supported maximum of %d", k, 1 << 24);
+  if (k > INT_MAX) k = x->ndim && x->size[d] < INT_MAX ? x->size[d] : INT_MAX;
+  int n = tg_chunk(c, x, (int)k, d, &outs);
   return push_list(L, c, n, outs);
 }
 

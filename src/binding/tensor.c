@@ -94,6 +94,10 @@ static int get_field(lua_State *L, tg_tensor *t, const char *k) {
         return push_tensor_ref(L, t->grad);
       }
       if (!strcmp(k, "grad_fn")) {
+        if (t->view_meta & TG_VIEW_INVALID) { /* PyTorch raises here too (printing shows <Invalid>) */
+          tg_view_meta_error(tgL_ctx(L), t, true);
+          return tgL_raise(L, tgL_ctx(L));
+        }
         if (t->grad_fn) tgL_push_node(L, t->grad_fn); else lua_pushnil(L);
         return 1;
       }
@@ -173,6 +177,7 @@ static int t_index(lua_State *L) {
 }
 
 static void set_requires_grad(lua_State *L, tg_tensor *t, bool v) {
+  if (t->grad_fn && v) return; /* a non-leaf requires grad already (PyTorch accepts this) */
   if (t->grad_fn)
     luaL_error(L, "you can only change requires_grad flags of leaf variables. If you want to use a computed "
                   "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().");
@@ -189,16 +194,26 @@ static int t_newindex(lua_State *L) {
       set_requires_grad(L, t, lua_toboolean(L, 3));
     } else if (!strcmp(k, "grad")) {
       tg_tensor *g = tgL_opt(L, 3);
+      if (g == t) return luaL_error(L, "can't assign Variable as its own grad");
       if (g && !tg_same_shape(g, t)) return luaL_error(L, "assigned grad has data of a different size");
       if (g && g->dtype != t->dtype) return luaL_error(L, "assigned grad has data of a different type");
       tg_tensor_unref(t->grad);
       t->grad = tg_tensor_ref(g);
     } else if (!strcmp(k, "data")) {
       tg_tensor *src = tgL_check(L, 3);
-      /* t takes src's storage and view; autograd identity stays t's */
-      src->storage->refs++;
+      /* t takes src's memory and view, with its own version counter (as PyTorch);
+       * autograd identity stays t's */
+      tg_storage *st = tg_storage_share(c, src->storage, t->storage->version);
+      if (!st) return tgL_raise(L, c);
+      if (!tg_same_shape(src, t) || src->dtype != t->dtype) {
+        /* a leaf's .grad no longer fits: dropped (a graph built before refuses its gradient,
+         * one built after gets an accumulator of the new shape) */
+        tg_tensor_unref(t->grad);
+        t->grad = NULL;
+        t->grad_acc = NULL; /* weak: the old AccumulateGrad keeps the tensor, never again found */
+      }
       tg_storage_unref(t->storage);
-      t->storage = src->storage;
+      t->storage = st;
       t->dtype = src->dtype;
       t->ndim = src->ndim;
       t->offset = src->offset;
@@ -405,8 +420,12 @@ static int m_detach(lua_State *L) {
 
 static int m_detach_(lua_State *L) {
   tg_tensor *t = tgL_check(L, 1);
-  tg_node_unref(t->grad_fn);
-  t->grad_fn = NULL;
+  if (t->view_base)
+    return luaL_error(L, "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel "
+                         "(DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP "
+                         "buckets, and hence detach_() cannot be called on these gradients. To fix this error, please "
+                         "refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.");
+  tg_drop_grad_fn(t);
   t->requires_grad = false;
   lua_settop(L, 1);
   return 1;

@@ -43,7 +43,8 @@ tg_tensor *tg_eye(tg_ctx *c, int64_t n, int64_t m, tg_dtype dt) {
   int64_t sz[2] = {n, m};
   tg_tensor *t = tg_tensor_zeros(c, dt, 2, sz);
   if (!t) return NULL;
-  int64_t k = n < m ? n : m, d1[1] = {k}, s1[1] = {m + 1};
+  int64_t k = n < m ? n : m, d1[1] = {k}, s1[1] = {k ? m + 1 : 1};
+  if (k == 0) return t; /* no diagonal (and m + 1 may overflow) */
   tg_tensor *diag = tg_tensor_as_strided(c, t, 1, d1, s1, 0);
   if (!diag) { tg_tensor_unref(t); return NULL; }
   tg_fill_raw(c, diag, 1);
@@ -71,8 +72,8 @@ tg_tensor *tg_randint(tg_ctx *c, int64_t lo, int64_t hi, tg_dtype dt, int ndim, 
   tg_tensor *t = tg_tensor_empty(c, TG_INT64, ndim, size);
   if (!t) return NULL;
   int64_t n = tg_numel(t), *p = tg_data(t);
-  uint64_t span = (uint64_t)(hi - lo);
-  for (int64_t i = 0; i < n; i++) p[i] = lo + (int64_t)(tg_rng_next(&c->rng) % span);
+  uint64_t span = (uint64_t)hi - (uint64_t)lo; /* in unsigned: [INT64_MIN, INT64_MAX) fits, no overflow */
+  for (int64_t i = 0; i < n; i++) p[i] = (int64_t)((uint64_t)lo + tg_rng_next(&c->rng) % span);
   if (dt == TG_INT64) return t;
   tg_tensor *o = tg_cast_raw(c, t, dt);
   tg_tensor_unref(t);

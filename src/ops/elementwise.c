@@ -411,8 +411,13 @@ tg_tensor *tg_binary(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
   tg_node *n = tg_record(c, &op_kinds[op], out, 2, ins, 3);
   if (!n) return out;
   n->ip[0] = op;
-  bool save = binary_saves_inputs(op);
-  if ((save && tg_save(c, n, 0, a, false) < 0) || (save && tg_save(c, n, 1, b, false) < 0) ||
+  /* save only what the backward of the inputs that need a gradient reads (as PyTorch):
+   * a * ft with ft constant keeps ft, not a; a / ft keeps ft only */
+  bool save = binary_saves_inputs(op), na = tg_needs_input_grad(n, 0), nb = tg_needs_input_grad(n, 1);
+  bool linear_in_a = op == TG_OP_MUL || op == TG_OP_DIV || op == TG_OP_FMOD || op == TG_OP_REMAINDER;
+  bool save_a = save && (!linear_in_a || nb), save_b = save && (op != TG_OP_MUL || na);
+  if (op == TG_OP_FMOD || op == TG_OP_REMAINDER) save_b = save && nb;
+  if ((save_a && tg_save(c, n, 0, a, false) < 0) || (save_b && tg_save(c, n, 1, b, false) < 0) ||
       (op == TG_OP_POW && tg_save(c, n, 2, out, true) < 0)) {
     tg_tensor_unref(out);
     return NULL;
@@ -577,8 +582,9 @@ static int binary_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **
   double alpha = n->ip[1] ? n->dp[0] : 1.0;
   tmps A = {.n = 0};
   if (binary_saves_inputs(op)) {
-    a = K(tg_unpack(c, n, 0));
-    b = K(tg_unpack(c, n, 1));
+    /* a slot left empty (not needed by the inputs that need a gradient) stays NULL */
+    if (n->saved[0].data || n->freed) a = K(tg_unpack(c, n, 0));
+    if (n->saved[1].data || n->freed) b = K(tg_unpack(c, n, 1));
     if (op == TG_OP_POW) out = K(tg_unpack(c, n, 2));
     /* a Lua number takes the gradient's dtype, as a scalar does in PyTorch's formulas
      * (two wrapped numbers would otherwise promote to float32) */
@@ -612,9 +618,14 @@ static int binary_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **
         t4 = K(tg_mul(c, g, t3));
         ga = K(tg_zero_where_zero(c, t4, b));
       }
-      if (nb) { /* g * out * log(a), taken as 0 where a == 0 (as PyTorch); log in out's dtype */
+      if (nb) { /* g * out * log(a), taken as 0 where a == 0 and b >= 0 (as PyTorch: 0^b at b < 0
+                 * gives inf * log(0) = -inf); log in out's dtype */
         t5 = K(tg_to_dtype(c, a, out->dtype));
         t1 = K(CMPS(TG_OP_EQ, t5, 0.0));
+        t2 = K(CMPS(TG_OP_GE, b, 0.0));
+        t3 = K(MASKF(t1, out->dtype));
+        t4 = K(MASKF(t2, out->dtype));
+        t1 = K(tg_mul(c, t3, t4));
         t2 = K(tg_add(c, t5, t1));
         t3 = K(tg_unary(c, TG_OP_LOG, t2));
         t4 = K(tg_mul(c, out, t3));

@@ -19,6 +19,9 @@ static const char *MSG_LEAF = "a leaf Variable that requires grad is being used 
 
 int tg_check_inplace(tg_ctx *c, tg_tensor *t) {
   if (t->view_base) tg_view_refresh(c, t);
+  if (c->grad_enabled && t->view_base && t->view_meta != TG_VIEW_DEFAULT &&
+      (tg_requires_grad(t) || tg_requires_grad(t->view_base)))
+    return tg_view_meta_error(c, t, (t->view_meta & TG_VIEW_INVALID) != 0);
   if (c->grad_enabled) {
     if (t->requires_grad && !t->grad_fn) return tg_err(c, "%s", MSG_LEAF);
     tg_tensor *b = t->view_base;
@@ -263,9 +266,10 @@ static bool ptrset_add(ptrset *s, const void *p) { /* true when newly added */
 }
 
 static int preserve_saved(tg_ctx *c, tg_node *start, tg_tensor *self, uint64_t seq0) {
-  tg_tensor *base = self->view_base ? self->view_base : self;
+  /* only nodes made by this op: a node made before it that saved self (an input,
+   * or an output as sigmoid/exp/tanh save theirs) must see the version bump and
+   * refuse at backward, as PyTorch does */
   uint64_t seq_min = seq0;
-  if (base->grad_fn && base->grad_fn->seq < seq_min) seq_min = base->grad_fn->seq;
   if (!start || start->seq < seq_min || start->variable) return 0;
   ptrset seen = {0};
   size_t sp = 0, cap = 64;
@@ -335,6 +339,10 @@ int tg_inplace_commit(tg_ctx *c, tg_tensor *self, tg_tensor *r, uint64_t seq0) {
       tg_tensor_unref(w);
       if (!(w = t)) return -1;
     }
+    if (self->view_base && self->view_meta != TG_VIEW_DEFAULT) { /* the other operand requires grad */
+      rc = tg_view_meta_error(c, self, false);
+      goto out;
+    }
     if (preserve_saved(c, w->grad_fn, self, seq0) < 0) goto out;
   }
   if (tg_copy_raw(c, self, w) < 0) goto out;
@@ -387,7 +395,7 @@ int tg_binary_(tg_ctx *c, tg_op op, tg_tensor *self, tg_tensor *other, double al
     int64_t bs[TG_MAX_DIMS];
     int rc = tg_broadcast_shapes(c, self->ndim, self->size, o->ndim, o->size, &nd, bs);
     if (rc == 0 && nd == self->ndim && !memcmp(bs, self->size, sizeof(int64_t) * (size_t)nd) &&
-        o->storage != self->storage) {
+        o->storage->data != self->storage->data) { /* same memory: also after x.data = y */
       rc = tg_operand_view(c, o, self->dtype, nd, bs, &ov, &hold);
       if (rc == 0 && tg_numel(self)) rc = tg_backend_of(self)->binary(c, op, self, self, &ov);
       tg_tensor_unref(hold);
@@ -456,7 +464,7 @@ static void byte_span(const tg_tensor *t, int64_t *lo, int64_t *hi) {
 /* src and dst share memory but are not the same view: a direct copy would
  * read elements it has already overwritten */
 static bool partial_overlap(const tg_tensor *dst, const tg_tensor *src) {
-  if (dst->storage != src->storage || tg_numel(dst) == 0 || tg_numel(src) == 0) return false;
+  if (dst->storage->data != src->storage->data || tg_numel(dst) == 0 || tg_numel(src) == 0) return false;
   if (dst->offset == src->offset && dst->dtype == src->dtype && tg_same_shape(dst, src) &&
       !memcmp(dst->stride, src->stride, sizeof(int64_t) * (size_t)dst->ndim))
     return false;

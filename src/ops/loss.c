@@ -579,7 +579,7 @@ static tg_tensor *cross_entropy_probs(tg_ctx *c, tg_tensor *x, tg_tensor *y, tg_
   } else {
     if ((t[6] = tg_sum(c, prod, 0, NULL, false)) && (t[7] = tg_neg(c, t[6])))
       out = r == TG_REDUCTION_SUM ? tg_tensor_ref(t[7])
-                                  : tg_binary_scalar(c, TG_OP_DIV, t[7], (double)(tg_numel(x) / C), false, false);
+                                  : tg_binary_scalar(c, TG_OP_DIV, t[7], C ? (double)(tg_numel(x) / C) : 0.0, false, false); /* 0 classes: 0/0 = nan, as PyTorch */
   }
 done:
   unref_all(t, 8);

@@ -19,16 +19,25 @@ static tg_tensor *make_view(tg_ctx *c, tg_tensor *x, int nd, const int64_t *size
 static int infer_size(tg_ctx *c, int64_t numel, int nd, const int64_t *in, int64_t *out) {
   int neg = -1;
   int64_t prod = 1;
+  bool zero = false, overflow = false;
   for (int d = 0; d < nd; d++) {
     if (in[d] == -1) {
       if (neg >= 0) return tg_err(c, "only one dimension can be inferred");
       neg = d;
     } else if (in[d] < 0) {
       return tg_err(c, "invalid shape dimension %lld", (long long)in[d]);
+    } else if (in[d] == 0) {
+      zero = true;
     } else {
-      prod *= in[d];
+      overflow |= __builtin_mul_overflow(prod, in[d], &prod);
     }
     out[d] = in[d];
+  }
+  if (zero) prod = 0;
+  else if (overflow) {
+    char buf[256];
+    tg_format_shape(buf, sizeof buf, nd, in);
+    return tg_err(c, "shape '%s' is invalid for input of size %lld", buf, (long long)numel);
   }
   if (neg >= 0 && prod != 0 && numel % prod == 0) out[neg] = numel / prod;
   if (neg >= 0 && prod == 0 && numel == 0) {
@@ -295,7 +304,7 @@ tg_tensor *tg_narrow(tg_ctx *c, tg_tensor *x, int d, int64_t start, int64_t len)
   int64_t n = x->size[d];
   if (start < 0) start += n;
   if (start < 0 || start > n) return tg_errp(c, "start out of range (expected to be in range of [1, %lld], but got %lld)", (long long)n, (long long)(start + 1));
-  if (len < 0 || start + len > n)
+  if (len < 0 || len > n - start) /* not start + len: no overflow near INT64_MAX */
     return tg_errp(c, "start (%lld) + length (%lld) exceeds dimension size (%lld).", (long long)(start + 1), (long long)len, (long long)n);
   return region(c, x, 1, d, start, len);
 }
@@ -378,7 +387,9 @@ tg_tensor *tg_cat(tg_ctx *c, int n, tg_tensor *const *ts, int d) {
       if (k != d && t->size[k] != ref->size[k])
         return tg_errp(c, "Sizes of tensors must match except in dimension %d. Expected size %lld but got size %lld for tensor number %d in the list.",
                        d + 1, (long long)ref->size[k], (long long)t->size[k], i + 1);
-    sz[d] += t->size[d];
+    if (__builtin_add_overflow(sz[d], t->size[d], &sz[d]))
+      return tg_errp(c, "cat: the sizes of the tensors in dimension %d add up to more than %lld", d + 1,
+                     (long long)INT64_MAX);
   }
   tg_tensor *out = tg_tensor_empty(c, dt, ref->ndim, sz);
   if (!out) return NULL;
@@ -474,6 +485,14 @@ static int record_multi(tg_ctx *c, const tg_node_kind *kind, tg_tensor *x, int c
 
 static void format_list(char *buf, size_t len, int n, const int64_t *v) { tg_format_shape(buf, len, n, v); }
 
+/* split/chunk/unbind make one tensor per piece: a count past this (possible on
+ * zero-element tensors, whose dims may be near INT64_MAX) is an error, not a hang */
+#define TG_MAX_PIECES ((int64_t)1 << 24)
+static int too_many_pieces(tg_ctx *c, const char *op, int64_t n) {
+  return tg_err(c, "%s: %lld pieces is more than the supported maximum of %lld", op, (long long)n,
+                (long long)TG_MAX_PIECES);
+}
+
 int tg_split(tg_ctx *c, tg_tensor *x, int d, int n_sizes, const int64_t *sizes, bool with_sizes, tg_tensor ***outs) {
   *outs = NULL;
   if (x->ndim == 0) return tg_err(c, "split expects at least a 1-dimensional tensor");
@@ -486,11 +505,14 @@ int tg_split(tg_ctx *c, tg_tensor *x, int d, int n_sizes, const int64_t *sizes, 
     if (s < 0) return tg_err(c, "split expects split_size be non-negative, but got split_size=%lld", (long long)s);
     if (s == 0 && dimsize != 0)
       return tg_err(c, "split_size can only be 0 if dimension size is 0, but got dimension size of %lld", (long long)dimsize);
-    int64_t k = s == 0 ? 1 : (dimsize + s - 1) / s;
+    int64_t k = s == 0 ? 1 : dimsize / s + (dimsize % s != 0); /* no dimsize + s - 1 overflow */
+    if (k > TG_MAX_PIECES) return too_many_pieces(c, "split", k);
     cnt = (int)(k < 1 ? 1 : k);
   } else {
     cnt = n_sizes;
-    for (int i = 0; i < n_sizes; i++) total += sizes[i];
+    bool overflow = false;
+    for (int i = 0; i < n_sizes; i++) overflow |= sizes[i] < 0 || __builtin_add_overflow(total, sizes[i], &total);
+    if (overflow) total = -1; /* reported as not summing to the dim size (or a negative entry) */
     for (int i = 0; i < n_sizes; i++)
       if (sizes[i] < 0 || total != dimsize) {
         char buf[512];
@@ -507,7 +529,7 @@ int tg_split(tg_ctx *c, tg_tensor *x, int d, int n_sizes, const int64_t *sizes, 
   if (!o) return tg_err(c, "out of memory");
   int64_t off = 0;
   for (int i = 0; i < cnt; i++) {
-    int64_t len = with_sizes ? sizes[i] : (off + sizes[0] <= dimsize ? sizes[0] : dimsize - off);
+    int64_t len = with_sizes ? sizes[i] : (sizes[0] <= dimsize - off ? sizes[0] : dimsize - off);
     if (!(o[i] = slice_raw(c, x, d, off, len))) {
       tg_free_list(cnt, o);
       return -1;
@@ -530,13 +552,14 @@ int tg_chunk(tg_ctx *c, tg_tensor *x, int chunks, int d, tg_tensor ***outs) {
     return tg_err(c, "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -x->ndim, x->ndim, d + 1);
   int64_t dimsize = x->size[d];
   if (dimsize == 0) { /* as PyTorch: `chunks` empty pieces */
+    if (chunks > TG_MAX_PIECES) return too_many_pieces(c, "chunk", chunks);
     int64_t *zs = calloc((size_t)chunks, sizeof *zs);
     if (!zs) return tg_err(c, "out of memory");
     int r = tg_split(c, x, d, chunks, zs, true, outs);
     free(zs);
     return r;
   }
-  int64_t s = (dimsize + chunks - 1) / chunks;
+  int64_t s = dimsize / chunks + (dimsize % chunks != 0);
   return tg_split(c, x, d, 1, &s, false, outs);
 }
 
@@ -545,6 +568,7 @@ int tg_unbind(tg_ctx *c, tg_tensor *x, int d, tg_tensor ***outs) {
   if (x->ndim == 0) return tg_err(c, "Dimension specified as 1 but tensor has no dimensions");
   if (d < 0 || d >= x->ndim)
     return tg_err(c, "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -x->ndim, x->ndim, d + 1);
+  if (x->size[d] > TG_MAX_PIECES) return too_many_pieces(c, "unbind", x->size[d]);
   int cnt = (int)x->size[d];
   tg_tensor **o = calloc((size_t)x->size[d] + 1, sizeof *o);
   if (!o) return tg_err(c, "out of memory");
@@ -598,7 +622,9 @@ tg_tensor *tg_repeat(tg_ctx *c, tg_tensor *x, int n, const int64_t *reps) {
       return tg_errp(c, "Trying to create tensor with negative dimension %lld: %s", (long long)reps[i], buf);
     }
     int64_t s = i < lead ? 1 : x->size[i - lead], st = i < lead ? 0 : x->stride[i - lead];
-    osz[i] = s * reps[i];
+    if (__builtin_mul_overflow(s, reps[i], &osz[i]))
+      return tg_errp(c, "repeat: the size of dimension %d (%lld repeated %lld times) overflows", i + 1, (long long)s,
+                     (long long)reps[i]);
     if (nb + 2 > TG_MAX_DIMS) return tg_errp(c, "repeat: too many dimensions");
     if (reps[i] != 1) mask |= 1u << nb, big[nb] = reps[i], bst[nb] = 0, nb++;
     if (s != 1) big[nb] = s, bst[nb] = st, nb++;

@@ -130,12 +130,41 @@ return function(tg, autograd)
     end
   end
 
+  local function size_str(t) return "torch.Size([" .. table.concat(t.shape, ", ") .. "])" end
+
+  -- PyTorch's _validate_v: one v per tensor of `others` (fn's outputs for vjp, its
+  -- inputs for jvp/hvp/vhp), each of the same shape (entries counted from 1)
+  local function validate_v(fname, vs, others, others_is_list)
+    for i = 1, #vs do
+      if not is_tensor(vs[i]) then
+        error(("The v given to %s must be either a Tensor or a list of Tensors"):format(fname))
+      end
+    end
+    if #vs ~= #others then
+      if others_is_list then
+        error(("v is a tuple of invalid length: should be %d but got %d."):format(#others, #vs))
+      end
+      error("The given v should contain a single Tensor.")
+    end
+    for i, o in ipairs(others) do
+      local a, b = vs[i].shape, o.shape
+      local same = #a == #b
+      for d = 1, #a do same = same and a[d] == b[d] end
+      if not same then
+        error(("%sv has invalid size: should be %s but got %s."):format(
+          others_is_list and ("Entry %d in "):format(i) or "", size_str(o), size_str(vs[i])))
+      end
+    end
+  end
+
   --- vjp(fn, inputs, v, {create_graph}) -> fn(inputs), v^T J
   function functional.vjp(fn, inputs, v, opts)
     local cg, xs, single_in, outs, single_out = setup("vjp", fn, inputs, opts)
     local vs = as_list(v)
     if not vs then
       check_single_elements(outs, "The vector v can only be nil if the user-provided function returns a single Tensor with a single element.")
+    else
+      validate_v("vjp", vs, outs, not single_out)
     end
     local gs = grads_or_zeros(outs, xs, vs, cg)
     return detached_result(outs, single_out, cg), detached_result(gs, single_in, cg)
@@ -143,8 +172,9 @@ return function(tg, autograd)
 
   --- jvp(fn, inputs, v, {create_graph}) -> fn(inputs), J v (by the double-vjp trick)
   function functional.jvp(fn, inputs, v, opts)
-    local cg, xs, _, outs, single_out = setup("jvp", fn, inputs, opts)
+    local cg, xs, single_in, outs, single_out = setup("jvp", fn, inputs, opts)
     local vs = as_list(v)
+    if vs then validate_v("jvp", vs, xs, not single_in) end
     if not vs then
       check_single_elements(xs, "The vector v can only be nil if the input to the user-provided function is a single Tensor with a single element.")
       vs = {}
@@ -159,24 +189,42 @@ return function(tg, autograd)
   end
 
   --- hvp(fn, inputs, v, {create_graph}) -> fn(inputs), H v (fn returns a scalar)
-  function functional.hvp(fn, inputs, v, opts)
-    local cg, xs, single_in, outs = setup("hvp", fn, inputs, opts)
+  local function hvp_named(fname, fn, inputs, v, opts)
+    local cg, xs, single_in, outs = setup(fname, fn, inputs, opts)
     if #outs ~= 1 or outs[1]:numel() ~= 1 then
-      error("The function given to hvp should return a single Tensor with a single element")
+      error(("The function given to %s should return a single Tensor with a single element"):format(fname))
     end
     local vs = as_list(v)
-    if not vs then error("hvp: the vector v is required") end
+    if vs then validate_v(fname, vs, xs, not single_in) end
+    if not vs then
+      check_single_elements(xs, "The vector v can only be nil if the input to the user-provided function is a single Tensor with a single element.")
+      vs = {}
+      for i, x in ipairs(xs) do vs[i] = tg.ones_like(x) end
+    end
     local gs = grads_or_zeros(outs, xs, nil, true)
     local hv = grads_or_zeros(gs, xs, vs, cg)
     return maybe_detach(outs[1], cg), detached_result(hv, single_in, cg)
   end
 
+  function functional.hvp(fn, inputs, v, opts)
+    local out, hv = hvp_named("hvp", fn, inputs, v, opts)
+    return out, hv
+  end
+
   --- vhp(fn, inputs, v): v^T H (equal to H v: the Hessian is symmetric)
-  functional.vhp = functional.hvp
+  function functional.vhp(fn, inputs, v, opts)
+    local out, vh = hvp_named("vhp", fn, inputs, v, opts)
+    return out, vh
+  end
 
   -- the entry points: the work raises at this file's lines (and autograd.grad at
   -- them too); re-raised at the caller's. An error raised by fn propagates as it was.
-  for name, work in pairs(functional) do functional[name] = tg._entry(work, true) end
+  -- grad mode is on inside, as PyTorch's (torch.enable_grad): called under no_grad (as
+  -- gradcheck calls its function) they still differentiate fn.
+  for name, work in pairs(functional) do
+    local function with_grad(...) return tg.enable_grad(work, ...) end
+    functional[name] = tg._entry(with_grad, true)
+  end
 
   return functional
 end

@@ -45,5 +45,6 @@ return function(tg)
   end
   require("tgrad.nn.functional_norm")(tg, F) -- norm: batch/layer/group/instance_norm, embedding
   require("tgrad.nn.functional_conv")(tg, F) -- helper conv: conv1d/2d, conv_transpose1d/2d
+  require("tgrad.nn.functional_pool")(tg, F) -- pooling, padding, resizing (helper pool)
   return F
 end

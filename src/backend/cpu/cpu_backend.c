@@ -5,6 +5,7 @@
 #include "cpu_nn.h"
 #include "cpu_norm.h" /* norm */
 #include "../../optim.h" /* optim */
+#include "cpu_pool.h" /* pool */
 
 static bool cpu_supports(tg_kernel k, int op, tg_dtype dt) {
   (void)op;
@@ -61,4 +62,11 @@ const tg_backend tg_cpu_backend = {
     .embedding_renorm = tg_cpu_embedding_renorm,
     .optim_step = tg_cpu_optim_step, /* optim */
     .conv = tg_cpu_conv, /* helper conv: cpu_conv.c */
+    /* pool */
+    .max_pool2d = tg_cpu_max_pool2d,
+    .adaptive_max_pool2d = tg_cpu_adaptive_max_pool2d,
+    .max_pool2d_backward = tg_cpu_max_pool2d_backward,
+    .avg_pool2d = tg_cpu_avg_pool2d,
+    .adaptive_avg_pool2d = tg_cpu_adaptive_avg_pool2d,
+    .resample = tg_cpu_resample,
 };

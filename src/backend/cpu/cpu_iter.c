@@ -41,6 +41,7 @@ void tg_iter_init(tg_iter *it, int nops, const tg_tensor *const *ts) {
 
 /* run the flat (row-major) element range [lo, hi): whole or partial inner rows */
 static void iter_range(const tg_iter *it, int64_t lo, int64_t hi, tg_loop_fn loop, const void *arg) {
+  if (lo >= hi) return; /* nothing (an empty tensor: the inner size may be 0, never divided by) */
   int nd = it->ndim, nops = it->nops;
   int64_t inner = it->size[nd - 1];
   int64_t s_in[TG_MAX_OPS];

@@ -103,4 +103,7 @@ tg.nn = tg.nn or {}
 tg.nn.functional = require("tgrad.nn.functional")(tg)
 tg.F = tg.nn.functional
 
+---------------------------------------------------------------- models
+tg.models = require("tgrad.models")(tg)   -- resnet18/34/50 (needs tg.nn)
+
 return tg

@@ -31,7 +31,7 @@ local function make_images(n)
 end
 math.randomseed(7)
 
-local xtr, ytr = make_images(quick and 600 or 2000)
+local xtr, ytr = make_images(quick and 800 or 2000)
 local xte, yte = make_images(400)
 local loader = data.DataLoader(data.TensorDataset(xtr, ytr), {batch_size = 32, shuffle = true, drop_last = true})
 
@@ -55,7 +55,7 @@ local function accuracy(x, y)
   return pred:eq(y):double():mean():item()
 end
 
-local epochs = quick and 4 or 8
+local epochs = quick and 5 or 8
 for epoch = 1, epochs do
   local bar = tg.utils.progress(#loader, {desc = "epoch " .. epoch})
   for xb, yb in loader:iter() do

@@ -2,7 +2,7 @@
 #   make          build tgrad.so
 #   make test     busted specs (Lua 5.4), then "N passed, N failed"
 #   make check    the specs again under AddressSanitizer + UBSan
-#   make demo     the autograd tutorial (examples/autograd_tour.lua)
+#   make demo     the autograd tutorial (examples/autograd_tour.lua), then resnet18's graph
 #   make host-example   a C host linking tgrad statically (examples/host.c)
 #   make memcheck the examples under valgrind (leaks, invalid accesses)
 #   make bench    benchmarks against PyTorch (bench/run.sh)
@@ -102,7 +102,9 @@ memcheck: all
 	done; echo "memcheck: no leaks, no invalid accesses"
 
 demo: all
-	@eval "$$($(MAKE) -s env)"; $(LUA) examples/autograd_tour.lua
+	@eval "$$($(MAKE) -s env)"; $(LUA) examples/autograd_tour.lua && \
+	  echo && echo "== examples/resnet18_graph.lua (the torchviz exercise; files in $(BUILD)/)" && \
+	  $(LUA) examples/resnet18_graph.lua $(BUILD)
 
 bench: all
 	@bench/run.sh

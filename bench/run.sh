@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the tgrad benchmarks next to PyTorch and the C references and prints
 # one table of ratios.  Usage: bench/run.sh [workload ...]   (or: make bench)
-# Env: TG_THREADS (default 1, both sides), BENCH_ROUNDS (default 1; the table
+# Env: BENCH_PYTHON (python with torch to compare with), TG_THREADS (default 1, both sides), BENCH_ROUNDS (default 1; the table
 # takes the median over rounds), BENCH_TIMEOUT (seconds per script, 900).
 set -u
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ export TG_THREADS=${TG_THREADS:-1}
 export OPENBLAS_NUM_THREADS=$TG_THREADS OMP_NUM_THREADS=$TG_THREADS
 ROUNDS=${BENCH_ROUNDS:-1}
 TIMEOUT=${BENCH_TIMEOUT:-900}
-WORKLOADS=${*:-seed_loop tiny_policy mlp_step matmul elementwise per_op optim_step}
+WORKLOADS=${*:-seed_loop tiny_policy mlp_step nn_layers matmul elementwise per_op optim_step conv}
 
 # C references and the wall clock for the Lua scripts
 CC=${CC:-cc}
@@ -28,9 +28,10 @@ $CC -O2 -shared -fPIC $(pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/in
 if envtext=$(make -s env 2>/dev/null); then eval "$envtext"
 else echo "bench: 'make -s env' failed; tgrad may not be found" >&2; fi
 
-# a python3 with torch: first on PATH, then the system one
+# a python3 with torch: $BENCH_PYTHON (e.g. a venv with the current PyPI torch),
+# then the first on PATH, then the system one
 PY=
-for cand in "python3" "command -p python3"; do
+for cand in ${BENCH_PYTHON:+"$BENCH_PYTHON"} "python3" "command -p python3"; do
   if $cand -c 'import torch' >/dev/null 2>&1; then PY=$cand; break; fi
 done
 TORCH_VERSION=none

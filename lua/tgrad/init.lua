@@ -113,4 +113,7 @@ tg.utils.progress = require("tgrad.utils.progress")(tg)
 ---------------------------------------------------------------- optim (helper optim)
 tg.optim = require("tgrad.optim")(tg)
 
+---------------------------------------------------------------- models
+tg.models = require("tgrad.models")(tg)   -- resnet18/34/50 (needs tg.nn)
+
 return tg

@@ -66,7 +66,20 @@ return function(tg)
   autograd.backward = tg._entry(backward, true)
 
   ---------------------------------------------------------------- gradcheck
-  local function flat_view(t) return t.data:reshape(-1) end
+  -- element k (1-based, row-major) of t's data as a writable 0-d view: works for
+  -- any strides (reshape(-1) of a non-contiguous tensor would be a copy, and
+  -- perturbing the copy would leave the input unchanged)
+  local function element_view(t, k)
+    local v, rem = t.data, k - 1
+    local shape = t.shape
+    local idx = {}
+    for d = #shape, 1, -1 do
+      idx[d] = rem % shape[d]
+      rem = rem // shape[d]
+    end
+    for d = 1, #shape do v = v:select(1, idx[d] + 1) end
+    return v
+  end
 
   local function outputs_of(fn, inputs)
     local out = table.pack(fn(table.unpack(inputs)))
@@ -137,16 +150,16 @@ return function(tg)
         -- numerical: central differences on each input element
         local num = {}
         for j = 1, no do num[j] = {} end
-        local xf = flat_view(x)
         for k = 1, nx do
-          local orig = xf[k]:item()
+          local xk = element_view(x, k)
+          local orig = xk:item()
           local plus, minus
           tg.no_grad(function()
-            xf[k] = orig + eps
+            xk:fill_(orig + eps)
             plus = outputs_of(fn, inputs)[oi]:detach():reshape(-1):clone()
-            xf[k] = orig - eps
+            xk:fill_(orig - eps)
             minus = outputs_of(fn, inputs)[oi]:detach():reshape(-1):clone()
-            xf[k] = orig
+            xk:fill_(orig)
           end)
           for j = 1, no do num[j][k] = (plus[j]:item() - minus[j]:item()) / (2 * eps) end
         end

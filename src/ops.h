@@ -96,6 +96,7 @@ tg_tensor *tg_put_along_dim(tg_ctx *c, tg_tensor *src, tg_tensor *idx, int dim, 
 tg_tensor *tg_view(tg_ctx *c, tg_tensor *x, int ndim, const int64_t *size);
 tg_tensor *tg_reshape(tg_ctx *c, tg_tensor *x, int ndim, const int64_t *size);
 tg_tensor *tg_transpose(tg_ctx *c, tg_tensor *x, int d0, int d1);
+tg_tensor *tg_t(tg_ctx *c, tg_tensor *x); /* 2-D only: TBackward0 */
 tg_tensor *tg_permute(tg_ctx *c, tg_tensor *x, const int *perm);
 tg_tensor *tg_unsqueeze(tg_ctx *c, tg_tensor *x, int d);
 tg_tensor *tg_squeeze(tg_ctx *c, tg_tensor *x, int d); /* d < 0: all size-1 dims */

@@ -227,7 +227,7 @@ static int op_t(lua_State *L) {
   tg_tensor *x = tgL_check(L, 1);
   if (x->ndim > 2) return luaL_error(L, "t() expects a tensor with <= 2 dimensions, but self is %dD", x->ndim);
   tg_tensor **box = tgL_newbox(L);
-  *box = x->ndim < 2 ? tg_tensor_ref(x) : tg_transpose(c, x, 0, 1);
+  *box = x->ndim < 2 ? tg_tensor_ref(x) : tg_t(c, x);
   if (*box && x->ndim < 2) { /* a 0-D/1-D t() is a view of itself */
     tg_tensor_unref(*box);
     *box = tg_view(c, x, x->ndim, x->size);

@@ -222,6 +222,26 @@ tg_tensor *tg_convolution(tg_ctx *c, tg_tensor *x, tg_tensor *w, tg_tensor *bias
   if (w->size[0] % groups)
     return tg_errp(c, "Given groups=%lld, expected weight to be divisible by %lld at dimension 0, but got weight of size [%s] instead",
                    (long long)groups, (long long)groups, ws);
+  /* PyTorch's checks of a zero kernel and of empty spatial inputs to a transposed conv */
+  bool zero_k = false;
+  for (int i = 0; i < nsp; i++) zero_k |= w->size[2 + i] <= 0;
+  if (zero_k) {
+    if (nsp == 1)
+      return tg_errp(c, "kernel size should be greater than zero, but got kernel_height: 1 kernel_width: %lld",
+                     (long long)w->size[2]);
+    return tg_errp(c, "kernel size should be greater than zero, but got kernel_height: %lld kernel_width: %lld",
+                   (long long)w->size[2], (long long)w->size[3]);
+  }
+  if (tr && xsz[0] != 0 && xsz[1] != 0)
+    for (int i = 0; i < nsp; i++)
+      if (xsz[2 + i] == 0) {
+        /* PyTorch runs a 1-D conv as 2-D and names that shape: [n, c, 1, l] */
+        int64_t s4[4] = {xsz[0], xsz[1], 1, xsz[2]};
+        char s4s[256];
+        if (nsp == 1) tg_format_shape(s4s, sizeof s4s, 4, s4);
+        return tg_errp(c, "Only zero batch or zero channel inputs are supported, but got input shape: %s",
+                       nsp == 1 ? s4s : xs);
+      }
   int64_t cin = xsz[1];
   if (bias) tg_format_shape(bs, sizeof bs, bias->ndim, bias->size);
   cgeo g;

@@ -418,6 +418,8 @@ tg_tensor *tg_group_norm(tg_ctx *c, tg_tensor *x, int64_t G, tg_tensor *w, tg_te
       return tg_errp(c, "Expected %s to be a vector of size equal to the number of channels in input, but got %s "
                         "of shape %s and input of shape %s", names[i], names[i], bb, a);
     }
+  /* PyTorch refuses empty groups of a non-empty batch (an empty batch is fine) */
+  if (N * C > 0 && L == 0) return tg_errp(c, "Expected HxW to be greater than 0, got 0");
   if (!tg_is_float(x->dtype))
     return tg_errp(c, "\"GroupNormKernelImpl\" not implemented for '%s'", tg_torch_dtype_name(x->dtype));
   if (check_params(c, x, 2, ps) < 0) return NULL;

@@ -133,6 +133,22 @@ tg_tensor *tg_transpose(tg_ctx *c, tg_tensor *x, int d0, int d1) {
   return v;
 }
 
+/* t(): the 2-D transpose, a node of its own as in PyTorch (TBackward0) */
+static int t_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
+  (void)n;
+  gin[0] = tg_t(c, gout[0]);
+  return gin[0] ? 0 : -1;
+}
+static const tg_node_kind t_kind = {"TBackward0", t_backward, NULL};
+
+tg_tensor *tg_t(tg_ctx *c, tg_tensor *x) {
+  if (x->ndim != 2) return tg_errp(c, "t() expects a 2-D tensor here, got %d-D", x->ndim);
+  int64_t sz[2] = {x->size[1], x->size[0]}, st[2] = {x->stride[1], x->stride[0]};
+  tg_tensor *v = tg_tensor_as_strided(c, x, 2, sz, st, x->offset);
+  if (v) tg_record(c, &t_kind, v, 1, &x, 0);
+  return v;
+}
+
 static int permute_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   int inv[TG_MAX_DIMS];
   for (int d = 0; d < n->ni; d++) inv[n->ip[d]] = d;

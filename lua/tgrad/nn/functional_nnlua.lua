@@ -210,13 +210,28 @@ return function(tg, F)
   end
 
   local COS_OPTS = {dim = true, eps = true}
-  --- cosine_similarity(x1, x2 [, {dim = 2, eps = 1e-8}]): broadcasting, as PyTorch
+  --- cosine_similarity(x1, x2 [, {dim = 2, eps = 1e-8}]) or (x1, x2, dim [, eps]): broadcasting, as PyTorch
   -- (each input divided by its norm, clamped to eps, then the dot product over dim)
-  function F.cosine_similarity(x1, x2, opts)
+  function F.cosine_similarity(x1, x2, opts, eps)
     need_tensor(x1, "cosine_similarity", "x1")
     need_tensor(x2, "cosine_similarity", "x2")
+    if type(opts) == "number" then opts = {dim = opts, eps = eps} end  -- PyTorch's positional (dim, eps)
     opts = check_opts(opts, "cosine_similarity", COS_OPTS)
     local dim, eps = opts.dim or 2, opts.eps or 1e-8
+    -- PyTorch broadcasts the inputs before taking their norms
+    local shape = {}
+    local d1, d2 = x1:dim(), x2:dim()
+    local nd = math.max(d1, d2)
+    for i = 1, nd do
+      local a = x1.shape[i - (nd - d1)] or 1
+      local b = x2.shape[i - (nd - d2)] or 1
+      if a ~= b and a ~= 1 and b ~= 1 then
+        error(("The size of tensor a (%d) must match the size of tensor b (%d) at non-singleton dimension %d")
+          :format(a, b, i), 2)
+      end
+      shape[i] = a == 1 and b or a
+    end
+    x1, x2 = x1:expand(shape), x2:expand(shape)
     local n1 = x1:norm(2, dim, {keepdim = true}):clamp(eps)
     local n2 = x2:norm(2, dim, {keepdim = true}):clamp(eps)
     return ((x1 / n1) * (x2 / n2)):sum(dim)

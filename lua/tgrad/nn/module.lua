@@ -697,7 +697,14 @@ return function(tg, nn)
   local function run_full_hooks(st, gin)
     for _, hook in OD.iter(rawget(st.module, "_backward_hooks")) do
       local r = hook(st.module, gin, st.grad_output)
-      if r ~= nil then gin = as_list(r) end
+      if r ~= nil then
+        local want = gin.n
+        gin = as_list(r)
+        if gin.n ~= want then  -- PyTorch's check (torch/utils/hooks.py)
+          error(("Backward hook returned an invalid number of grad_input, got %d, but expected %d")
+            :format(gin.n, want), 0)
+        end
+      end
     end
     return gin
   end

@@ -1,7 +1,7 @@
 -- tgrad.utils.data: datasets and batching (torch.utils.data).
 --
 --   local data = tg.utils.data
---   local ds = data.TensorDataset(x, y)          -- ds[i] -> {x[i], y[i]}, #ds, ds:get(i) -> x[i], y[i]
+--   local ds = data.TensorDataset(x, y)          -- ds[i] -> {x[i], y[i]} (ds[-1] the last), #ds, ds:get(i) -> x[i], y[i]
 --   local loader = data.DataLoader(ds, {batch_size = 32, shuffle = true, drop_last = false})
 --   for xb, yb in loader:iter() do ... end       -- a batch of tuples comes unpacked
 --   for xb, yb in loader do ... end              -- the same, one pass per loop
@@ -26,6 +26,7 @@ return function(tg)
   TensorDataset.__len = function(self) return self._n end
   TensorDataset.__index = function(self, k)
     if math.type(k) == "integer" then
+      if k < 0 then k = self._n + k + 1 end -- negative counts from the end (ds[-1] is the last)
       if k < 1 or k > self._n then return nil end
       local out = {}
       for j, t in ipairs(self.tensors) do out[j] = t[k] end
@@ -73,6 +74,7 @@ return function(tg)
   Subset.__len = function(self) return #self.indices end
   Subset.__index = function(self, k)
     if math.type(k) == "integer" then
+      if k < 0 then k = #self.indices + k + 1 end -- negative counts from the end
       local j = self.indices[k]
       if j == nil then return nil end
       return self.dataset[j]

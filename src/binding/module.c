@@ -85,6 +85,7 @@ int luaopen_tgrad(lua_State *L) {
   tgL_register_shape(L, ctxi, module, methods);
   tgL_register_nn(L, ctxi, module, methods);
   tgL_register_function(L, ctxi, module, methods);
+  tgL_register_host(L, ctxi, module, methods); /* host: after creation (set_num_threads) */
   lua_pushvalue(L, methods);
   lua_setfield(L, module, "_Tensor");
   luaL_getmetatable(L, TG_TENSOR_MT);

@@ -26,24 +26,7 @@ tg_tensor **tgL_newbox(lua_State *L) {
   return box;
 }
 
-/* The collector cannot see tensor bytes (they live outside Lua's heap), so
- * garbage tensors would pile up between cycles (ARCHITECTURE rule 9). When
- * live tensor memory doubles since the last full collection (and is past
- * 32 MB), collect: the cost is amortised like Lua's own pause. */
-#define TG_GC_MIN_THRESHOLD ((size_t)32 << 20)
-void tgL_gc_step(lua_State *L, tg_ctx *c) {
-  if (c->gc_threshold == 0) c->gc_threshold = TG_GC_MIN_THRESHOLD;
-  if (c->live_bytes >= c->gc_threshold) {
-    lua_gc(L, LUA_GCCOLLECT);
-    size_t next = c->live_bytes * 2;
-    c->gc_threshold = next > TG_GC_MIN_THRESHOLD ? next : TG_GC_MIN_THRESHOLD;
-    c->alloc_pending = 0;
-  } else if (c->alloc_pending >= ((size_t)1 << 20)) {
-    int kb = (int)(c->alloc_pending >> 10);
-    c->alloc_pending = 0;
-    lua_gc(L, LUA_GCSTEP, kb);
-  }
-}
+/* tgL_gc_step: binding/memory.c (the collector policy) */
 
 int tgL_push(lua_State *L, tg_ctx *c, tg_tensor *t) {
   if (!t) return tgL_raise(L, c);

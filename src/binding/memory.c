@@ -99,18 +99,20 @@ int tgrad_set_memory_limit(lua_State *L, size_t bytes) {
   return 0;
 }
 
-/* ---- the failing allocator of the tests: malloc, except that allocation
- * number fail_at (1-based, counted from installation) fails; it counts what
- * is outstanding so that a test can see every block come back */
+/* ---- the failing allocator of the tests: malloc, except that allocations
+ * number fail_at .. fail_at + fail_n - 1 (1-based, counted from installation)
+ * fail; it counts what is outstanding so that a test can see every block
+ * come back */
 typedef struct test_alloc {
   tg_host_alloc base; /* first: freed with it when the last storage goes */
-  int64_t count, fail_at, failed, live_blocks;
+  int64_t count, fail_at, fail_n, failed, live_blocks;
   size_t live_bytes;
 } test_alloc;
 
 static void *test_alloc_fn(void *ud, size_t n) {
   test_alloc *t = ud;
-  if (++t->count == t->fail_at) {
+  ++t->count;
+  if (t->fail_at > 0 && t->count >= t->fail_at && t->count - t->fail_at < t->fail_n) {
     t->failed++;
     return NULL;
   }
@@ -146,9 +148,11 @@ static int push_test_stats(lua_State *L, test_alloc *t) {
   return 1;
 }
 
-/* tg._test_allocator(n): install the failing allocator (n: the allocation to
- * fail, 0 none); tg._test_allocator(false): the default again. Returns the
- * stats of the one installed before. */
+/* tg._test_allocator(n [, count]): install the failing allocator: allocations
+ * n .. n+count-1 fail (count: all the following ones by default; n = 0: none
+ * fails). A single failure is recovered by the collect-and-retry of
+ * tg_storage_new; count = 1 tests that. tg._test_allocator(false): the
+ * default allocator again. Returns the stats of the one installed before. */
 static int f_test_allocator(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   test_alloc *prev = current_test_alloc(c);
@@ -162,6 +166,7 @@ static int f_test_allocator(lua_State *L) {
   if (!t) return luaL_error(L, "out of memory");
   t->base.ud = t;
   t->fail_at = n;
+  t->fail_n = luaL_optinteger(L, 2, INT64_MAX);
   set_host_alloc(c, &t->base);
   return 1;
 }

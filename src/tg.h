@@ -1,6 +1,6 @@
 /* tg.h: the internal core API of tgrad (tensors, ops, autograd).
  *
- * Rules (see ARCHITECTURE.md): the core never touches Lua and never longjmps.
+ * Rules (see docs/design.md): the core never touches Lua and never longjmps.
  * A failing core function returns NULL (or -1) and leaves PyTorch-worded text
  * in ctx->err; only src/binding/ turns that into a Lua error.
  *

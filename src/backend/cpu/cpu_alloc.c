@@ -6,7 +6,7 @@
  * Small buffers come from malloc. Large ones (>= 128 KiB) are mapped
  * directly and, when freed, kept in a small per-context cache of blocks
  * of the same size: training loops allocate the same shapes every step, and
- * a fresh mapping costs a page fault per 4 KiB (BENCHMARKS.md), while glibc's
+ * a fresh mapping costs a page fault per 4 KiB (bench/README.md: elementwise), while glibc's
  * heap, left to itself, fragments under Lua's batched frees and grows
  * without bound (seen here: 10 GB for 10,000 1-MB temporaries). */
 #include <stdint.h>

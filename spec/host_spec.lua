@@ -284,3 +284,45 @@ describe("error hints for Lua users", function()
     assert.falsy(tostring(err):find("1-based", 1, true))
   end)
 end)
+
+describe("the build never touches the system", function()
+  -- shims for apt-get and dpkg-query that leave a mark when run
+  local function with_shims(cmd)
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    local mark = dir .. "/ran"
+    for _, tool in ipairs({"apt-get", "dpkg-query", "apt"}) do
+      local f = assert(io.open(dir .. "/" .. tool, "w"))
+      f:write("#!/bin/sh\necho " .. tool .. " >> " .. mark .. "\nexit 1\n")
+      f:close()
+      os.execute("chmod +x " .. dir .. "/" .. tool)
+    end
+    local p = io.popen(("PATH=%s:$PATH %s 2>&1"):format(dir, cmd))
+    local out = p:read("a")
+    p:close()
+    local f = io.open(mark)
+    local ran = f and f:read("a") or ""
+    if f then f:close() end
+    os.execute("rm -rf " .. dir)
+    return ran, out
+  end
+
+  it("make -s env, make -n clean, make -n (the rock's build) and make -n install run no package tool", function()
+    for _, cmd in ipairs({"make -s env", "make -n clean", "make -n", "make -n install PREFIX=/tmp/x"}) do
+      local ran, out = with_shims(cmd)
+      assert.are.equal("", ran, cmd .. " ran " .. ran .. out)
+    end
+    local ran, out = with_shims("make -n all")
+    assert.are.equal("", ran)
+    assert.falsy(out:find("deps.sh", 1, true), out)
+  end)
+
+  it("tgrad.pc describes the static library for pkg-config", function()
+    local f = assert(io.open("tools/tgrad.pc.in"))
+    local pc = f:read("a")
+    f:close()
+    assert.truthy(pc:find("Libs: -L${libdir} -ltgrad", 1, true))
+    assert.truthy(pc:find("Requires: lua5.4 openblas", 1, true))
+  end)
+end)

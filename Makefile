@@ -123,10 +123,12 @@ FUZZ_TIME ?= 60
 fuzz-parser:
 	@command -v clang >/dev/null || { echo "fuzz-parser needs clang: make deps-fuzz (apt-get, as root)"; exit 1; }
 	@$(MAKE) --no-print-directory BUILD=build-fuzz MODULE=build-fuzz/tgrad.so CC=clang \
-	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build-fuzz/libtgrad.a
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -Wno-pass-failed" build-fuzz/libtgrad.a
 	clang -O1 -g -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS) -o build-fuzz/fuzz_parser \
 	  tools/fuzz_parser.c build-fuzz/libtgrad.a $(shell pkg-config --libs lua5.4) $(PKG_LIBS) -fopenmp -lm -lpthread
-	build-fuzz/fuzz_parser -max_total_time=$(FUZZ_TIME) -max_len=4096 tools/fuzz_parser_corpus
+	mkdir -p build-fuzz/corpus build-fuzz/crashes
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-fuzz/fuzz_parser -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	  -artifact_prefix=build-fuzz/crashes/ build-fuzz/corpus tools/fuzz_parser_corpus
 
 # leaks and invalid accesses under valgrind (the examples exercise graphs,
 # hooks, custom Functions, in-place ops and higher-order gradients)

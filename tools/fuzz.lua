@@ -22,7 +22,8 @@
 local NSLOTS = 12
 local MAX_NUMEL = 1 << 16 -- larger results are dropped from their slot (speed)
 local MEM_LIMIT = 256 << 20 -- huge allocations fail cleanly at tg.set_memory_limit
-local CHILD_TIMEOUT = 900 -- seconds per child before it counts as a hang
+local CHILD_TIMEOUT = 600 -- seconds per child before it counts as a hang
+local STMT_TIMEOUT = 20 -- CPU seconds one statement may take (checked while Lua code runs)
 
 local args = {...}
 -- Known bug classes (issue 9's list) are probed first, each in a child
@@ -70,10 +71,25 @@ local function setup(tg)
   tg.manual_seed(0)
 end
 
+-- a statement still running Lua code (a metamethod, a hook) after
+-- STMT_TIMEOUT is a hang: the process exits with a report the driver
+-- minimises like a crash (a hang inside C is caught by the child's timeout)
+local deadline
+local function watchdog()
+  if os.clock() > deadline then
+    io.stderr:write("fuzz: HANG: a statement ran past ", STMT_TIMEOUT, " s\n")
+    os.exit(3)
+  end
+end
+
 local function run_stmt(src, env)
   local chunk = load(src, "=fuzz", "t", env)
   if not chunk then return false, "syntax" end
-  return pcall(chunk)
+  deadline = os.clock() + STMT_TIMEOUT
+  debug.sethook(watchdog, "", 100000)
+  local ok, err = pcall(chunk)
+  debug.sethook()
+  return ok, err
 end
 
 ------------------------------------------------------------------ generation
@@ -538,7 +554,7 @@ end
 
 local CRASH_ENV = ""
 local function crash_kind(out)
-  return out:match("ERROR: AddressSanitizer: ([%w%-]+)") or out:match("runtime error: ([^\n]+)")
+  return out:match("(HANG)") or out:match("ERROR: AddressSanitizer: ([%w%-]+)") or out:match("runtime error: ([^\n]+)")
       or out:match("(LeakSanitizer)") or out:match("(Segmentation fault)") or (out:find("Killed") and "killed")
       or "process died"
 end
@@ -555,7 +571,14 @@ end
 
 -- delta debugging over statements: the smallest list that still crashes the same way
 local function minimise(lines, kind)
-  local budget = 300
+  -- most findings need only the last few statements: try growing suffixes first
+  local k = 1
+  while k < #lines do
+    local suffix = table.move(lines, #lines - k + 1, #lines, 1, {})
+    if crashes(suffix, kind) then lines = suffix; break end
+    k = k * 4
+  end
+  local budget = 200
   local n = 2
   while #lines >= 2 and budget > 0 do
     local chunk = math.ceil(#lines / n)

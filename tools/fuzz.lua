@@ -331,6 +331,7 @@ local PROBES = {
     for _, n in ipairs({math.maxinteger, 2^62 // 1, 2^32 // 1}) do
       pcall(tg.tensor, setmetatable({}, {__len = function() return n end, __index = function() return
         setmetatable({}, {__len = function() return n end, __index = function() return 1 end}) end}))
+      pcall(tg.tensor, setmetatable({}, {__len = function() return n end, __index = function() return {} end}))
     end]]},
   {"huge_size", [[local tg = require "tgrad"; tg.set_memory_limit(1 << 28); local z = tg.zeros(0)
     local H = math.maxinteger

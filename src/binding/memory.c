@@ -25,8 +25,12 @@
  * millions of them pile up under a large Lua heap) */
 #define TG_BOX_COST (sizeof(tg_tensor) + sizeof(tg_storage) + 128)
 
-void tgL_gc_step(lua_State *L, tg_ctx *c) {
+void tgL_gc_account(lua_State *L, tg_ctx *c) {
   c->alloc_pending += TG_BOX_COST;
+  if (c->alloc_pending >= c->gc.min_step) tgL_gc_step(L, c);
+}
+
+void tgL_gc_step(lua_State *L, tg_ctx *c) {
   if (c->alloc_pending < c->gc.min_step) return;
   size_t debt = c->alloc_pending;
   c->alloc_pending = 0;
@@ -280,6 +284,7 @@ static int f_get_num_threads(lua_State *L) {
 }
 
 const char tgL_methods_key = 0;
+const char tgL_ctx_key = 0;
 
 void tgL_register_host(lua_State *L, int ctxi, int module, int methods) {
   tg_ctx *c = lua_touserdata(L, ctxi);
@@ -287,6 +292,8 @@ void tgL_register_host(lua_State *L, int ctxi, int module, int methods) {
   c->host_L = lua_tothread(L, -1);
   lua_pop(L, 1);
   c->oom_hook = oom_collect;
+  lua_pushlightuserdata(L, c); /* for tgL_newbox's accounting (the context outlives every box) */
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &tgL_ctx_key);
   lua_pushvalue(L, methods); /* for the "t.method()" hint of tgL_check */
   lua_rawsetp(L, LUA_REGISTRYINDEX, &tgL_methods_key);
   static const luaL_Reg fns[] = {

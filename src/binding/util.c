@@ -23,6 +23,12 @@ tg_tensor **tgL_newbox(lua_State *L) {
   *box = NULL;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
   lua_setmetatable(L, -2);
+  /* every new tensor counts for the collector policy (memory.c), whichever
+   * binding made it; the box is empty, so a step here is safe (rule 10) */
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_ctx_key);
+  tg_ctx *c = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (c) tgL_gc_account(L, c);
   return box;
 }
 

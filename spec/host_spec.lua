@@ -72,6 +72,18 @@ describe("the collector policy", function()
     assert.are.equal(before, tg.get_gc_policy().steps)
   end)
 
+  it("counts every new tensor, whichever function made it (creation, unary minus)", function()
+    collectgarbage("collect")
+    local base = tg.memory_allocated()
+    local peak = 0
+    for _ = 1, 2000 do
+      local _ = tg.zeros(64 * 1024) -- 256 KiB
+      local _ = -tg.ones(1000)
+      peak = math.max(peak, tg.memory_allocated() - base)
+    end
+    assert.is_true(peak < 64 * 1024 * 1024, "tensor bytes grew to " .. peak) -- 500 MB were allocated
+  end)
+
   it("keeps memory flat over 10,000 training-like iterations without collectgarbage()", function()
     collectgarbage("collect")
     local base = tg.memory_allocated()

@@ -127,7 +127,8 @@ fuzz-parser:
 	clang -O1 -g -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS) -o build-fuzz/fuzz_parser \
 	  tools/fuzz_parser.c build-fuzz/libtgrad.a $(shell pkg-config --libs lua5.4) $(PKG_LIBS) -fopenmp -lm -lpthread
 	mkdir -p build-fuzz/corpus build-fuzz/crashes
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-fuzz/fuzz_parser -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  build-fuzz/fuzz_parser -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=20 -rss_limit_mb=4096 \
 	  -artifact_prefix=build-fuzz/crashes/ build-fuzz/corpus tools/fuzz_parser_corpus
 
 # leaks and invalid accesses under valgrind (the examples exercise graphs,

@@ -1,18 +1,23 @@
 # tgrad: build the Lua 5.4 module (tgrad.so) in place, run the specs, the demo.
 #   make          build tgrad.so
-#   make test     busted specs (Lua 5.4), then "N passed, N failed"
-#   make check    the specs again under AddressSanitizer + UBSan
+#   make test     busted specs (Lua 5.4), then "N passed, N failed"; the C hosts
+#   make check    the specs again under AddressSanitizer + UBSan, then a fuzz slice
+#   make fuzz     >= 1,000,000 random calls under ASan/UBSan over many seeds
+#   make fuzz-parser  libFuzzer on the nested-table parser (needs clang: make deps-fuzz)
 #   make demo     the autograd tutorial (examples/autograd_tour.lua), then resnet18's graph
-#   make host-example   a C host linking tgrad statically (examples/host.c)
+#   make install PREFIX=...  tgrad.so, libtgrad.a, tgrad.h, tgrad.pc
+#   make host-example   C hosts built from the installed files (examples/host*.c)
 #   make memcheck the examples under valgrind (leaks, invalid accesses)
 #   make bench    benchmarks against PyTorch (bench/run.sh)
 #   eval "$(make -s env)"   LUA_PATH/LUA_CPATH so require "tgrad" works anywhere
+# Only `make deps`, `make deps-fuzz`, `make test` and `make demo` install
+# packages (tools/deps.sh: apt-get, as root); nothing runs at parse time, so
+# `make`, `make clean`, `make -s env` and `luarocks make` never touch the system.
 
 CC       ?= gcc
 LUA      ?= lua5.4
 PKGS     := lua5.4 openblas
 ROOT     := $(abspath .)
-DEPS_OK  := $(shell tools/deps.sh build >/dev/null 2>&1 && echo yes)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs openblas 2>/dev/null)
 WARN     := -Wall -Wextra
@@ -30,12 +35,15 @@ BUILD ?= build
 OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS)) $(BUILD)/embedded_lua.o
 MODULE ?= tgrad.so
 
-.PHONY: all deps test check demo bench env clean install host-example memcheck
+.PHONY: all deps deps-fuzz asan-module test check fuzz fuzz-parser demo bench env clean install host-example memcheck
 
-all: deps $(MODULE)
+all: $(MODULE)
 
 deps:
-	@tools/deps.sh build
+	@tools/deps.sh test
+
+deps-fuzz:
+	@tools/deps.sh fuzz
 
 $(MODULE): $(OBJS)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
@@ -44,11 +52,19 @@ $(MODULE): $(OBJS)
 $(BUILD)/libtgrad.a: $(OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/host: examples/host.c $(BUILD)/libtgrad.a src/tgrad.h
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ examples/host.c $(BUILD)/libtgrad.a $(shell pkg-config --libs lua5.4) $(LDLIBS) -lpthread
+# the C hosts are built from what `make install` puts in a staging prefix,
+# with the link line of its tgrad.pc, as a user's program would be
+STAGE = $(ROOT)/$(BUILD)/stage
+STAGE_PC = PKG_CONFIG_PATH="$(STAGE)/lib/pkgconfig$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}" pkg-config
+$(STAGE)/include/tgrad.h: $(MODULE) $(BUILD)/libtgrad.a src/tgrad.h
+	@$(MAKE) --no-print-directory install PREFIX="$(STAGE)" INST_LIBDIR="$(STAGE)/lib/lua/5.4" >/dev/null
 
-host-example: deps $(BUILD)/host
+$(BUILD)/host $(BUILD)/host_threads: $(BUILD)/%: examples/%.c $(STAGE)/include/tgrad.h
+	$(CC) -O2 -Wall -o $@ $< $$($(STAGE_PC) --cflags --libs tgrad)
+
+host-example: $(BUILD)/host $(BUILD)/host_threads
 	$(BUILD)/host
+	$(BUILD)/host_threads
 
 # the CPU kernels: -O3 is what vectorises their loops (GCC 12's -O2 cost model
 # vectorises none of them), no libm call in them reads errno, and nothing
@@ -81,16 +97,39 @@ test:
 # sanitizers: a separate build dir and module; the interpreter preloads libasan
 ASAN_LIB = $(shell $(CC) -print-file-name=libasan.so)
 UBSAN_LIB = $(shell $(CC) -print-file-name=libubsan.so)
-check:
-	@tools/deps.sh test
+# (the pools are off in this build: tg.h's TG_POOLS_OFF under __SANITIZE_ADDRESS__)
+ASAN_ENV = LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TGRAD_SANITIZE=1 \
+	  LUA_CPATH="$(ROOT)/build-asan/?.so;;" LUA_PATH="$(ROOT)/spec/?.lua;;"
+asan-module:
 	@$(MAKE) --no-print-directory BUILD=build-asan MODULE=build-asan/tgrad.so \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDLIBS="$(PKG_LIBS) -fopenmp -lm -Wl,-z,nodelete -fsanitize=address,undefined" build-asan/tgrad.so
-	@LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TGRAD_SANITIZE=1 \
-	  LUA_CPATH="$(ROOT)/build-asan/?.so;;" LUA_PATH="$(ROOT)/spec/?.lua;;" \
-	  busted --lua=$(LUA) -o utfTerminal spec 2>&1 | tee build-asan/test.log; \
+
+check: asan-module
+	@$(ASAN_ENV) busted --lua=$(LUA) -o utfTerminal spec 2>&1 | tee build-asan/test.log; \
 	  $(LUA) tools/busted_summary.lua build-asan/test.log
+	@$(ASAN_ENV) $(LUA) tools/fuzz.lua --seed 1 --calls 100000
+
+# the fuzzer (tools/fuzz.lua): FUZZ_CALLS random calls over seeds from FUZZ_SEED,
+# each seed in its own process (a crash names its seed and a minimised repro)
+FUZZ_CALLS ?= 1000000
+FUZZ_SEED ?= 1000
+fuzz: asan-module
+	@$(ASAN_ENV) $(LUA) tools/fuzz.lua --seeds $(FUZZ_SEED) --total $(FUZZ_CALLS) --per-seed 20000
+
+# libFuzzer on tg.tensor's nested-table parser (tools/fuzz_parser.c), clang only
+FUZZ_TIME ?= 60
+fuzz-parser:
+	@command -v clang >/dev/null || { echo "fuzz-parser needs clang: make deps-fuzz (apt-get, as root)"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=build-fuzz MODULE=build-fuzz/tgrad.so CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -Wno-pass-failed" build-fuzz/libtgrad.a
+	clang -O1 -g -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS) -o build-fuzz/fuzz_parser \
+	  tools/fuzz_parser.c build-fuzz/libtgrad.a $(shell pkg-config --libs lua5.4) $(PKG_LIBS) -fopenmp -lm -lpthread
+	mkdir -p build-fuzz/corpus build-fuzz/crashes
+	ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  build-fuzz/fuzz_parser -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=20 -rss_limit_mb=4096 \
+	  -artifact_prefix=build-fuzz/crashes/ build-fuzz/corpus tools/fuzz_parser_corpus
 
 # leaks and invalid accesses under valgrind (the examples exercise graphs,
 # hooks, custom Functions, in-place ops and higher-order gradients)
@@ -101,7 +140,7 @@ memcheck: all
 	    --error-exitcode=9 $(LUA) $$f > /dev/null || exit 1; \
 	done; echo "memcheck: no leaks, no invalid accesses"
 
-demo: all
+demo: deps all
 	@eval "$$($(MAKE) -s env)"; $(LUA) examples/autograd_tour.lua && \
 	  echo && echo "== examples/resnet18_graph.lua (the torchviz exercise; files in $(BUILD)/)" && \
 	  $(LUA) examples/resnet18_graph.lua $(BUILD)
@@ -109,11 +148,21 @@ demo: all
 bench: all
 	@bench/run.sh
 
-# luarocks (build.type = "make") passes INST_LIBDIR
-INST_LIBDIR ?= /usr/local/lib/lua/5.4
-install: $(MODULE)
-	mkdir -p "$(INST_LIBDIR)"
-	cp $(MODULE) "$(INST_LIBDIR)/tgrad.so"
+# make install PREFIX=/opt/tgrad: PREFIX/lib/lua/5.4/tgrad.so (the Lua module),
+# PREFIX/lib/libtgrad.a, PREFIX/include/tgrad.h, PREFIX/lib/pkgconfig/tgrad.pc.
+# luarocks (build.type = "make") passes INST_LIBDIR and its tree's PREFIX.
+PREFIX ?= /usr/local
+INST_LIBDIR ?= $(PREFIX)/lib/lua/5.4
+$(BUILD)/tgrad.pc: tools/tgrad.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' tools/tgrad.pc.in > $@
+install: $(MODULE) $(BUILD)/libtgrad.a
+	@rm -f $(BUILD)/tgrad.pc; $(MAKE) --no-print-directory PREFIX="$(PREFIX)" $(BUILD)/tgrad.pc >/dev/null
+	mkdir -p "$(DESTDIR)$(INST_LIBDIR)" "$(DESTDIR)$(PREFIX)/lib/pkgconfig" "$(DESTDIR)$(PREFIX)/include"
+	cp $(MODULE) "$(DESTDIR)$(INST_LIBDIR)/tgrad.so"
+	cp $(BUILD)/libtgrad.a "$(DESTDIR)$(PREFIX)/lib/libtgrad.a"
+	cp src/tgrad.h "$(DESTDIR)$(PREFIX)/include/tgrad.h"
+	cp $(BUILD)/tgrad.pc "$(DESTDIR)$(PREFIX)/lib/pkgconfig/tgrad.pc"
 
 clean:
-	rm -rf build build-asan tgrad.so
+	rm -rf build build-asan build-fuzz tgrad.so

@@ -29,5 +29,6 @@ build = {
   },
   install_variables = {
     INST_LIBDIR = "$(LIBDIR)",
+    PREFIX = "$(PREFIX)",
   },
 }

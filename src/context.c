@@ -1,6 +1,8 @@
 /* context.c: the per-lua_State context (no process-wide mutable state),
  * error text and the random generator (xoshiro256**, seeded by splitmix64). */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +16,36 @@ tg_ctx *tg_ctx_new(void) {
   return c;
 }
 
+/* The default thread count: OMP_NUM_THREADS when set (its first entry, as
+ * OpenMP reads it), else the CPUs this process may run on (its affinity
+ * mask: taskset, cgroup cpusets), never more than TG_MAX_THREADS. */
+int tg_default_threads(void) {
+  const char *e = getenv("OMP_NUM_THREADS");
+  if (e && *e) {
+    char *end;
+    long v = strtol(e, &end, 10);
+    if (end != e && v >= 1) return v > TG_MAX_THREADS ? TG_MAX_THREADS : (int)v;
+  }
+  int n = 0;
+#ifdef CPU_COUNT
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+#endif
+  if (n < 1) {
+    long m = sysconf(_SC_NPROCESSORS_ONLN);
+    n = m > 0 ? (int)m : 1;
+  }
+  return n > TG_MAX_THREADS ? TG_MAX_THREADS : n;
+}
+
 void tg_ctx_init(tg_ctx *c) {
   memset(c, 0, sizeof *c);
   c->grad_enabled = true;
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  c->num_threads = n > 0 ? (int)n : 1;
+  c->num_threads = tg_default_threads();
   tg_rng_seed(&c->rng, 0x2545F4914F6CDD1DULL);
+  c->gc.enabled = true;
+  c->gc.scale = 1.0;
+  c->gc.min_step = (size_t)256 << 10;
 }
 
 /* ---- object pools: tensors and storages are made and dropped by the
@@ -28,7 +54,7 @@ void tg_ctx_init(tg_ctx *c) {
 
 void *tg_pool_get(tg_ctx *c, tg_pool *p, size_t size) {
   (void)c;
-  if (!p->head) return calloc(1, size);
+  if (TG_POOLS_OFF || !p->head) return calloc(1, size);
   void *o = p->head;
   p->head = *(void **)o;
   p->count--;
@@ -37,7 +63,7 @@ void *tg_pool_get(tg_ctx *c, tg_pool *p, size_t size) {
 }
 
 void tg_pool_put(tg_ctx *c, tg_pool *p, void *o) {
-  if (!c || c->blocks.closed || p->count >= TG_POOL_MAX) {
+  if (TG_POOLS_OFF || !c || c->blocks.closed || p->count >= TG_POOL_MAX) {
     free(o);
     return;
   }
@@ -62,6 +88,8 @@ void tg_ctx_cleanup(tg_ctx *c) {
   for (int k = 0; k < 3; k++) pool_drain(&c->node_pool[k]);
   free(c->dead_hooks);
   c->dead_hooks = NULL;
+  tg_host_alloc_unref(c->host_alloc); /* storages made with it keep their own reference */
+  c->host_alloc = NULL;
 }
 
 void tg_ctx_free(tg_ctx *c) {

@@ -77,10 +77,53 @@ tg_dtype tg_result_type(const tg_tensor *a, const tg_tensor *b) {
 }
 
 /* ---------------------------------------------------------------- storage */
+void tg_host_alloc_unref(tg_host_alloc *a) {
+  if (a && --a->refs == 0) free(a);
+}
+
+static bool over_limit(const tg_ctx *c, size_t nbytes) {
+  return c->mem_limit && (nbytes > c->mem_limit || c->live_bytes > c->mem_limit - nbytes);
+}
+
+/* the host's allocator when it set one (CPU memory only), else the backend's */
+static void *storage_alloc(tg_ctx *c, const tg_backend *be, size_t nbytes, tg_host_alloc **ha) {
+  *ha = NULL;
+  if (c->host_alloc && be == &tg_cpu_backend) {
+    void *p = c->host_alloc->alloc(c->host_alloc->ud, nbytes ? nbytes : 1);
+    if (p) (*ha = c->host_alloc)->refs++;
+    return p;
+  }
+  return be->alloc(c, nbytes);
+}
+
+/* one full collection by the binding (at most one at a time) */
+static void reclaim(tg_ctx *c, size_t nbytes) {
+  if (!c->oom_hook || c->in_oom) return;
+  c->in_oom = true;
+  c->oom_hook(c, nbytes);
+  c->in_oom = false;
+}
+
+static void *limit_error(tg_ctx *c, size_t nbytes) {
+  return tg_errp(c,
+                 "out of memory: tried to allocate %zu bytes with %zu bytes allocated, past the limit of %zu bytes "
+                 "(tg.set_memory_limit)",
+                 nbytes, c->live_bytes, c->mem_limit);
+}
+
 tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes) {
+  if (over_limit(c, nbytes)) {
+    reclaim(c, nbytes);
+    if (over_limit(c, nbytes)) return limit_error(c, nbytes);
+  }
   tg_storage *s = tg_pool_get(c, &c->storage_pool, sizeof *s);
   if (!s) return tg_errp(c, "out of memory");
-  s->data = be->alloc(c, nbytes);
+  tg_host_alloc *ha;
+  s->data = storage_alloc(c, be, nbytes, &ha);
+  if (!s->data) { /* garbage tensors may hold what is missing: collect once, retry */
+    reclaim(c, nbytes);
+    if (!over_limit(c, nbytes)) s->data = storage_alloc(c, be, nbytes, &ha);
+  }
   if (!s->data) {
     tg_pool_put(c, &c->storage_pool, s);
     return tg_errp(c, "out of memory: tried to allocate %zu bytes", nbytes);
@@ -89,8 +132,10 @@ tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes) {
   s->nbytes = nbytes;
   s->backend = be;
   s->ctx = c;
+  s->halloc = ha;
   c->alloc_pending += nbytes;
   c->live_bytes += nbytes;
+  if (c->live_bytes > c->mem_peak) c->mem_peak = c->live_bytes;
   return s;
 }
 
@@ -99,7 +144,10 @@ void tg_storage_unref(tg_storage *s) {
   if (s->ctx) s->ctx->live_bytes -= s->nbytes;
   if (s->release) /* wrapped host memory */
     s->release(s->release_ud, s->data);
-  else if (!s->borrowed)
+  else if (s->halloc) {
+    s->halloc->free(s->halloc->ud, s->data, s->nbytes ? s->nbytes : 1);
+    tg_host_alloc_unref(s->halloc);
+  } else if (!s->borrowed)
     s->backend->free(s->ctx, s->data, s->nbytes);
   if (s->ctx)
     tg_pool_put(s->ctx, &s->ctx->storage_pool, s);

@@ -1,6 +1,6 @@
 /* tg.h: the internal core API of tgrad (tensors, ops, autograd).
  *
- * Rules (see ARCHITECTURE.md): the core never touches Lua and never longjmps.
+ * Rules (see docs/design.md): the core never touches Lua and never longjmps.
  * A failing core function returns NULL (or -1) and leaves PyTorch-worded text
  * in ctx->err; only src/binding/ turns that into a Lua error.
  *
@@ -16,6 +16,16 @@
 #include <stdint.h>
 
 #define TG_MAX_DIMS 16
+#define TG_MAX_THREADS 1024 /* tg.set_num_threads's upper bound */
+
+/* Under AddressSanitizer the pools that recycle memory (tensor, storage and
+ * node structs, small and large buffers) are off: every block goes back to
+ * malloc/munmap, so a use after free is reported, not hidden by reuse. */
+#if defined(__SANITIZE_ADDRESS__) || defined(TGRAD_NO_POOLS)
+#define TG_POOLS_OFF 1
+#else
+#define TG_POOLS_OFF 0
+#endif
 #define TG_ERR_MAX 1024
 
 typedef enum { TG_FLOAT32, TG_FLOAT64, TG_INT64, TG_BOOL, TG_NDTYPES } tg_dtype;
@@ -37,7 +47,19 @@ typedef struct tg_storage {
   void *release_ud;
   bool borrowed;             /* wrapped host memory the host frees itself */
   tg_ctx *ctx;               /* the owner, for the allocator's accounting */
+  struct tg_host_alloc *halloc; /* host: the host's allocator that made data (NULL: the backend's) */
 } tg_storage;
+
+/* host: a host program's allocator for tensor memory (tgrad.h's
+ * tgrad_set_allocator); refcounted, since storages made with it outlive a
+ * change of allocator */
+typedef struct tg_host_alloc {
+  int refs;
+  void *(*alloc)(void *ud, size_t nbytes);
+  void (*free)(void *ud, void *ptr, size_t nbytes);
+  void *ud;
+} tg_host_alloc;
+void tg_host_alloc_unref(tg_host_alloc *a);
 
 /* ----------------------------------------------------------------- tensor */
 struct tg_tensor {
@@ -107,7 +129,6 @@ struct tg_ctx {
   tg_rng rng;
   size_t alloc_pending;    /* bytes allocated since the binding last told the GC */
   size_t live_bytes;       /* tensor storage bytes alive in this context */
-  size_t gc_threshold;     /* live_bytes at which the binding runs a full collection */
   tg_block_cache blocks;
   tg_pool tensor_pool, storage_pool;
   tg_pool node_pool[3];    /* graph nodes of up to 1, 2, 4 KiB (autograd/node.c) */
@@ -117,9 +138,25 @@ struct tg_ctx {
   const char *(*anomaly_trace)(tg_ctx *c); /* forward traceback for anomaly mode */
   int *dead_hooks; int n_dead_hooks, cap_dead_hooks;
   bool in_backward;
+  /* ---- host: the host keeps control (binding/memory.c, tensor.c) */
+  size_t mem_limit;        /* tg.set_memory_limit: live_bytes may not pass it (0: none) */
+  size_t mem_peak;         /* the largest live_bytes seen */
+  tg_host_alloc *host_alloc; /* NULL: the backend's allocator (with its pools) */
+  /* set by the binding: one full collection when an allocation fails or would
+   * pass the limit (the allocation is then retried once) */
+  void (*oom_hook)(tg_ctx *c, size_t nbytes);
+  void *host_L;            /* the binding's main lua_State, for oom_hook */
+  bool in_oom;
+  struct {
+    bool enabled;          /* tensor allocations drive incremental collector steps */
+    double scale;          /* Lua debt (bytes) per tensor byte allocated */
+    size_t min_step;       /* bytes allocated before a step is taken */
+    uint64_t steps, full_collections;
+  } gc;
 };
 
 tg_ctx *tg_ctx_new(void);
+int tg_default_threads(void); /* OMP_NUM_THREADS, else the process's CPU affinity */
 void tg_ctx_init(tg_ctx *c);    /* in caller-owned memory (a Lua userdata) */
 void tg_ctx_cleanup(tg_ctx *c); /* frees the block cache; later frees unmap directly */
 void tg_cpu_release_cache(tg_ctx *c);

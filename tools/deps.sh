@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh: make sure the build and test dependencies are present.
 # As root, installs what is missing with apt-get; otherwise prints the command.
-# usage: tools/deps.sh build|test
+# usage: tools/deps.sh build|test|fuzz
+# Run only by `make deps`, `make deps-fuzz`, `make test` and `make demo`.
 set -e
 need_pkgs=""
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -10,8 +11,11 @@ pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok i
 for p in lua5.4 liblua5.4-dev libopenblas-dev pkg-config gcc make; do
   pkg_ok "$p" || need_pkgs="$need_pkgs $p"
 done
-if [ "$1" = "test" ]; then
+if [ "$1" = "test" ] || [ "$1" = "fuzz" ]; then
   pkg_ok lua-busted || need_pkgs="$need_pkgs lua-busted"
+fi
+if [ "$1" = "fuzz" ]; then # libFuzzer (make fuzz-parser)
+  have clang || need_pkgs="$need_pkgs clang"
 fi
 [ -z "$need_pkgs" ] && exit 0
 

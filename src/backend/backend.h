@@ -1,4 +1,4 @@
-/* backend.h: the device vtable (ARCHITECTURE.md rule 7, after ggml-backend).
+/* backend.h: the device vtable (docs/design.md rule 7, after ggml-backend).
  * Generic code never dereferences a data pointer that may live on a device:
  * it asks the tensor's backend. A backend may leave a slot NULL or answer
  * false from supports(); the op then fails with a clear error. */

@@ -78,6 +78,12 @@ void tgL_register_tensor(lua_State *L, int ctxi, int module, int methods);
 void tgL_register_ops(lua_State *L, int ctxi, int module, int methods);
 void tgL_register_autograd(lua_State *L, int ctxi, int module, int methods);
 void tgL_register_creation(lua_State *L, int ctxi, int module, int methods);
+/* host: memory, collector policy, threads (memory.c); registered last: its
+ * set_num_threads replaces creation.c's */
+void tgL_register_host(lua_State *L, int ctxi, int module, int methods);
+extern const char tgL_methods_key; /* registry: the Tensor methods table */
+extern const char tgL_ctx_key;     /* registry: the context as a light userdata */
+void tgL_gc_account(lua_State *L, tg_ctx *c); /* a new box: count it, step when due */
 void tgL_register_reduce(lua_State *L, int ctxi, int module, int methods);   /* ops_reduce.c */
 void tgL_register_shape(lua_State *L, int ctxi, int module, int methods);    /* ops_shape.c */
 void tgL_register_nn(lua_State *L, int ctxi, int module, int methods);       /* ops_nn.c */

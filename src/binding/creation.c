@@ -32,6 +32,10 @@ static void parse_shape(lua_State *L, int idx, parse_state *p) {
   lua_pop(L, 1);
 }
 
+/* host (fuzz_parser): a double as int64 without undefined behaviour (NaN and
+ * out-of-range values give INT64_MIN, what x86's cvttsd2si and PyTorch give) */
+static int64_t to_i64(double v) { return v >= -0x1p63 && v < 0x1p63 ? (int64_t)v : INT64_MIN; }
+
 static void parse_fill(lua_State *L, int idx, int d, parse_state *p) {
   if (d == p->ndim) {
     int t = lua_type(L, idx);
@@ -40,14 +44,14 @@ static void parse_fill(lua_State *L, int idx, int d, parse_state *p) {
     if (t == LUA_TNUMBER) {
       p->any_number = true;
       if (lua_isinteger(L, idx)) iv = lua_tointeger(L, idx), v = (double)iv;
-      else p->any_float = true, v = lua_tonumber(L, idx), iv = (int64_t)v;
+      else p->any_float = true, v = lua_tonumber(L, idx), iv = to_i64(v);
     } else if (t == LUA_TBOOLEAN) {
       p->any_bool = true;
       v = iv = lua_toboolean(L, idx);
     } else if (tgL_is_tensor(L, idx) && tg_numel(tgL_check(L, idx)) == 1) {
       tg_tensor *s = tgL_check(L, idx);
       v = tg_get_flat(s, 0);
-      iv = (int64_t)v;
+      iv = to_i64(v);
       if (tg_is_float(s->dtype)) p->any_float = true;
       p->any_number = true;
     } else {

@@ -23,27 +23,16 @@ tg_tensor **tgL_newbox(lua_State *L) {
   *box = NULL;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
   lua_setmetatable(L, -2);
+  /* every new tensor counts for the collector policy (memory.c), whichever
+   * binding made it; the box is empty, so a step here is safe (rule 10) */
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_ctx_key);
+  tg_ctx *c = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (c) tgL_gc_account(L, c);
   return box;
 }
 
-/* The collector cannot see tensor bytes (they live outside Lua's heap), so
- * garbage tensors would pile up between cycles (ARCHITECTURE rule 9). When
- * live tensor memory doubles since the last full collection (and is past
- * 32 MB), collect: the cost is amortised like Lua's own pause. */
-#define TG_GC_MIN_THRESHOLD ((size_t)32 << 20)
-void tgL_gc_step(lua_State *L, tg_ctx *c) {
-  if (c->gc_threshold == 0) c->gc_threshold = TG_GC_MIN_THRESHOLD;
-  if (c->live_bytes >= c->gc_threshold) {
-    lua_gc(L, LUA_GCCOLLECT);
-    size_t next = c->live_bytes * 2;
-    c->gc_threshold = next > TG_GC_MIN_THRESHOLD ? next : TG_GC_MIN_THRESHOLD;
-    c->alloc_pending = 0;
-  } else if (c->alloc_pending >= ((size_t)1 << 20)) {
-    int kb = (int)(c->alloc_pending >> 10);
-    c->alloc_pending = 0;
-    lua_gc(L, LUA_GCSTEP, kb);
-  }
-}
+/* tgL_gc_step: binding/memory.c (the collector policy) */
 
 int tgL_push(lua_State *L, tg_ctx *c, tg_tensor *t) {
   if (!t) return tgL_raise(L, c);
@@ -55,14 +44,40 @@ int tgL_push(lua_State *L, tg_ctx *c, tg_tensor *t) {
 
 bool tgL_is_tensor(lua_State *L, int idx) { return tgL_testbox(L, idx) != NULL; }
 
+/* "bad argument #idx to 'name' (what)", with a hint when a Tensor method got no
+ * tensor as its first argument because it was called with '.' instead of ':'
+ * (t.backward() passes no self: the call was not a method call, and the
+ * function running is the Tensor method of that name, not tg's function) */
+static int bad_tensor_arg(lua_State *L, int idx, const char *what) {
+  lua_Debug ar;
+  if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "nf", &ar) || !ar.name) {
+    if (lua_gettop(L) > 0 && lua_isfunction(L, -1)) lua_pop(L, 1);
+    return luaL_error(L, "bad argument #%d (%s)", idx, what);
+  }
+  bool hint = false;
+  if (idx == 1 && strcmp(ar.namewhat ? ar.namewhat : "", "method") != 0 &&
+      lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_methods_key) == LUA_TTABLE) {
+    lua_getfield(L, -1, ar.name);
+    hint = lua_rawequal(L, -1, -3);
+    lua_pop(L, 2);
+  } else if (idx == 1) {
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1); /* the running function */
+  if (hint)
+    return luaL_error(L, "bad argument #%d to '%s' (%s; did you call t.%s() instead of t:%s()?)", idx, ar.name, what,
+                      ar.name, ar.name);
+  return luaL_error(L, "bad argument #%d to '%s' (%s)", idx, ar.name, what);
+}
+
 tg_tensor *tgL_check(lua_State *L, int idx) {
   tg_tensor **box = tgL_testbox(L, idx);
   if (!box) {
-    const char *got = luaL_typename(L, idx);
-    luaL_error(L, "bad argument #%d: expected Tensor but got %s", idx, got);
+    lua_pushfstring(L, "expected Tensor but got %s", luaL_typename(L, idx));
+    bad_tensor_arg(L, idx, lua_tostring(L, -1));
     return NULL;
   }
-  if (!*box) luaL_error(L, "bad argument #%d: the tensor has been freed", idx);
+  if (!*box) bad_tensor_arg(L, idx, "the tensor has been freed by t:free() or a <close> variable");
   return *box;
 }
 

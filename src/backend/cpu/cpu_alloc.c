@@ -6,7 +6,7 @@
  * Small buffers come from malloc. Large ones (>= 128 KiB) are mapped
  * directly and, when freed, kept in a small per-context cache of blocks
  * of the same size: training loops allocate the same shapes every step, and
- * a fresh mapping costs a page fault per 4 KiB (BENCHMARKS.md), while glibc's
+ * a fresh mapping costs a page fault per 4 KiB (bench/README.md: elementwise), while glibc's
  * heap, left to itself, fragments under Lua's batched frees and grows
  * without bound (seen here: 10 GB for 10,000 1-MB temporaries). */
 #include <stdint.h>
@@ -63,6 +63,10 @@ static int small_class(size_t n) {
 }
 
 void *tg_cpu_alloc(tg_ctx *c, size_t nbytes) {
+  if (TG_POOLS_OFF) { /* sanitizer builds: plain malloc, every block visible to ASan */
+    void *p = NULL;
+    return posix_memalign(&p, 64, nbytes ? nbytes : 1) == 0 ? p : NULL;
+  }
   if (nbytes <= SMALL_MAX) {
     int k = small_class(nbytes);
     tg_block_cache *bc = &c->blocks;
@@ -94,6 +98,10 @@ void *tg_cpu_alloc(tg_ctx *c, size_t nbytes) {
 }
 
 void tg_cpu_free(tg_ctx *c, void *p, size_t nbytes) {
+  if (TG_POOLS_OFF) {
+    free(p);
+    return;
+  }
   if (nbytes <= SMALL_MAX) {
     int k = small_class(nbytes);
     tg_block_cache *bc = c ? &c->blocks : NULL;

@@ -1,6 +1,7 @@
 /* cpu_blas.c: matrix products through OpenBLAS. A transposed view goes to
  * BLAS as a transpose flag with its leading dimension, never as a copy. */
 #include <cblas.h>
+#include <pthread.h>
 
 #include "cpu.h"
 
@@ -26,11 +27,15 @@ static bool blas_layout(int64_t r, int64_t k, int64_t sr, int64_t sk, bool *tran
 NAIVE_MM(int64_t)
 
 /* OpenBLAS follows tg.set_num_threads. Its thread count is process-wide (one
- * setting shared by every lua_State), so it is set before each gemm from the
- * calling state's ctx->num_threads, and only when it differs from OpenBLAS's
- * current value (read back from OpenBLAS itself: no state of ours), since
- * setting it is not free. States in other threads with other counts take
- * turns changing it; results do not depend on it. */
+ * setting shared by every lua_State in the process), so it is set before
+ * each gemm from the calling state's ctx->num_threads, and only when it
+ * differs (read back from OpenBLAS itself). States in other threads may ask
+ * for other counts: setting the count while another thread is inside a gemm
+ * crashes OpenBLAS, so "set the count + gemm" is one critical section under
+ * a process-wide mutex (the one piece of process-wide mutable state in
+ * tgrad; gemms of different states take turns, each with its own count). */
+static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void blas_threads(tg_ctx *c) {
   if (openblas_get_num_threads() != c->num_threads) openblas_set_num_threads(c->num_threads);
 }
@@ -47,14 +52,16 @@ static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a
   if (!blas_layout(m, k, sa0, sa1, &ta, &lda) || !blas_layout(k, n, sb0, sb1, &tb, &ldb))
     return 1; /* caller makes the operands contiguous */
   if (m == 0 || n == 0) return 0;
-  blas_threads(c);
   enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  pthread_mutex_lock(&blas_lock);
+  blas_threads(c);
   if (dt == TG_FLOAT32)
     cblas_sgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0f, (float *)a, (int)lda, (float *)b,
                 (int)ldb, 0.0f, (float *)o, (int)(n > 0 ? n : 1));
   else
     cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0, (double *)a, (int)lda, (double *)b,
                 (int)ldb, 0.0, (double *)o, (int)(n > 0 ? n : 1));
+  pthread_mutex_unlock(&blas_lock);
   return 0;
 }
 

@@ -189,7 +189,11 @@ int tg_cpu_softmax_backward(tg_ctx *c, tg_tensor *out, const tg_tensor *g, const
 }
 
 /* --------------------------------------------------------------- nll_loss */
-static int nll_bad_target(tg_ctx *c, int64_t t) { return tg_err(c, "Target %lld is out of bounds.", (long long)t); }
+static int nll_bad_target(tg_ctx *c, int64_t t) {
+  if (t == 0) /* a 0-based class id from PyTorch code */
+    return tg_err(c, "Target 0 is out of bounds. (targets are 1-based in tgrad: classes are 1..C)");
+  return tg_err(c, "Target %lld is out of bounds.", (long long)t);
+}
 
 #define NLL_KERNELS(T)                                                                               \
   static int nll_fwd_##T(tg_ctx *c, T *out, const T *x, tg_nll_args *a) {                            \

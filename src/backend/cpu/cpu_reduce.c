@@ -1,5 +1,5 @@
 /* cpu_reduce.c: sum over a set of dims. float32 accumulates in double,
- * int64/bool in int64 (ARCHITECTURE: reductions accumulate f32 in double). */
+ * int64/bool in int64 (docs/design.md: reductions accumulate f32 in double). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -251,11 +251,12 @@ describe("bad arguments that reached C", function()
 
   it("set_num_threads(100000) and 2^32 are refused; the count is unchanged", function()
     local n = tg.get_num_threads()
-    errors("set_num_threads: 100000 threads is more than the supported maximum of 1024",
+    errors("set_num_threads(): the number of threads must be between 1 and 1024, got 100000",
            function() tg.set_num_threads(100000) end)
-    errors("set_num_threads: 4294967296 threads is more than the supported maximum",
+    errors("set_num_threads(): the number of threads must be between 1 and 1024, got 4294967296",
            function() tg.set_num_threads(2 ^ 32) end)
-    errors("set_num_threads expects a positive integer", function() tg.set_num_threads(0) end)
+    errors("set_num_threads(): the number of threads must be between 1 and 1024, got 0",
+           function() tg.set_num_threads(0) end)
     assert.are.equal(n, tg.get_num_threads())
   end)
 end)

@@ -116,6 +116,16 @@ static int f_tensor(lua_State *L) {
     if (__builtin_mul_overflow(n, p->size[d], &n) || n > (int64_t)(SIZE_MAX / sizeof(double)))
       return luaL_error(L, "tensor(): the nested tables claim more elements than can be allocated (a __len of %I at "
                            "dimension %d)", (lua_Integer)p->size[d], d + 1);
+  /* an empty result is checked by visiting every row; a table whose __len claims
+   * billions of empty rows would make that a hang (fuzz: __len = 2^40, rows {}),
+   * so past 2^24 rows with no element at all it is refused */
+  if (n == 0) {
+    int64_t rows = 1;
+    for (int d = 0; d < p->ndim && p->size[d] != 0; d++)
+      if (__builtin_mul_overflow(rows, p->size[d], &rows) || rows > ((int64_t)1 << 24))
+        return luaL_error(L, "tensor(): the nested tables claim more than 2^24 rows and no element (a __len of %I at "
+                             "dimension %d)", (lua_Integer)p->size[d], d + 1);
+  }
   p->cap = n;
   p->vals = malloc(sizeof(double) * (size_t)(n ? n : 1));
   p->ivals = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));

@@ -110,3 +110,28 @@ describe("tg.models.resnet", function()
       "ResNet.__init__() got an unexpected keyword argument 'num_class'")
   end)
 end)
+
+describe("README's Models and examples section", function()
+  it("its Lua snippet runs and prints what its --> comments say", function()
+    local src = debug.getinfo(1, "S").source:sub(2)
+    local root = src:match("^(.*)/spec/[^/]*$") or "."
+    local f = assert(io.open(root .. "/README.md"))
+    local readme = f:read("a")
+    f:close()
+    local section = assert(readme:match("\n## Models and examples\n(.-)\n## "), "section missing")
+    local code = assert(section:match("```lua\n(.-)```"), "no Lua block")
+    local printed = {}
+    local env = setmetatable({print = function(...)
+      local parts = {}
+      for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+      printed[#printed + 1] = table.concat(parts, "\t")
+    end}, {__index = _G})
+    assert(load(code, "=README", "t", env))()
+    local want = {}
+    for line in code:gmatch("[^\n]+") do
+      local w = line:match("%-%->%s*(.-)%s*$")
+      if w then want[#want + 1] = w end
+    end
+    assert.are.same(want, printed)
+  end)
+end)

@@ -359,6 +359,8 @@ describe("fuzz findings", function()
     huge_len = "print(pcall(tg.tensor, setmetatable({}, {__len = function() return math.maxinteger end})))",
     huge_len_empty_rows = "print(pcall(tg.tensor, setmetatable({}, {__len = function() return 2^40 // 1 end, "
       .. "__index = function() return {} end})))",
+    huge_len_fake_rows = "print(pcall(tg.tensor, setmetatable({}, {__len = function() return 2^31 // 1 end, "
+      .. "__index = function() return 1 end})))",
     huge_size = "print(pcall(function() return tg.zeros(0):view(math.maxinteger, 0, math.maxinteger) end)); "
       .. "print(pcall(tg.eye, math.maxinteger, math.maxinteger)); print(pcall(function() return tg.zeros(0, 2):chunk(2^40 // 1, 1) end))",
     uaf_retain = "local x = tg.ones(3, {requires_grad = true}); local y = x * 2; y:retain_grad(); local z = y * 3; "

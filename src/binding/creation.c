@@ -16,13 +16,31 @@ typedef struct parse_state {
   int64_t *ivals;
   int64_t n, cap;
   bool any_float, any_number, any_bool;
+  int64_t meta_budget; /* elements that tables with a metatable may still claim */
 } parse_state;
+
+/* the length of the table at idx. A plain table's length is backed by memory it
+ * really holds; a table with a metatable may claim any __len and produce rows
+ * from __index for ever (fuzz: a __len of 2^31 answered by __index was a hang),
+ * so all such tables of one call together may claim at most 2^25 elements */
+#define TG_META_BUDGET ((int64_t)1 << 25)
+static lua_Integer table_len(lua_State *L, int idx, int d, parse_state *p) {
+  lua_Integer len = luaL_len(L, idx);
+  if (lua_getmetatable(L, idx)) {
+    lua_pop(L, 1);
+    if (len > 0) p->meta_budget -= len;
+    if (p->meta_budget < 0)
+      luaL_error(L, "tensor(): tables with metatables claim more than 2^25 elements (a __len of %I at dimension %d); "
+                    "build large tensors from plain tables", len, d + 1);
+  }
+  return len;
+}
 
 static void parse_shape(lua_State *L, int idx, parse_state *p) {
   lua_pushvalue(L, idx);
   while (lua_istable(L, -1) && !tgL_is_tensor(L, -1)) {
     if (p->ndim == TG_MAX_DIMS) luaL_error(L, "too many dimensions");
-    lua_Integer len = luaL_len(L, -1); /* __len is the table's word: checked, never trusted */
+    lua_Integer len = table_len(L, lua_gettop(L), p->ndim, p); /* __len is the table's word: checked, never trusted */
     if (len < 0) luaL_error(L, "tensor(): a table claims a negative length (%I) at dimension %d", len, p->ndim + 1);
     p->size[p->ndim++] = len;
     if (len == 0) break;
@@ -65,7 +83,7 @@ static void parse_fill(lua_State *L, int idx, int d, parse_state *p) {
   }
   if (!lua_istable(L, idx) || tgL_is_tensor(L, idx))
     luaL_error(L, "expected sequence of length %I at dim %d (got %s)", (lua_Integer)p->size[d], d + 1, luaL_typename(L, idx));
-  lua_Integer len = luaL_len(L, idx);
+  lua_Integer len = table_len(L, idx, d, p);
   if (len != p->size[d])
     luaL_error(L, "expected sequence of length %I at dim %d (got %I)", (lua_Integer)p->size[d], d + 1, (lua_Integer)len);
   luaL_checkstack(L, 4, "nesting too deep");
@@ -105,6 +123,7 @@ static int f_tensor(lua_State *L) {
   /* buffers live in a userdata with __close semantics via the GC */
   parse_state *p = lua_newuserdatauv(L, sizeof *p, 0);
   memset(p, 0, sizeof *p);
+  p->meta_budget = TG_META_BUDGET;
   lua_newtable(L);
   lua_pushcfunction(L, tensor_release_buffers);
   lua_setfield(L, -2, "__gc");

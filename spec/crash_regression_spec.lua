@@ -142,9 +142,14 @@ describe("tg.tensor does not trust __len", function()
   it("lengths whose product overflows are refused before allocating", function()
     local inner = setmetatable({}, {__len = function() return 2 ^ 40 end})
     local t = setmetatable({}, {__len = function() return 2 ^ 30 end, __index = function() return inner end})
-    errors("the nested tables claim more elements than can be allocated", function() tg.tensor(t) end)
-    errors("the nested tables claim more elements than can be allocated",
+    -- refused before any allocation: the budget of tables with metatables (2^25 elements)
+    errors("tables with metatables claim more than 2^25 elements", function() tg.tensor(t) end)
+    errors("tables with metatables claim more than 2^25 elements",
            function() tg.tensor(setmetatable({}, {__len = function() return M end})) end)
+    -- and a product that overflows within the budget's reach of the first path
+    local small = setmetatable({}, {__len = function() return 2 ^ 20 end, __index = function() return {} end})
+    errors("more than 2^24 rows and no element", function() tg.tensor({small, small, small, small, small, small,
+      small, small, small, small, small, small, small, small, small, small, small}) end)
     errors("claims a negative length", function() tg.tensor(setmetatable({}, {__len = function() return -3 end})) end)
   end)
 

@@ -10,6 +10,7 @@ local tg = require "tgrad"
 tg.set_num_threads(1) -- os.clock counts CPU time: no spinning BLAS threads
 local heap_mb = tonumber(arg and arg[1]) or 400
 local n_ops = tonumber(arg and arg[2]) or 400
+if os.getenv("GC_SCALE") then require("tgrad").set_gc_policy({scale = tonumber(os.getenv("GC_SCALE"))}) end
 
 local cycles = 0
 local function arm()

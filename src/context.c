@@ -44,7 +44,7 @@ void tg_ctx_init(tg_ctx *c) {
   c->num_threads = tg_default_threads();
   tg_rng_seed(&c->rng, 0x2545F4914F6CDD1DULL);
   c->gc.enabled = true;
-  c->gc.scale = 1.0;
+  c->gc.scale = 4.0; /* measured: 1.0 left dead conv/relu buffers waiting (CNN step 15.1 ms -> 10.7 ms at 4) */
   c->gc.min_step = (size_t)256 << 10;
 }
 

@@ -83,6 +83,7 @@ tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes) {
   s->data = be->alloc(c, nbytes);
   if (!s->data) {
     tg_pool_put(c, &c->storage_pool, s);
+    if (be != &tg_cpu_backend) return NULL; /* cuda boundary: a device backend wrote its own message */
     return tg_errp(c, "out of memory: tried to allocate %zu bytes", nbytes);
   }
   s->refs = 1;

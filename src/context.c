@@ -57,6 +57,7 @@ static void pool_drain(tg_pool *p) {
 }
 
 void tg_ctx_cleanup(tg_ctx *c) {
+  if (c->device_backend) c->device_backend->ctx_close(c); /* cuda boundary */
   tg_cpu_backend.ctx_close(c); /* also marks the context closed: later frees go to free() */
   pool_drain(&c->tensor_pool);
   pool_drain(&c->storage_pool);

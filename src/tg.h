@@ -117,6 +117,9 @@ struct tg_ctx {
   const char *(*anomaly_trace)(tg_ctx *c); /* forward traceback for anomaly mode */
   int *dead_hooks; int n_dead_hooks, cap_dead_hooks;
   bool in_backward;
+  /* cuda boundary: the device backend loaded into this context (NULL: none) and its state */
+  const tg_backend *device_backend;
+  void *device_state;
 };
 
 tg_ctx *tg_ctx_new(void);

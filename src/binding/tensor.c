@@ -328,11 +328,18 @@ static int m_to(lua_State *L) {
   tg_tensor *t = tgL_check(L, 1);
   tg_dtype dt = t->dtype;
   bool copy = false;
+  const tg_backend *be = NULL; /* cuda boundary: the target device, NULL: unchanged */
   for (int i = 2; i <= lua_gettop(L); i++) {
     if (lua_type(L, i) == LUA_TSTRING) {
       const char *s = lua_tostring(L, i);
-      if (!strcmp(s, "cpu")) continue;
-      if (!strncmp(s, "cuda", 4)) return luaL_error(L, "device '%s' is not available: this build of tgrad has the cpu backend only", s);
+      if (!strcmp(s, "cpu")) {
+        be = &tg_cpu_backend;
+        continue;
+      }
+      if (tgL_is_cuda_device(s)) { /* cuda boundary: raises the reason when CUDA is unusable */
+        be = tgL_cuda_backend(L, tgL_ctx(L));
+        continue;
+      }
       dt = tgL_dtype(L, i);
     } else if (lua_istable(L, i) && lua_getfield(L, i, "name") != LUA_TNIL) {
       lua_pop(L, 1);
@@ -351,6 +358,13 @@ static int m_to(lua_State *L) {
   if (copy && dt == t->dtype) { /* to(..., {copy = true}): a new tensor even when nothing changes */
     tg_ctx *c = tgL_ctx(L);
     return tgL_push(L, c, tg_clone(c, t));
+  }
+  if (be && be != tg_backend_of(t)) { /* cuda boundary: the dtype, then the device */
+    tg_ctx *c = tgL_ctx(L);
+    tg_tensor *d = tg_to_dtype(c, t, dt);
+    tg_tensor *r = d ? tg_to_backend(c, d, be) : NULL;
+    tg_tensor_unref(d);
+    return tgL_push(L, c, r);
   }
   return to_dtype(L, dt);
 }

@@ -61,7 +61,7 @@ static cuda_lib *cuda_get(lua_State *L, tg_ctx *c) {
   /* never dlclosed: tensors may outlive any Lua object that could own the handle */
   lib->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!lib->handle) {
-    snprintf(lib->why, sizeof lib->why, "the CUDA module %.200s could not be loaded: %.280s", path, dlerror());
+    snprintf(lib->why, sizeof lib->why, "the CUDA module %.180s could not be loaded: %.280s", path, dlerror());
     return lib;
   }
   lib->count_fn = (tg_cuda_count_fn)dlsym(lib->handle, TG_CUDA_COUNT_SYM);
@@ -88,7 +88,7 @@ static cuda_lib *cuda_get(lua_State *L, tg_ctx *c) {
 const tg_backend *tgL_cuda_backend(lua_State *L, tg_ctx *c) {
   if (c->device_backend) return c->device_backend;
   cuda_lib *lib = cuda_get(L, c);
-  if (lib->state != 1) luaL_error(L, "CUDA is not available: %s", lib->why);
+  if (lib->state != 1) luaL_error(L, "device 'cuda' is not available: %s", lib->why);
   char why[400] = "";
   const tg_backend *be = lib->open(c, 0, why, sizeof why);
   if (!be) luaL_error(L, "CUDA initialization failed: %s", why);

@@ -114,7 +114,7 @@ int tgL_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grad
 
 /* cuda boundary (helper cuda, binding/cuda.c): the context's CUDA backend, loaded on first use
  * (raises the reason when the module, driver or device is missing); "cuda" / "cuda:N" */
-const tg_backend *tgL_cuda_backend(lua_State *L, tg_ctx *c);
+const tg_backend *tgL_cuda_backend(lua_State *L, tg_ctx *c, const char *dev);
 int tgL_is_cuda_device(const char *dev);
 void tgL_register_cuda(lua_State *L, int ctxi, int module, int methods);
 

@@ -85,10 +85,13 @@ static cuda_lib *cuda_get(lua_State *L, tg_ctx *c) {
 }
 
 /* the context's CUDA backend, opened on device 0 on first use; raises the reason otherwise */
-const tg_backend *tgL_cuda_backend(lua_State *L, tg_ctx *c) {
-  if (c->device_backend) return c->device_backend;
+const tg_backend *tgL_cuda_backend(lua_State *L, tg_ctx *c, const char *dev) {
+  if (!dev) dev = "cuda";
   cuda_lib *lib = cuda_get(L, c);
-  if (lib->state != 1) luaL_error(L, "device 'cuda' is not available: %s", lib->why);
+  if (lib->state != 1) luaL_error(L, "device '%s' is not available: %s", dev, lib->why);
+  if (strcmp(dev, "cuda") != 0 && strcmp(dev, "cuda:0") != 0)
+    luaL_error(L, "device '%s' is not available: tgrad uses one CUDA device, cuda:0", dev);
+  if (c->device_backend) return c->device_backend;
   char why[400] = "";
   const tg_backend *be = lib->open(c, 0, why, sizeof why);
   if (!be) luaL_error(L, "CUDA initialization failed: %s", why);
@@ -138,7 +141,7 @@ static int l_empty_cache(lua_State *L) {
 
 static int l_synchronize(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
-  tgL_cuda_backend(L, c);
+  tgL_cuda_backend(L, c, NULL);
   cuda_lib *lib = cuda_get(L, c);
   if (lib->sync(c) < 0) return tgL_raise(L, c);
   return 0;
@@ -147,13 +150,17 @@ static int l_synchronize(lua_State *L) {
 static int l_to_cuda(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   tg_tensor *t = tgL_check(L, 1);
-  const tg_backend *be = tgL_cuda_backend(L, c);
+  char dev[32] = "cuda";
+  if (lua_type(L, 2) == LUA_TNUMBER) snprintf(dev, sizeof dev, "cuda:%lld", (long long)luaL_checkinteger(L, 2));
+  else if (lua_type(L, 2) == LUA_TSTRING) snprintf(dev, sizeof dev, "%s", lua_tostring(L, 2));
+  const tg_backend *be = tgL_cuda_backend(L, c, dev);
   return tgL_push(L, c, tg_to_backend(c, t, be));
 }
 
 static int l_to_cpu(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   tg_tensor *t = tgL_check(L, 1);
+  if (tg_on_cpu(t)) return lua_settop(L, 1), 1; /* t itself, as PyTorch */
   return tgL_push(L, c, tg_to_backend(c, t, &tg_cpu_backend));
 }
 

@@ -337,7 +337,7 @@ static int m_to(lua_State *L) {
         continue;
       }
       if (tgL_is_cuda_device(s)) { /* cuda boundary: raises the reason when CUDA is unusable */
-        be = tgL_cuda_backend(L, tgL_ctx(L));
+        be = tgL_cuda_backend(L, tgL_ctx(L), s);
         continue;
       }
       dt = tgL_dtype(L, i);

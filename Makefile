@@ -115,3 +115,4 @@ install: $(MODULE)
 
 clean:
 	rm -rf build build-asan tgrad.so
+include cuda.mk # cuda: the CUDA backend object, built when nvcc exists

@@ -197,6 +197,11 @@ static int checked_numel(tg_ctx *c, int ndim, const int64_t *size, size_t elem, 
 }
 
 tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size) {
+  return tg_tensor_empty_on(c, &tg_cpu_backend, dt, ndim, size);
+}
+
+/* cuda boundary: a new contiguous tensor whose storage lives on backend be */
+tg_tensor *tg_tensor_empty_on(tg_ctx *c, const tg_backend *be, tg_dtype dt, int ndim, const int64_t *size) {
   if (ndim > TG_MAX_DIMS) return tg_errp(c, "tensors of more than %d dimensions are not supported", TG_MAX_DIMS);
   for (int d = 0; d < ndim; d++)
     if (size[d] < 0)
@@ -205,7 +210,7 @@ tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size
   if (checked_numel(c, ndim, size, tg_dtype_size(dt), &n) < 0) return NULL;
   tg_tensor *t = tensor_struct(c);
   if (!t) return NULL;
-  t->storage = tg_storage_new(c, &tg_cpu_backend, (size_t)n * tg_dtype_size(dt));
+  t->storage = tg_storage_new(c, be, (size_t)n * tg_dtype_size(dt));
   if (!t->storage) {
     free(t);
     return NULL;

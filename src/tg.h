@@ -151,6 +151,8 @@ void tg_storage_unref(tg_storage *s);
 tg_storage *tg_storage_share(tg_ctx *c, tg_storage *s, uint64_t version); /* same memory, own version */
 
 tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size);
+/* cuda boundary: the same on backend be (tg_tensor_empty is the cpu's) */
+tg_tensor *tg_tensor_empty_on(tg_ctx *c, const tg_backend *be, tg_dtype dt, int ndim, const int64_t *size);
 tg_tensor *tg_tensor_zeros(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size);
 tg_tensor *tg_tensor_full(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size, double v);
 tg_tensor *tg_tensor_scalar(tg_ctx *c, tg_dtype dt, double v); /* 0-d */

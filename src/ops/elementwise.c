@@ -100,7 +100,7 @@ static tg_tensor *unary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *x, tg_dtype dt, c
     return tg_errp(c, "\"%s\" not implemented on %s", tg_op_infos[op].name, be->name);
   tg_tensor *in = dt == x->dtype ? tg_tensor_ref(x) : tg_cast_raw(c, x, dt);
   if (!in) return NULL;
-  tg_tensor *out = tg_tensor_empty(c, dt, x->ndim, x->size);
+  tg_tensor *out = tg_tensor_empty_on(c, be, dt, x->ndim, x->size); /* cuda boundary: on x's device */
   if (out && tg_numel(out)) {
     int rc = has_params(op) ? be->unary_p(c, op, out, in, params) : be->unary(c, op, out, in);
     if (rc < 0) {
@@ -375,7 +375,7 @@ static tg_tensor *binary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b,
     tg_tensor_unref(ha);
     return NULL;
   }
-  tg_tensor *out = check_supported(c, &av, TG_K_BINARY, op) < 0 ? NULL : tg_tensor_empty(c, odt, nd, shape);
+  tg_tensor *out = check_supported(c, &av, TG_K_BINARY, op) < 0 ? NULL : tg_tensor_empty_on(c, tg_backend_of(a), odt, nd, shape); /* cuda boundary */
   if (out && tg_numel(out) && tg_backend_of(a)->binary(c, op, out, &av, &bv) < 0) {
     tg_tensor_unref(out);
     out = NULL;

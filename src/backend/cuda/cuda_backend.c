@@ -90,13 +90,14 @@ static int cu_copy(tg_ctx *c, tg_tensor *dst, const tg_tensor *src) {
 }
 
 static int cu_fill(tg_ctx *c, tg_tensor *t, double v) {
+  if (need_cuda(c, "fill", t) < 0) return -1;
   tgcu_geom g;
   geom(&g, t, NULL, NULL);
   return tgcu_fill(state(c), dptr(t), dcode(t->dtype), v, &g) < 0 ? fail(c) : 0;
 }
 
 static int unary_any(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const double *params) {
-  if (need_cuda(c, "unary", x) < 0) return -1;
+  if (need_cuda(c, "unary", out) < 0 || need_cuda(c, "unary", x) < 0) return -1;
   tgcu_geom g;
   geom(&g, out, x, NULL);
   int r = tgcu_unary(state(c), (int)op, dcode(x->dtype), dptr(out), dptr(x), params, &g);
@@ -109,7 +110,7 @@ static int cu_unary_p(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, c
 }
 
 static int cu_binary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *a, const tg_tensor *b) {
-  if (need_cuda(c, "binary", a) < 0 || need_cuda(c, "binary", b) < 0) return -1;
+  if (need_cuda(c, "binary", out) < 0 || need_cuda(c, "binary", a) < 0 || need_cuda(c, "binary", b) < 0) return -1;
   tgcu_geom g;
   geom(&g, out, a, b);
   int r = tgcu_binary(state(c), (int)op, dcode(a->dtype), dptr(out), dptr(a), dptr(b), &g);
@@ -118,7 +119,7 @@ static int cu_binary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *a, co
 }
 
 static int cu_mm(tg_ctx *c, tg_tensor *out, const tg_tensor *a, const tg_tensor *b) {
-  if (need_cuda(c, "mm", a) < 0 || need_cuda(c, "mm", b) < 0) return -1;
+  if (need_cuda(c, "mm", out) < 0 || need_cuda(c, "mm", a) < 0 || need_cuda(c, "mm", b) < 0) return -1;
   if (!contiguous(out) || a->ndim != b->ndim || (a->ndim != 2 && a->ndim != 3))
     return cerr(c, "mm on cuda: expected 2-D or 3-D operands of one rank and a contiguous output");
   bool batched = a->ndim == 3;

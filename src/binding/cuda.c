@@ -1,4 +1,4 @@
-/* cuda.c: tg.cuda.* and t:cuda() / t:cpu(). The CUDA backend is a separate
+/* cuda.c: tg.cuda.* and the loader behind t:cuda() / t:to("cuda") / device = "cuda". The CUDA backend is a separate
  * object (tgrad/cuda_backend.so, built by cuda.mk when nvcc exists) that is
  * dlopened on first use, so `require "tgrad"` never needs CUDA. Its handle
  * and entry points live in a userdata in the registry (per Lua state). */
@@ -9,7 +9,6 @@
 
 #include "binding.h"
 #include "../backend/cuda/tg_cuda.h"
-#include "../ops.h"
 
 #define CUDA_KEY "tgrad.cuda.lib"
 
@@ -147,23 +146,6 @@ static int l_synchronize(lua_State *L) {
   return 0;
 }
 
-static int l_to_cuda(lua_State *L) {
-  tg_ctx *c = tgL_ctx(L);
-  tg_tensor *t = tgL_check(L, 1);
-  char dev[32] = "cuda";
-  if (lua_type(L, 2) == LUA_TNUMBER) snprintf(dev, sizeof dev, "cuda:%lld", (long long)luaL_checkinteger(L, 2));
-  else if (lua_type(L, 2) == LUA_TSTRING) snprintf(dev, sizeof dev, "%s", lua_tostring(L, 2));
-  const tg_backend *be = tgL_cuda_backend(L, c, dev);
-  return tgL_push(L, c, tg_to_backend(c, t, be));
-}
-
-static int l_to_cpu(lua_State *L) {
-  tg_ctx *c = tgL_ctx(L);
-  tg_tensor *t = tgL_check(L, 1);
-  if (tg_on_cpu(t)) return lua_settop(L, 1), 1; /* t itself, as PyTorch */
-  return tgL_push(L, c, tg_to_backend(c, t, &tg_cpu_backend));
-}
-
 void tgL_register_cuda(lua_State *L, int ctxi, int module, int methods) {
   static const luaL_Reg fns[] = {{"_cuda_is_available", l_is_available},
                                  {"_cuda_unavailable_reason", l_unavailable_reason},
@@ -174,7 +156,6 @@ void tgL_register_cuda(lua_State *L, int ctxi, int module, int methods) {
                                  {"_cuda_empty_cache", l_empty_cache},
                                  {"_cuda_synchronize", l_synchronize},
                                  {NULL, NULL}};
+  (void)methods; /* t:cuda(), t:cpu(), t:to("cuda") are in tensor.c */
   tgL_setfuncs(L, module, ctxi, fns);
-  static const luaL_Reg ms[] = {{"cuda", l_to_cuda}, {"cpu", l_to_cpu}, {NULL, NULL}};
-  tgL_setfuncs(L, methods, ctxi, ms);
 }

@@ -372,8 +372,14 @@ static int m_float(lua_State *L) { return to_dtype(L, TG_FLOAT32); }
 static int m_double(lua_State *L) { return to_dtype(L, TG_FLOAT64); }
 static int m_long(lua_State *L) { return to_dtype(L, TG_INT64); }
 static int m_bool(lua_State *L) { return to_dtype(L, TG_BOOL); }
-static int m_cpu(lua_State *L) { tgL_check(L, 1); lua_settop(L, 1); return 1; }
-/* t:cuda([device]) is t:to("cuda[:N]"): a clear "not available" error in this cpu-only build */
+/* t:cpu(): t itself on the cpu, else a copy (cuda boundary) */
+static int m_cpu(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  if (tg_on_cpu(t)) return lua_settop(L, 1), 1;
+  tg_ctx *c = tgL_ctx(L);
+  return tgL_push(L, c, tg_to_backend(c, t, &tg_cpu_backend));
+}
+/* t:cuda([device]) is t:to("cuda[:N]") (the reason when CUDA is unusable: binding/cuda.c) */
 static int m_cuda(lua_State *L) {
   tgL_check(L, 1);
   const char *dev = "cuda";

@@ -91,6 +91,15 @@ describe("on the CUDA device (values and gradients against the CPU)", function()
     assert.same({0, 3}, e:cpu():size())
   end)
 
+  it("a strided device tensor comes back right; item, tolist and printing copy back", function()
+    local x = tg.randn({4, 6}, {dtype = tg.float64})
+    local y = x:cuda()
+    assert.same(x:t():tolist(), y:t():cpu():tolist())
+    assert.same(x:t():tolist(), y:t():tolist())
+    assert.equal(x[2][3]:item(), y[2][3]:item())
+    assert.truthy(tostring(y):find("device='cuda'", 1, true))
+  end)
+
   it("unary ops match the CPU (float32, float64), also on transposed inputs", function()
     local ops = {"neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sigmoid", "tanh", "relu", "expm1", "rsqrt",
                  "sin", "cos", "tan", "silu", "erf", "floor", "ceil", "round", "trunc", "reciprocal", "square"}

@@ -9,6 +9,7 @@
 
 #include "binding.h"
 #include "../backend/cuda/tg_cuda.h"
+#include "../ops.h"
 
 #define CUDA_KEY "tgrad.cuda.lib"
 
@@ -144,6 +145,17 @@ static int l_synchronize(lua_State *L) {
   cuda_lib *lib = cuda_get(L, c);
   if (lib->sync(c) < 0) return tgL_raise(L, c);
   return 0;
+}
+
+/* the tensor at idx readable by the host: itself on the cpu, else a cpu copy that replaces it on the stack */
+tg_tensor *tgL_check_host(lua_State *L, int idx) {
+  tg_tensor *t = tgL_check(L, idx);
+  if (tg_on_cpu(t)) return t;
+  tg_ctx *c = tgL_ctx(L);
+  idx = lua_absindex(L, idx);
+  tgL_push(L, c, tg_to_backend(c, t, &tg_cpu_backend));
+  lua_replace(L, idx);
+  return tgL_check(L, idx);
 }
 
 void tgL_register_cuda(lua_State *L, int ctxi, int module, int methods) {

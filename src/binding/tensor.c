@@ -269,7 +269,7 @@ static void push_elem(lua_State *L, const tg_tensor *t, int64_t i) {
 }
 
 static int m_item(lua_State *L) {
-  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor *t = tgL_check_host(L, 1); /* cuda boundary: a device tensor is copied back */
   int64_t n = tg_numel(t);
   if (n != 1) return luaL_error(L, "a Tensor with %I elements cannot be converted to Scalar", (lua_Integer)n);
   push_elem(L, t, 0);
@@ -289,7 +289,7 @@ static void tolist_rec(lua_State *L, const tg_tensor *t, int d, int64_t *flat) {
 }
 
 static int m_tolist(lua_State *L) {
-  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor *t = tgL_check_host(L, 1); /* cuda boundary: a device tensor is copied back */
   int64_t flat = 0;
   luaL_checkstack(L, t->ndim + 4, "tensor too deep");
   tolist_rec(L, t, 0, &flat);
@@ -298,7 +298,7 @@ static int m_tolist(lua_State *L) {
 
 /* flat row-major values as one Lua array (for printing and fixtures) */
 static int m_flat(lua_State *L) {
-  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor *t = tgL_check_host(L, 1); /* cuda boundary: a device tensor is copied back */
   int64_t n = tg_numel(t);
   lua_createtable(L, (int)n, 0);
   for (int64_t i = 0; i < n; i++) {

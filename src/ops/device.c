@@ -22,9 +22,13 @@ tg_tensor *tg_to_backend(tg_ctx *c, tg_tensor *x, const tg_backend *be) {
   /* a strided source is made contiguous on its own device first */
   tg_tensor *src = tg_is_contiguous(x) ? tg_tensor_ref(x) : NULL;
   if (!src) {
-    if (!tg_on_cpu(x)) return tg_errp(c, "copying a non-contiguous %s tensor across devices is not supported", tg_backend_of(x)->name);
-    src = tg_contiguous_raw(c, x);
+    const tg_backend *sb = tg_backend_of(x);
+    src = tg_tensor_empty_on(c, sb, x->dtype, x->ndim, x->size);
     if (!src) return NULL;
+    if (tg_numel(x) && sb->copy(c, src, x) < 0) {
+      tg_tensor_unref(src);
+      return NULL;
+    }
   }
   tg_tensor *out = tg_tensor_empty(c, x->dtype, 0, NULL); /* the struct; its storage is replaced */
   if (!out) {

@@ -148,6 +148,160 @@ static void cu_ctx_close(tg_ctx *c) {
   c->device_state = NULL; /* later frees go straight to cudaFree */
 }
 
+/* ---- the slots the CUDA backend does not implement yet: a clear error instead of a NULL
+ * call (the ops that reach them on a CUDA tensor fail; move it with t:cpu()) */
+static void refuse(tg_ctx *c, const char *slot) {
+  cerr(c, "the \"%s\" kernel is not implemented on cuda yet (tgrad's CUDA backend covers copies, fill, elementwise ops "
+          "and mm; move the tensor with t:cpu())", slot);
+}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+static int no_sum(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const bool *reduce) {
+  refuse(c, "sum");
+  return -1;
+}
+static int no_random(tg_ctx *c, tg_tensor *t, bool normal) {
+  refuse(c, "random");
+  return -1;
+}
+static int no_softmax(tg_ctx *c, tg_tensor *out, const tg_tensor *x, int dim, bool log) {
+  refuse(c, "softmax");
+  return -1;
+}
+static int no_softmax_backward(tg_ctx *c, tg_tensor *out, const tg_tensor *g, const tg_tensor *y, int dim, bool log) {
+  refuse(c, "softmax_backward");
+  return -1;
+}
+static int no_nll(tg_ctx *c, tg_tensor *out, const tg_tensor *x, tg_nll_args *a, bool backward) {
+  refuse(c, "nll");
+  return -1;
+}
+static int no_pointwise_loss(tg_ctx *c, tg_loss_kind k, tg_tensor *out, const tg_tensor *x, const tg_tensor *y, const tg_tensor *w, double p, double scale) {
+  refuse(c, "pointwise_loss");
+  return -1;
+}
+static int no_reduce(tg_ctx *c, int kind, tg_tensor *out, tg_tensor *idx, const tg_tensor *x, const bool *reduce, double p) {
+  refuse(c, "reduce");
+  return -1;
+}
+static int no_scan(tg_ctx *c, int kind, bool reverse, tg_tensor *out, const tg_tensor *x, int dim) {
+  refuse(c, "scan");
+  return -1;
+}
+static int no_cumprod_grad(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *g, int dim) {
+  refuse(c, "cumprod_grad");
+  return -1;
+}
+static int no_sort(tg_ctx *c, tg_tensor *values, tg_tensor *indices, const tg_tensor *x, int dim, int64_t k, bool descending) {
+  refuse(c, "sort");
+  return -1;
+}
+static int no_take_along(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const tg_tensor *idx, int dim) {
+  refuse(c, "take_along");
+  return -1;
+}
+static int no_put_along(tg_ctx *c, tg_tensor *out, const tg_tensor *src, const tg_tensor *idx, int dim) {
+  refuse(c, "put_along");
+  return -1;
+}
+static int no_batch_norm(tg_ctx *c, tg_tensor *out, tg_tensor *mean, tg_tensor *invstd, const tg_tensor *x, const tg_tensor *w, const tg_tensor *b, tg_tensor *running_mean, tg_tensor *running_var, bool training, double momentum, double eps) {
+  refuse(c, "batch_norm");
+  return -1;
+}
+static int no_batch_norm_backward(tg_ctx *c, tg_tensor *gx, tg_tensor *gw, tg_tensor *gb, const tg_tensor *g, const tg_tensor *x, const tg_tensor *mean, const tg_tensor *invstd, const tg_tensor *w, bool training) {
+  refuse(c, "batch_norm_backward");
+  return -1;
+}
+static int no_group_norm(tg_ctx *c, tg_tensor *out, tg_tensor *mean, tg_tensor *rstd, const tg_tensor *x, const tg_tensor *w, const tg_tensor *b, int64_t N, int64_t C, int64_t L, int64_t G, double eps) {
+  refuse(c, "group_norm");
+  return -1;
+}
+static int no_group_norm_backward(tg_ctx *c, tg_tensor *gx, tg_tensor *gw, tg_tensor *gb, const tg_tensor *g, const tg_tensor *x, const tg_tensor *mean, const tg_tensor *rstd, const tg_tensor *w, int64_t N, int64_t C, int64_t L, int64_t G) {
+  refuse(c, "group_norm_backward");
+  return -1;
+}
+static int no_embedding(tg_ctx *c, tg_tensor *out, const tg_tensor *weight, const tg_tensor *ids) {
+  refuse(c, "embedding");
+  return -1;
+}
+static int no_embedding_backward(tg_ctx *c, tg_tensor *gw, const tg_tensor *g, const tg_tensor *ids, int64_t padding_idx, bool scale_grad_by_freq) {
+  refuse(c, "embedding_backward");
+  return -1;
+}
+static int no_embedding_scale(tg_ctx *c, tg_tensor *out, const tg_tensor *ids, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq) {
+  refuse(c, "embedding_scale");
+  return -1;
+}
+static int no_embedding_renorm(tg_ctx *c, tg_tensor *weight, const tg_tensor *ids, double max_norm, double norm_type) {
+  refuse(c, "embedding_renorm");
+  return -1;
+}
+static int no_optim_step(tg_ctx *c, const struct tg_optim_args *a, tg_tensor *param, const tg_tensor *grad, tg_tensor *const *state) {
+  refuse(c, "optim_step");
+  return -1;
+}
+static int no_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const tg_tensor *b, const tg_tensor *bias, const tg_conv_geom *g) {
+  refuse(c, "conv");
+  return -1;
+}
+static int no_max_pool2d(tg_ctx *c, tg_tensor *out, tg_tensor *idx, const tg_tensor *x, const struct tg_pool2d_args *a) {
+  refuse(c, "max_pool2d");
+  return -1;
+}
+static int no_adaptive_max_pool2d(tg_ctx *c, tg_tensor *out, tg_tensor *idx, const tg_tensor *x) {
+  refuse(c, "adaptive_max_pool2d");
+  return -1;
+}
+static int no_max_pool2d_backward(tg_ctx *c, tg_tensor *gx, const tg_tensor *g, const tg_tensor *idx) {
+  refuse(c, "max_pool2d_backward");
+  return -1;
+}
+static int no_avg_pool2d(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const struct tg_pool2d_args *a, bool backward) {
+  refuse(c, "avg_pool2d");
+  return -1;
+}
+static int no_adaptive_avg_pool2d(tg_ctx *c, tg_tensor *out, const tg_tensor *x, bool backward) {
+  refuse(c, "adaptive_avg_pool2d");
+  return -1;
+}
+static int no_resample(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const struct tg_resample_plan *p, bool backward) {
+  refuse(c, "resample");
+  return -1;
+}
+static int no_check_index(tg_ctx *c, const tg_tensor *idx, int64_t n, int dim) {
+  refuse(c, "check_index");
+  return -1;
+}
+static int no_gather(tg_ctx *c, tg_tensor *out, const tg_tensor *x, int dim, const tg_tensor *idx) {
+  refuse(c, "gather");
+  return -1;
+}
+static int no_scatter(tg_ctx *c, tg_tensor *dst, int dim, const tg_tensor *idx, const tg_tensor *src, double value, bool add) {
+  refuse(c, "scatter");
+  return -1;
+}
+static int no_index_select(tg_ctx *c, tg_tensor *out, const tg_tensor *x, int dim, const tg_tensor *idx) {
+  refuse(c, "index_select");
+  return -1;
+}
+static int no_index_add(tg_ctx *c, tg_tensor *dst, int dim, const tg_tensor *idx, const tg_tensor *src, double alpha) {
+  refuse(c, "index_add");
+  return -1;
+}
+static int no_where(tg_ctx *c, tg_tensor *out, const tg_tensor *cond, const tg_tensor *a, const tg_tensor *b) {
+  refuse(c, "where");
+  return -1;
+}
+static int no_tri(tg_ctx *c, tg_tensor *t, int64_t k, bool lower) {
+  refuse(c, "tri");
+  return -1;
+}
+static tg_tensor * no_mask_positions(tg_ctx *c, const tg_tensor *mask) {
+  refuse(c, "mask_positions");
+  return NULL;
+}
+#pragma GCC diagnostic pop
+
 static const tg_backend tg_cuda_backend = {
     .name = "cuda",
     .alloc = cu_alloc,
@@ -161,6 +315,42 @@ static const tg_backend tg_cuda_backend = {
     .mm = cu_mm,
     .copy_across = cu_copy_across,
     .ctx_close = cu_ctx_close,
+    .sum = no_sum,
+    .random = no_random,
+    .softmax = no_softmax,
+    .softmax_backward = no_softmax_backward,
+    .nll = no_nll,
+    .pointwise_loss = no_pointwise_loss,
+    .reduce = no_reduce,
+    .scan = no_scan,
+    .cumprod_grad = no_cumprod_grad,
+    .sort = no_sort,
+    .take_along = no_take_along,
+    .put_along = no_put_along,
+    .batch_norm = no_batch_norm,
+    .batch_norm_backward = no_batch_norm_backward,
+    .group_norm = no_group_norm,
+    .group_norm_backward = no_group_norm_backward,
+    .embedding = no_embedding,
+    .embedding_backward = no_embedding_backward,
+    .embedding_scale = no_embedding_scale,
+    .embedding_renorm = no_embedding_renorm,
+    .optim_step = no_optim_step,
+    .conv = no_conv,
+    .max_pool2d = no_max_pool2d,
+    .adaptive_max_pool2d = no_adaptive_max_pool2d,
+    .max_pool2d_backward = no_max_pool2d_backward,
+    .avg_pool2d = no_avg_pool2d,
+    .adaptive_avg_pool2d = no_adaptive_avg_pool2d,
+    .resample = no_resample,
+    .check_index = no_check_index,
+    .gather = no_gather,
+    .scatter = no_scatter,
+    .index_select = no_index_select,
+    .index_add = no_index_add,
+    .where = no_where,
+    .tri = no_tri,
+    .mask_positions = no_mask_positions,
 };
 
 /* ---- the entry points the core looks up (tg_cuda.h) */

@@ -3,7 +3,7 @@
 # (src/binding/cuda.c); tgrad.so itself never links CUDA.
 #   make            builds it too when nvcc is found ($(CUDA_HOME)/bin/nvcc or on PATH)
 #   make CUDA=0     skips it;   make CUDA=1   requires nvcc (an error without it)
-#   make cuda       just the CUDA object
+#   make cuda       just the CUDA object;  make install also installs it (luarocks)
 # Host and device code are -Werror clean; SASS for sm_80 and sm_90, PTX (compute_90) for newer GPUs.
 CUDA_HOME ?= /usr/local/cuda
 NVCC ?= $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
@@ -30,6 +30,14 @@ ifneq ($(CUDA),0)
 ifneq ($(NVCC),)
 all: $(CUDA_MODULE)
 cuda: $(CUDA_MODULE)
+
+# luarocks (build.type = "make") runs `make install`: the object goes next to
+# tgrad.so as tgrad/cuda_backend.so, where package.searchpath finds it
+.PHONY: cuda-install
+install: cuda-install
+cuda-install: $(CUDA_MODULE)
+	mkdir -p "$(INST_LIBDIR)/tgrad"
+	cp $(CUDA_MODULE) "$(INST_LIBDIR)/tgrad/cuda_backend.so"
 
 $(BUILD)/backend/cuda/%.cu.o: src/backend/cuda/%.cu $(CUDA_HDRS) cuda.mk
 	@mkdir -p $(dir $@)

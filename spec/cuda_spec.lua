@@ -125,6 +125,11 @@ describe("on the CUDA device (values and gradients against the CPU)", function()
       H.assert_close(tg.atan2(ca, cb):cpu(), tg.atan2(a, b), d[2])
       assert.same(tg.lt(a, b):tolist(), tg.lt(ca, cb):cpu():tolist())
       assert.equal(tg.bool, tg.lt(ca, cb).dtype)
+      -- Lua numbers and 0-d cpu tensors join the device; mixed dtypes promote there
+      H.assert_close((ca * 2 + 0.5):cpu(), a * 2 + 0.5, d[2])
+      H.assert_close((ca - tg.tensor(3.0)):cpu(), a - 3, d[2])
+      H.assert_close((ca + cb:double()):cpu(), a + b:double(), d[2])
+      assert.equal(tg.float64, (ca + cb:double()).dtype)
     end
   end)
 
@@ -149,7 +154,8 @@ describe("on the CUDA device (values and gradients against the CPU)", function()
   end)
 
   it("mixing devices fails with PyTorch's text", function()
-    H.errors("Expected all tensors to be on the same device", function() return tg.ones(2):cuda() + tg.ones(2) end)
+    H.errors("Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!",
+             function() return tg.ones(2):cuda() + tg.ones(2) end)
   end)
 
   it("the caching allocator counts, reuses and empties", function()

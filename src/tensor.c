@@ -371,7 +371,7 @@ int tg_copy_raw(tg_ctx *c, tg_tensor *dst, const tg_tensor *src) {
 }
 
 tg_tensor *tg_cast_raw(tg_ctx *c, tg_tensor *t, tg_dtype dt) {
-  tg_tensor *o = tg_tensor_empty(c, dt, t->ndim, t->size);
+  tg_tensor *o = tg_tensor_empty_on(c, tg_backend_of(t), dt, t->ndim, t->size); /* cuda boundary: on t's device */
   if (!o) return NULL;
   if (tg_numel(o) && tg_backend_of(t)->copy(c, o, t) < 0) {
     tg_tensor_unref(o);

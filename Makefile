@@ -166,3 +166,5 @@ install: $(MODULE) $(BUILD)/libtgrad.a
 
 clean:
 	rm -rf build build-asan build-fuzz tgrad.so
+
+include cuda.mk # cuda: the CUDA backend object, built when nvcc exists

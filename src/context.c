@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tg.h"
+#include "backend/backend.h" /* cuda boundary */
 
 tg_ctx *tg_ctx_new(void) {
   tg_ctx *c = malloc(sizeof *c);
@@ -82,7 +83,8 @@ static void pool_drain(tg_pool *p) {
 }
 
 void tg_ctx_cleanup(tg_ctx *c) {
-  tg_cpu_release_cache(c); /* also marks the context closed: later frees go to free() */
+  if (c->device_backend) c->device_backend->ctx_close(c); /* cuda boundary */
+  tg_cpu_backend.ctx_close(c); /* also marks the context closed: later frees go to free() */
   pool_drain(&c->tensor_pool);
   pool_drain(&c->storage_pool);
   for (int k = 0; k < 3; k++) pool_drain(&c->node_pool[k]);

@@ -180,4 +180,7 @@ typedef struct tg_conv_opts {
 /* x (N, C, spatial) or unbatched (C, spatial); bias NULL or 1-D; grad_fn ConvolutionBackward0 */
 tg_tensor *tg_convolution(tg_ctx *c, tg_tensor *x, tg_tensor *w, tg_tensor *bias, const tg_conv_opts *o);
 
+/* cuda boundary (helper cuda): a contiguous copy of x on backend be, differentiable (ops/device.c) */
+tg_tensor *tg_to_backend(tg_ctx *c, tg_tensor *x, const tg_backend *be);
+
 #endif

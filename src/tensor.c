@@ -126,6 +126,7 @@ tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes) {
   }
   if (!s->data) {
     tg_pool_put(c, &c->storage_pool, s);
+    if (be != &tg_cpu_backend) return NULL; /* cuda boundary: a device backend wrote its own message */
     return tg_errp(c, "out of memory: tried to allocate %zu bytes", nbytes);
   }
   s->refs = 1;
@@ -244,6 +245,11 @@ static int checked_numel(tg_ctx *c, int ndim, const int64_t *size, size_t elem, 
 }
 
 tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size) {
+  return tg_tensor_empty_on(c, &tg_cpu_backend, dt, ndim, size);
+}
+
+/* cuda boundary: a new contiguous tensor whose storage lives on backend be */
+tg_tensor *tg_tensor_empty_on(tg_ctx *c, const tg_backend *be, tg_dtype dt, int ndim, const int64_t *size) {
   if (ndim > TG_MAX_DIMS) return tg_errp(c, "tensors of more than %d dimensions are not supported", TG_MAX_DIMS);
   for (int d = 0; d < ndim; d++)
     if (size[d] < 0)
@@ -252,7 +258,7 @@ tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size
   if (checked_numel(c, ndim, size, tg_dtype_size(dt), &n) < 0) return NULL;
   tg_tensor *t = tensor_struct(c);
   if (!t) return NULL;
-  t->storage = tg_storage_new(c, &tg_cpu_backend, (size_t)n * tg_dtype_size(dt));
+  t->storage = tg_storage_new(c, be, (size_t)n * tg_dtype_size(dt));
   if (!t->storage) {
     free(t);
     return NULL;
@@ -413,7 +419,7 @@ int tg_copy_raw(tg_ctx *c, tg_tensor *dst, const tg_tensor *src) {
 }
 
 tg_tensor *tg_cast_raw(tg_ctx *c, tg_tensor *t, tg_dtype dt) {
-  tg_tensor *o = tg_tensor_empty(c, dt, t->ndim, t->size);
+  tg_tensor *o = tg_tensor_empty_on(c, tg_backend_of(t), dt, t->ndim, t->size); /* cuda boundary: on t's device */
   if (!o) return NULL;
   if (tg_numel(o) && tg_backend_of(t)->copy(c, o, t) < 0) {
     tg_tensor_unref(o);

@@ -153,6 +153,9 @@ struct tg_ctx {
     size_t min_step;       /* bytes allocated before a step is taken */
     uint64_t steps, full_collections;
   } gc;
+  /* cuda boundary: the device backend loaded into this context (NULL: none) and its state */
+  const tg_backend *device_backend;
+  void *device_state;
 };
 
 tg_ctx *tg_ctx_new(void);
@@ -185,6 +188,8 @@ void tg_storage_unref(tg_storage *s);
 tg_storage *tg_storage_share(tg_ctx *c, tg_storage *s, uint64_t version); /* same memory, own version */
 
 tg_tensor *tg_tensor_empty(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size);
+/* cuda boundary: the same on backend be (tg_tensor_empty is the cpu's) */
+tg_tensor *tg_tensor_empty_on(tg_ctx *c, const tg_backend *be, tg_dtype dt, int ndim, const int64_t *size);
 tg_tensor *tg_tensor_zeros(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size);
 tg_tensor *tg_tensor_full(tg_ctx *c, tg_dtype dt, int ndim, const int64_t *size, double v);
 tg_tensor *tg_tensor_scalar(tg_ctx *c, tg_dtype dt, double v); /* 0-d */

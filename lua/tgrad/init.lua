@@ -112,6 +112,7 @@ tg.utils.data = require("tgrad.utils.data")(tg)
 tg.utils.progress = require("tgrad.utils.progress")(tg)
 ---------------------------------------------------------------- optim (helper optim)
 tg.optim = require("tgrad.optim")(tg)
+tg.cuda = require("tgrad.cuda")(tg)      -- cuda: tg.cuda.* (lua/tgrad/cuda.lua)
 
 ---------------------------------------------------------------- models
 tg.models = require("tgrad.models")(tg)   -- resnet18/34/50 (needs tg.nn)

@@ -153,6 +153,32 @@ struct tg_backend {
   int (*avg_pool2d)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const struct tg_pool2d_args *a, bool backward);
   int (*adaptive_avg_pool2d)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, bool backward);
   int (*resample)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const struct tg_resample_plan *p, bool backward);
+  /* ---- cuda boundary (helper cuda): the indexing kernels and device plumbing, so that no file
+   * outside src/backend/cpu/ names a CPU kernel. Index tensors are int64 and 1-based (negative
+   * counts from the end); check_index validates them once ("index v is out of bounds for
+   * dimension d with size n"), the other slots then trust them. */
+  int (*check_index)(tg_ctx *c, const tg_tensor *idx, int64_t n, int dim);
+  /* out (contiguous, idx's shape) [p] = x[p with p[dim] = idx[p]] */
+  int (*gather)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, int dim, const tg_tensor *idx);
+  /* over idx's shape: dst[p with p[dim] = idx[p]] = src[p] (or += when add); src NULL writes value */
+  int (*scatter)(tg_ctx *c, tg_tensor *dst, int dim, const tg_tensor *idx, const tg_tensor *src, double value,
+                 bool add);
+  /* out (contiguous) [p] = x[p with p[dim] = idx[p[dim]]]; idx 1-D */
+  int (*index_select)(tg_ctx *c, tg_tensor *out, const tg_tensor *x, int dim, const tg_tensor *idx);
+  /* over src's shape: dst[p with p[dim] = idx[p[dim]]] += alpha * src[p]; idx 1-D */
+  int (*index_add)(tg_ctx *c, tg_tensor *dst, int dim, const tg_tensor *idx, const tg_tensor *src, double alpha);
+  /* out = cond ? a : b; cond (bool), a, b viewed to out's shape, a and b of out's dtype */
+  int (*where)(tg_ctx *c, tg_tensor *out, const tg_tensor *cond, const tg_tensor *a, const tg_tensor *b);
+  /* zero the elements of t (ndim >= 2) outside the band: lower keeps j - i <= k, upper j - i >= k */
+  int (*tri)(tg_ctx *c, tg_tensor *t, int64_t k, bool lower);
+  /* 1-based row-major positions of the true elements of a bool tensor, as a new 1-D int64 tensor
+   * on the same backend */
+  tg_tensor *(*mask_positions)(tg_ctx *c, const tg_tensor *mask);
+  /* cross-device copy: dst = src, one of them on this backend and the other on the CPU (or both
+   * here), same dtype and numel, both contiguous. Generic code calls it through tg_copy_across. */
+  int (*copy_across)(tg_ctx *c, tg_tensor *dst, const tg_tensor *src);
+  /* the context is closing: release the backend's cached blocks (later frees must still work) */
+  void (*ctx_close)(tg_ctx *c);
 };
 
 /* reduction kinds for the reduce slot (helper reduce) */
@@ -164,5 +190,9 @@ enum {
 extern const tg_backend tg_cpu_backend;
 
 static inline const tg_backend *tg_backend_of(const tg_tensor *t) { return t->storage->backend; }
+/* cuda boundary: the backend that moves data between a and b's devices (the non-CPU one) */
+static inline const tg_backend *tg_backend_across(const tg_tensor *dst, const tg_tensor *src) {
+  return tg_backend_of(dst) != &tg_cpu_backend ? tg_backend_of(dst) : tg_backend_of(src);
+}
 
 #endif

@@ -118,4 +118,12 @@ void tgL_register_optim(lua_State *L, int ctxi, int module, int methods);
  * PyTorch's engine does), up to a limit past which it is an error (ctx->err, -1) */
 int tgL_run_backward(tg_ctx *c, int n_roots, tg_tensor **roots, tg_tensor **grads, tg_backward_opts *o);
 
+/* cuda boundary (helper cuda, binding/cuda.c): the context's CUDA backend, loaded on first use
+ * (raises the reason when the module, driver or device is missing); "cuda" / "cuda:N" */
+const tg_backend *tgL_cuda_backend(lua_State *L, tg_ctx *c, const char *dev);
+int tgL_is_cuda_device(const char *dev);
+/* the tensor at idx readable by the host (a device tensor is copied back and replaces it) */
+tg_tensor *tgL_check_host(lua_State *L, int idx);
+void tgL_register_cuda(lua_State *L, int ctxi, int module, int methods);
+
 #endif

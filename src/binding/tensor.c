@@ -269,7 +269,7 @@ static void push_elem(lua_State *L, const tg_tensor *t, int64_t i) {
 }
 
 static int m_item(lua_State *L) {
-  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor *t = tgL_check_host(L, 1); /* cuda boundary: a device tensor is copied back */
   int64_t n = tg_numel(t);
   if (n != 1) return luaL_error(L, "a Tensor with %I elements cannot be converted to Scalar", (lua_Integer)n);
   push_elem(L, t, 0);
@@ -289,7 +289,7 @@ static void tolist_rec(lua_State *L, const tg_tensor *t, int d, int64_t *flat) {
 }
 
 static int m_tolist(lua_State *L) {
-  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor *t = tgL_check_host(L, 1); /* cuda boundary: a device tensor is copied back */
   int64_t flat = 0;
   luaL_checkstack(L, t->ndim + 4, "tensor too deep");
   tolist_rec(L, t, 0, &flat);
@@ -298,7 +298,7 @@ static int m_tolist(lua_State *L) {
 
 /* flat row-major values as one Lua array (for printing and fixtures) */
 static int m_flat(lua_State *L) {
-  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor *t = tgL_check_host(L, 1); /* cuda boundary: a device tensor is copied back */
   int64_t n = tg_numel(t);
   lua_createtable(L, (int)n, 0);
   for (int64_t i = 0; i < n; i++) {
@@ -328,11 +328,18 @@ static int m_to(lua_State *L) {
   tg_tensor *t = tgL_check(L, 1);
   tg_dtype dt = t->dtype;
   bool copy = false;
+  const tg_backend *be = NULL; /* cuda boundary: the target device, NULL: unchanged */
   for (int i = 2; i <= lua_gettop(L); i++) {
     if (lua_type(L, i) == LUA_TSTRING) {
       const char *s = lua_tostring(L, i);
-      if (!strcmp(s, "cpu")) continue;
-      if (!strncmp(s, "cuda", 4)) return luaL_error(L, "device '%s' is not available: this build of tgrad has the cpu backend only", s);
+      if (!strcmp(s, "cpu")) {
+        be = &tg_cpu_backend;
+        continue;
+      }
+      if (tgL_is_cuda_device(s)) { /* cuda boundary: raises the reason when CUDA is unusable */
+        be = tgL_cuda_backend(L, tgL_ctx(L), s);
+        continue;
+      }
       dt = tgL_dtype(L, i);
     } else if (lua_istable(L, i) && lua_getfield(L, i, "name") != LUA_TNIL) {
       lua_pop(L, 1);
@@ -352,14 +359,27 @@ static int m_to(lua_State *L) {
     tg_ctx *c = tgL_ctx(L);
     return tgL_push(L, c, tg_clone(c, t));
   }
+  if (be && be != tg_backend_of(t)) { /* cuda boundary: the dtype, then the device */
+    tg_ctx *c = tgL_ctx(L);
+    tg_tensor *d = tg_to_dtype(c, t, dt);
+    tg_tensor *r = d ? tg_to_backend(c, d, be) : NULL;
+    tg_tensor_unref(d);
+    return tgL_push(L, c, r);
+  }
   return to_dtype(L, dt);
 }
 static int m_float(lua_State *L) { return to_dtype(L, TG_FLOAT32); }
 static int m_double(lua_State *L) { return to_dtype(L, TG_FLOAT64); }
 static int m_long(lua_State *L) { return to_dtype(L, TG_INT64); }
 static int m_bool(lua_State *L) { return to_dtype(L, TG_BOOL); }
-static int m_cpu(lua_State *L) { tgL_check(L, 1); lua_settop(L, 1); return 1; }
-/* t:cuda([device]) is t:to("cuda[:N]"): a clear "not available" error in this cpu-only build */
+/* t:cpu(): t itself on the cpu, else a copy (cuda boundary) */
+static int m_cpu(lua_State *L) {
+  tg_tensor *t = tgL_check(L, 1);
+  if (tg_on_cpu(t)) return lua_settop(L, 1), 1;
+  tg_ctx *c = tgL_ctx(L);
+  return tgL_push(L, c, tg_to_backend(c, t, &tg_cpu_backend));
+}
+/* t:cuda([device]) is t:to("cuda[:N]") (the reason when CUDA is unusable: binding/cuda.c) */
 static int m_cuda(lua_State *L) {
   tgL_check(L, 1);
   const char *dev = "cuda";

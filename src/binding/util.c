@@ -257,8 +257,12 @@ tg_dtype tgL_opt_dtype(lua_State *L, int opts, tg_dtype dflt) {
 void tgL_check_device(lua_State *L, int opts) {
   if (tgL_opt_field(L, opts, "device") != LUA_TNIL) {
     const char *dev = lua_tostring(L, -1);
+    if (tgL_is_cuda_device(dev)) { /* cuda boundary: raises the reason when CUDA is unusable */
+      tgL_cuda_backend(L, tgL_ctx(L), dev);
+      luaL_error(L, "device='%s' in creation options is not supported yet: create the tensor on the cpu and call t:cuda()", dev);
+    }
     if (!dev || strcmp(dev, "cpu") != 0)
-      luaL_error(L, "device '%s' is not available: this build of tgrad has the cpu backend only", dev ? dev : "?");
+      luaL_error(L, "device '%s' is not available: expected 'cpu' or 'cuda'", dev ? dev : "?");
   }
   lua_pop(L, 1);
 }

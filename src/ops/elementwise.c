@@ -100,7 +100,7 @@ static tg_tensor *unary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *x, tg_dtype dt, c
     return tg_errp(c, "\"%s\" not implemented on %s", tg_op_infos[op].name, be->name);
   tg_tensor *in = dt == x->dtype ? tg_tensor_ref(x) : tg_cast_raw(c, x, dt);
   if (!in) return NULL;
-  tg_tensor *out = tg_tensor_empty(c, dt, x->ndim, x->size);
+  tg_tensor *out = tg_tensor_empty_on(c, be, dt, x->ndim, x->size); /* cuda boundary: on x's device */
   if (out && tg_numel(out)) {
     int rc = has_params(op) ? be->unary_p(c, op, out, in, params) : be->unary(c, op, out, in);
     if (rc < 0) {
@@ -364,9 +364,19 @@ int tg_operand_view(tg_ctx *c, tg_tensor *t, tg_dtype dt, int nd, const int64_t 
 static tg_tensor *binary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b, tg_dtype dt) {
   int nd;
   int64_t shape[TG_MAX_DIMS];
-  if (tg_backend_of(a) != tg_backend_of(b))
-    return tg_errp(c, "Expected all tensors to be on the same device, but found at least two devices, %s and %s!",
-                   tg_backend_of(a)->name, tg_backend_of(b)->name);
+  if (tg_backend_of(a) != tg_backend_of(b)) {
+    /* cuda boundary: a 0-d cpu tensor (a Lua number) joins the other operand's device, as in PyTorch */
+    tg_tensor *cpu0 = a->ndim == 0 && tg_on_cpu(a) ? a : b->ndim == 0 && tg_on_cpu(b) ? b : NULL;
+    if (!cpu0)
+      return tg_errp(c, "Expected all tensors to be on the same device, but found at least two devices, %s%s and %s%s!",
+                     tg_backend_of(a)->name, tg_on_cpu(a) ? "" : ":0", tg_backend_of(b)->name, tg_on_cpu(b) ? "" : ":0");
+    tg_tensor *moved = tg_to_backend(c, cpu0, tg_backend_of(cpu0 == a ? b : a));
+    if (!moved) return NULL;
+    moved->wrapped_number = cpu0->wrapped_number;
+    tg_tensor *r = cpu0 == a ? binary_raw_dt(c, op, moved, b, dt) : binary_raw_dt(c, op, a, moved, dt);
+    tg_tensor_unref(moved);
+    return r;
+  }
   if (tg_broadcast_shapes(c, a->ndim, a->size, b->ndim, b->size, &nd, shape) < 0) return NULL;
   tg_dtype odt = tg_op_infos[op].kind == TG_KIND_ARITH ? dt : TG_BOOL;
   tg_tensor av, bv, *ha, *hb;
@@ -375,7 +385,7 @@ static tg_tensor *binary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b,
     tg_tensor_unref(ha);
     return NULL;
   }
-  tg_tensor *out = check_supported(c, &av, TG_K_BINARY, op) < 0 ? NULL : tg_tensor_empty(c, odt, nd, shape);
+  tg_tensor *out = check_supported(c, &av, TG_K_BINARY, op) < 0 ? NULL : tg_tensor_empty_on(c, tg_backend_of(a), odt, nd, shape); /* cuda boundary */
   if (out && tg_numel(out) && tg_backend_of(a)->binary(c, op, out, &av, &bv) < 0) {
     tg_tensor_unref(out);
     out = NULL;

@@ -4,12 +4,11 @@
  *
  * Index tensors are int64 and hold 1-based values (negative counts from the
  * end), as everywhere in tgrad's Lua API; dims here are 0-based. The kernels
- * are CPU-only (backend/cpu/cpu_index.c). */
+ * are backend slots (the CPU ones in backend/cpu/cpu_index.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "../backend/backend.h"
-#include "../backend/cpu/cpu_index.h"
 #include "../tg.h"
 
 static int need_cpu(tg_ctx *c, const char *op, const tg_tensor *t) {
@@ -78,7 +77,7 @@ static int check_index_vector(tg_ctx *c, const char *op, const tg_tensor *x, int
   if (x->ndim == 0) return tg_err(c, "%s(): cannot be applied to a 0-dim tensor", op);
   if (dim < 0 || dim >= x->ndim)
     return tg_err(c, "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -x->ndim, x->ndim, dim + 1);
-  return tg_cpu_check_index(c, idx, x->size[dim], dim);
+  return tg_backend_of(x)->check_index(c, idx, x->size[dim], dim);
 }
 
 tg_tensor *tg_index_select(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx) {
@@ -88,7 +87,7 @@ tg_tensor *tg_index_select(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx) {
   sz[dim] = tg_numel(idx);
   tg_tensor *out = tg_tensor_empty(c, x->dtype, x->ndim, sz);
   if (!out) return NULL;
-  if (tg_numel(out)) tg_cpu_index_select(c, out, x, dim, idx);
+  if (tg_numel(out)) tg_backend_of(x)->index_select(c, out, x, dim, idx);
   tg_record_indexed(c, &index_select_kind, &out, 1, &x, dim, idx);
   return out;
 }
@@ -136,7 +135,7 @@ tg_tensor *tg_index_add(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx, tg_ten
   if (tg_numel(src)) {
     tg_tensor sv = *src;
     if (src->ndim == 0) sv.ndim = 1, sv.size[0] = 1, sv.stride[0] = 1;
-    tg_cpu_index_add(c, out, dim, idx, &sv, alpha);
+    tg_backend_of(out)->index_add(c, out, dim, idx, &sv, alpha);
   }
   tg_tensor *ins[2] = {x, src};
   tg_node *n = tg_record_indexed(c, &index_add_kind, &out, 2, ins, dim, idx);
@@ -175,12 +174,12 @@ tg_tensor *tg_gather(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx) {
       return tg_errp(c, "Size does not match at dimension %d expected index %s to be no larger than self %s apart from dimension %d",
                      d + 1, a, b, dim + 1);
     }
-  if (tg_cpu_check_index(c, idx, xv.size[dim], dim) < 0) return NULL;
+  if (tg_backend_of(x)->check_index(c, idx, xv.size[dim], dim) < 0) return NULL;
   tg_tensor *out = tg_tensor_empty(c, x->dtype, idx->ndim, idx->size);
   if (!out) return NULL;
   if (tg_numel(out)) {
     tg_tensor ov = as1d(out);
-    tg_cpu_gather(c, &ov, &xv, dim, &iv);
+    tg_backend_of(out)->gather(c, &ov, &xv, dim, &iv);
   }
   tg_record_indexed(c, &gather_kind, &out, 1, &x, dim, idx);
   return out;
@@ -232,12 +231,12 @@ static tg_tensor *scatter_impl(tg_ctx *c, tg_tensor *x, int dim, tg_tensor *idx,
                        a, b, dim + 1, s);
       return tg_errp(c, "Expected index %s to be no larger than self %s apart from dimension %d", a, b, dim + 1);
     }
-  if (tg_cpu_check_index(c, idx, xv.size[dim], dim) < 0) return NULL;
+  if (tg_backend_of(x)->check_index(c, idx, xv.size[dim], dim) < 0) return NULL;
   tg_tensor *out = tg_cast_raw(c, x, x->dtype);
   if (!out) return NULL;
   if (tg_numel(idx)) {
     tg_tensor ov = as1d(out);
-    tg_cpu_scatter(c, &ov, dim, &iv, src ? &sv : NULL, value, kind == 2);
+    tg_backend_of(out)->scatter(c, &ov, dim, &iv, src ? &sv : NULL, value, kind == 2);
   }
   tg_tensor *ins[2] = {x, src};
   const tg_node_kind *k = kind == 0 ? &scatter_src_kind : kind == 1 ? &scatter_value_kind : &scatter_add_kind;
@@ -281,7 +280,7 @@ static tg_tensor *where_raw(tg_ctx *c, tg_tensor *cond, tg_tensor *a, tg_tensor 
   if (tg_operand_view(c, a, dt, nd2, shape, &av, &ha) < 0 || tg_operand_view(c, b, dt, nd2, shape, &bv, &hb) < 0)
     goto done;
   out = tg_tensor_empty(c, dt, nd2, shape);
-  if (out && tg_numel(out)) tg_cpu_where(c, out, &cv, &av, &bv);
+  if (out && tg_numel(out)) tg_backend_of(out)->where(c, out, &cv, &av, &bv);
 done:
   tg_tensor_unref(hc), tg_tensor_unref(ha), tg_tensor_unref(hb);
   return out;
@@ -363,14 +362,14 @@ tg_tensor *tg_masked_select(tg_ctx *c, tg_tensor *x, tg_tensor *mask) {
   if (tg_broadcast_shapes(c, x->ndim, x->size, mask->ndim, mask->size, &nd, shape) < 0) return NULL;
   tg_tensor mv, *hm;
   if (tg_operand_view(c, mask, TG_BOOL, nd, shape, &mv, &hm) < 0) return NULL;
-  tg_tensor *pos = tg_cpu_mask_positions(c, &mv), *flat = NULL, *out = NULL;
+  tg_tensor *pos = tg_backend_of(mask)->mask_positions(c, &mv), *flat = NULL, *out = NULL;
   int64_t total = tg_shape_numel(nd, shape);
   if (!pos) goto done;
   flat = tg_tensor_empty(c, x->dtype, nd, shape); /* x broadcast, contiguous */
   if (!flat || (total && tg_copy_raw(c, flat, x) < 0)) goto done;
   flat->ndim = 1, flat->size[0] = total, flat->stride[0] = 1;
   out = tg_tensor_empty(c, x->dtype, 1, pos->size);
-  if (out && tg_numel(out)) tg_cpu_index_select(c, out, flat, 0, pos);
+  if (out && tg_numel(out)) tg_backend_of(flat)->index_select(c, out, flat, 0, pos);
   tg_node *n = out ? tg_record(c, &masked_select_kind, out, 1, &x, 1) : NULL;
   if (n) {
     n->ni = nd;
@@ -388,5 +387,5 @@ done:
 tg_tensor *tg_mask_positions(tg_ctx *c, tg_tensor *mask) {
   if (mask->dtype != TG_BOOL) return tg_errp(c, "expected a bool mask, got %s", tg_dtype_name(mask->dtype));
   if (need_cpu(c, "nonzero", mask) < 0) return NULL;
-  return tg_cpu_mask_positions(c, mask);
+  return tg_backend_of(mask)->mask_positions(c, mask);
 }

@@ -14,7 +14,7 @@ static tg_tensor *mm_raw(tg_ctx *c, tg_tensor *a, tg_tensor *b, int nd, const in
   const tg_backend *be = tg_backend_of(a);
   if (!be->supports(TG_K_MM, 0, a->dtype)) /* bool: PyTorch's message */
     return tg_errp(c, "\"addmm\" not implemented for '%s'", tg_torch_dtype_name(a->dtype));
-  tg_tensor *out = tg_tensor_empty(c, a->dtype, nd, osz);
+  tg_tensor *out = tg_tensor_empty_on(c, be, a->dtype, nd, osz); /* cuda boundary: on a's device */
   if (!out) return NULL;
   int rc = be->mm(c, out, a, b);
   if (rc == 1) { /* retry with contiguous operands */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../backend/cpu/cpu_index.h"
+#include "../backend/backend.h" /* cuda boundary */
 #include "../tg.h"
 
 static tg_tensor *make_view(tg_ctx *c, tg_tensor *x, int nd, const int64_t *size, const int64_t *stride,
@@ -795,7 +795,7 @@ static tg_tensor *tri(tg_ctx *c, tg_tensor *x, int64_t k, bool lower) {
   if (!tg_on_cpu(x)) return tg_errp(c, "%s: only implemented for CPU tensors", lower ? "tril" : "triu");
   tg_tensor *out = tg_cast_raw(c, x, x->dtype);
   if (!out) return NULL;
-  if (tg_numel(out)) tg_cpu_tri(c, out, k, lower);
+  if (tg_numel(out)) tg_backend_of(out)->tri(c, out, k, lower);
   tg_node *n = tg_is_float(x->dtype) ? tg_record(c, lower ? &tril_kind : &triu_kind, out, 1, &x, 0) : NULL;
   if (n) n->ip[0] = k, n->ip[1] = lower;
   return out;

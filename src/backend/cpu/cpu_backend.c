@@ -6,6 +6,16 @@
 #include "cpu_norm.h" /* norm */
 #include "../../optim.h" /* optim */
 #include "cpu_pool.h" /* pool */
+#include <string.h>
+#include "cpu_index.h" /* cuda boundary */
+
+/* cuda boundary: both tensors on the CPU here (same dtype and numel, contiguous) */
+static int cpu_copy_across(tg_ctx *c, tg_tensor *dst, const tg_tensor *src) {
+  (void)c;
+  size_t n = (size_t)tg_numel(dst) * tg_dtype_size(dst->dtype);
+  if (n) memmove(tg_data(dst), tg_data(src), n);
+  return 0;
+}
 
 static bool cpu_supports(tg_kernel k, int op, tg_dtype dt) {
   (void)op;
@@ -69,4 +79,15 @@ const tg_backend tg_cpu_backend = {
     .avg_pool2d = tg_cpu_avg_pool2d,
     .adaptive_avg_pool2d = tg_cpu_adaptive_avg_pool2d,
     .resample = tg_cpu_resample,
+    /* cuda boundary */
+    .check_index = tg_cpu_check_index,
+    .gather = tg_cpu_gather,
+    .scatter = tg_cpu_scatter,
+    .index_select = tg_cpu_index_select,
+    .index_add = tg_cpu_index_add,
+    .where = tg_cpu_where,
+    .tri = tg_cpu_tri,
+    .mask_positions = tg_cpu_mask_positions,
+    .copy_across = cpu_copy_across,
+    .ctx_close = tg_cpu_release_cache,
 };

@@ -4,6 +4,7 @@
 #   make check    the specs again under AddressSanitizer + UBSan, then a fuzz slice
 #   make fuzz     >= 1,000,000 random calls under ASan/UBSan over many seeds
 #   make fuzz-parser  libFuzzer on the nested-table parser (needs clang: make deps-fuzz)
+#   make fuzz-safetensors  libFuzzer on tg.load's safetensors reader (clang)
 #   make demo     the autograd tutorial (examples/autograd_tour.lua), then resnet18's graph
 #   make install PREFIX=...  tgrad.so, libtgrad.a, tgrad.h, tgrad.pc
 #   make host-example   C hosts built from the installed files (examples/host*.c)
@@ -35,7 +36,7 @@ BUILD ?= build
 OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS)) $(BUILD)/embedded_lua.o
 MODULE ?= tgrad.so
 
-.PHONY: all deps deps-fuzz asan-module test check fuzz fuzz-parser demo bench env clean install host-example memcheck
+.PHONY: all deps deps-fuzz asan-module test check fuzz fuzz-parser fuzz-safetensors demo bench env clean install host-example memcheck
 
 all: $(MODULE)
 
@@ -130,6 +131,18 @@ fuzz-parser:
 	ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  build-fuzz/fuzz_parser -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=20 -rss_limit_mb=4096 \
 	  -artifact_prefix=build-fuzz/crashes/ build-fuzz/corpus tools/fuzz_parser_corpus
+
+# libFuzzer on tg.load's safetensors reader (tools/fuzz_safetensors.c), clang only
+fuzz-safetensors:
+	@command -v clang >/dev/null || { echo "fuzz-safetensors needs clang: make deps-fuzz (apt-get, as root)"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=build-fuzz MODULE=build-fuzz/tgrad.so CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -Wno-pass-failed" build-fuzz/libtgrad.a
+	clang -O1 -g -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS) -o build-fuzz/fuzz_safetensors \
+	  tools/fuzz_safetensors.c build-fuzz/libtgrad.a $(shell pkg-config --libs lua5.4) $(PKG_LIBS) -fopenmp -lm -lpthread
+	mkdir -p build-fuzz/corpus-st build-fuzz/crashes
+	ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  build-fuzz/fuzz_safetensors -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=20 -rss_limit_mb=4096 \
+	  -artifact_prefix=build-fuzz/crashes/ build-fuzz/corpus-st spec/fixtures/safetensors
 
 # leaks and invalid accesses under valgrind (the examples exercise graphs,
 # hooks, custom Functions, in-place ops and higher-order gradients)

@@ -25,7 +25,9 @@ SUM_LANES(float)
 SUM_LANES(double)
 #define sum_lanes_int64_t(x, n) sum_lanes_int(x, n)
 #define sum_lanes_bool(x, n) sum_lanes_int(x, n)
-#define sum_lanes_int(x, n) ({ int64_t acc_ = 0; for (int64_t i_ = 0; i_ < (n); i_++) acc_ += (x)[i_]; acc_; })
+/* integer sums wrap around on overflow, as PyTorch's (two's complement, no UB) */
+#define sum_lanes_int(x, n) ({ uint64_t acc_ = 0; for (int64_t i_ = 0; i_ < (n); i_++) acc_ += (uint64_t)(x)[i_]; (int64_t)acc_; })
+#define ACC_ADD(a, b) _Generic((a), int64_t: (int64_t)((uint64_t)(a) + (uint64_t)(b)), default: (a) + (b))
 
 #define SUM_LOOP(T, ACC)                                                             \
   static void sum_##T(int64_t n, char **p, const int64_t *s, const void *arg) {      \
@@ -35,12 +37,12 @@ SUM_LANES(double)
       if (s[1] == sizeof(T)) {                                                       \
         acc = (ACC)sum_lanes_##T((const T *)p[1], n);                                \
       } else {                                                                       \
-        for (int64_t i = 0; i < n; i++) acc += *(const T *)(p[1] + i * s[1]);        \
+        for (int64_t i = 0; i < n; i++) acc = ACC_ADD(acc, *(const T *)(p[1] + i * s[1])); \
       }                                                                              \
-      *(ACC *)p[0] += acc;                                                           \
+      *(ACC *)p[0] = ACC_ADD(*(ACC *)p[0], acc);                                     \
     } else {                                                                         \
       for (int64_t i = 0; i < n; i++)                                                \
-        *(ACC *)(p[0] + i * s[0]) += *(const T *)(p[1] + i * s[1]);                  \
+        *(ACC *)(p[0] + i * s[0]) = ACC_ADD(*(ACC *)(p[0] + i * s[0]), *(const T *)(p[1] + i * s[1])); \
     }                                                                                \
   }
 SUM_LOOP(float, double)

@@ -9,6 +9,26 @@ return function(tg, nn)
   local Module = nn.Module
   local empty_param = nn._empty_param
 
+  -- the affine parameters every norm layer registers: weight and (optionally) bias of
+  -- the given shape, or both registered as nil, in PyTorch's order
+  local function register_affine(self, affine, bias, shape, o)
+    if affine then
+      self.weight = empty_param(shape, o)
+      if bias then self.bias = empty_param(shape, o) else self:register_parameter("bias", nil) end
+    else
+      self:register_parameter("weight", nil)
+      self:register_parameter("bias", nil)
+    end
+  end
+
+  -- PyTorch's reset of those: weight to ones, bias to zeros
+  local function reset_affine(self, affine)
+    if affine then
+      init.ones_(self.weight)
+      if self.bias ~= nil then init.zeros_(self.bias) end
+    end
+  end
+
   local function make_bn(name, check_dim)
     local C = Module:extend(name)
     nn[name] = C
@@ -25,13 +45,7 @@ return function(tg, nn)
       self.affine, self.track_running_stats = o.affine, o.track_running_stats
       self._has_bias = o.bias and o.affine
       local n = o.num_features
-      if o.affine then
-        self.weight = empty_param({n}, o)
-        if o.bias then self.bias = empty_param({n}, o) else self:register_parameter("bias", nil) end
-      else
-        self:register_parameter("weight", nil)
-        self:register_parameter("bias", nil)
-      end
+      register_affine(self, o.affine, o.bias, {n}, o)
       if o.track_running_stats then
         self:register_buffer("running_mean", tg.zeros(n, nn._topts(o)))
         self:register_buffer("running_var", tg.ones(n, nn._topts(o)))
@@ -54,10 +68,7 @@ return function(tg, nn)
     end
     function C:reset_parameters()
       self:reset_running_stats()
-      if self.affine then
-        init.ones_(self.weight)
-        if self.bias ~= nil then init.zeros_(self.bias) end
-      end
+      reset_affine(self, self.affine)
     end
     function C:forward(x)
       check_dim(x)
@@ -99,21 +110,10 @@ return function(tg, nn)
     end
     self.normalized_shape, self.eps, self.elementwise_affine = ns, o.eps, o.elementwise_affine
     self._has_bias = o.bias and o.elementwise_affine
-    if o.elementwise_affine then
-      self.weight = empty_param(ns, o)
-      if o.bias then self.bias = empty_param(ns, o) else self:register_parameter("bias", nil) end
-    else
-      self:register_parameter("weight", nil)
-      self:register_parameter("bias", nil)
-    end
+    register_affine(self, o.elementwise_affine, o.bias, ns, o)
     self:reset_parameters()
   end
-  function LayerNorm:reset_parameters()
-    if self.elementwise_affine then
-      init.ones_(self.weight)
-      if self.bias ~= nil then init.zeros_(self.bias) end
-    end
-  end
+  function LayerNorm:reset_parameters() reset_affine(self, self.elementwise_affine) end
   function LayerNorm:forward(x)
     return F.layer_norm(x, self.normalized_shape, {weight = self.weight, bias = self.bias, eps = self.eps})
   end
@@ -131,21 +131,10 @@ return function(tg, nn)
     if o.num_channels % o.num_groups ~= 0 then error("num_channels must be divisible by num_groups", 2) end
     self.num_groups, self.num_channels, self.eps, self.affine = o.num_groups, o.num_channels, o.eps, o.affine
     self._has_bias = o.bias and o.affine
-    if o.affine then
-      self.weight = empty_param({o.num_channels}, o)
-      if o.bias then self.bias = empty_param({o.num_channels}, o) else self:register_parameter("bias", nil) end
-    else
-      self:register_parameter("weight", nil)
-      self:register_parameter("bias", nil)
-    end
+    register_affine(self, o.affine, o.bias, {o.num_channels}, o)
     self:reset_parameters()
   end
-  function GroupNorm:reset_parameters()
-    if self.affine then
-      init.ones_(self.weight)
-      if self.bias ~= nil then init.zeros_(self.bias) end
-    end
-  end
+  function GroupNorm:reset_parameters() reset_affine(self, self.affine) end
   function GroupNorm:forward(x)
     return F.group_norm(x, self.num_groups, {weight = self.weight, bias = self.bias, eps = self.eps})
   end

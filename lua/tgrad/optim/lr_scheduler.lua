@@ -32,14 +32,8 @@ return function(tg, optim)
     return false
   end
 
-  local function copy(v)
-    if type(v) == "table" and not is_tensor(v) then
-      local c = {}
-      for k, w in pairs(v) do c[k] = copy(w) end
-      return c
-    end
-    return v
-  end
+  -- plain tables (lists, state) copied deeply, tensors and other values shared (the optimizer's copy)
+  local copy = optim.Optimizer._copy_value
 
   local function group_values(optimizer, key)
     local out = {}

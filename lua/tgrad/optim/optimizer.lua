@@ -59,6 +59,7 @@ return function(tg)
   end
 
   Optimizer._pyfmt = pyfmt
+  Optimizer._copy_value = copy_value
 
   ---------------------------------------------------------------- classes
   --- Optimizer:extend(name, defaults) -> a class; Class(params, opts) or Class(params, lr)

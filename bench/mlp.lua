@@ -38,4 +38,24 @@ function M.targets(tg, n, k)
   return tg.tensor(t, {dtype = tg.int64})
 end
 
+-- the idiomatic version (the peer's nn_optim): nn.Sequential + optim.SGD;
+-- returns step(x, target)
+function M.nn_optim(tg, sizes, lr)
+  local nn = tg.nn
+  local layers = {}
+  for i = 1, #sizes - 1 do
+    layers[#layers + 1] = nn.Linear(sizes[i], sizes[i + 1])
+    if i + 1 < #sizes then layers[#layers + 1] = nn.ReLU() end
+  end
+  local model = nn.Sequential(table.unpack(layers))
+  local opt = tg.optim.SGD(model:parameters(), {lr = lr})
+  return function(x, target)
+    opt:zero_grad()
+    local loss = tg.nn.functional.cross_entropy(model(x), target)
+    loss:backward()
+    opt:step()
+    return loss
+  end
+end
+
 return M

@@ -12,3 +12,10 @@ for _, batch in ipairs({64, 256}) do
   local t = B.measure(function() mlp.step(tg, params, x, target, 0.01) end)
   B.result("mlp_step", "b" .. batch, 1e6 * t, "us")
 end
+
+for _, batch in ipairs({64, 256}) do
+  local step = mlp.nn_optim(tg, {784, 256, 128, 10}, 0.01)
+  local x = tg.randn(batch, 784)
+  local target = mlp.targets(tg, batch, 10)
+  B.result("mlp_step", "b" .. batch .. "_nn_optim", 1e6 * B.measure(function() step(x, target) end), "us")
+end

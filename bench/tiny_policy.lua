@@ -11,3 +11,7 @@ local target = mlp.targets(tg, 1, 2)
 local t = B.measure(function() mlp.step(tg, params, x, target, 0.01) end,
                     {iters = 5000, reps = 5})
 B.result("tiny_policy", "hand_sgd", 1e6 * t, "us")
+
+local step = mlp.nn_optim(tg, {4, 32, 32, 2}, 0.01)
+t = B.measure(function() step(x, target) end, {iters = 5000, reps = 5})
+B.result("tiny_policy", "nn_optim", 1e6 * t, "us")

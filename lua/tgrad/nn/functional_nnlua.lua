@@ -1,9 +1,7 @@
 -- tgrad.nn.functional_nnlua: the parts of tg.F written in Lua over existing
 -- differentiable ops: linear, bilinear, dropout, dropout2d, one_hot, normalize,
--- cosine_similarity, and the activations the core lacks (elu, selu, celu,
--- leaky_relu, hardtanh, relu6, hardswish, hardsigmoid, logsigmoid, mish,
--- softsign, tanhshrink, softmin). An activation whose core version exists
--- (tg.elu ...) is left as the core's.
+-- cosine_similarity, and the activations composed of other ops (softsign,
+-- tanhshrink, softmin); the others are core ops (functional_act.lua).
 return function(tg, F)
   local is_tensor = tg.is_tensor
 
@@ -268,86 +266,14 @@ return function(tg, F)
     return vals
   end
 
-  -- out computed from x; inplace: written back into x (x:copy_), as PyTorch's f_
-  local function finish(x, out, inplace)
-    if inplace then return x:copy_(out) end
-    return out
-  end
-
   -- only where neither tg.F nor the core has the function (a C version wins)
   local function define(name, fn)
     if F[name] == nil and tg[name] == nil then F[name] = fn end
   end
 
-  -- values where the mask holds keep x's gradient, the others get the constant's (0)
-  local function hardtanh(x, lo, hi)
-    local inside = x:gt(lo):logical_and(x:lt(hi))
-    return tg.where(inside, x, x:detach():clamp(lo, hi))
-  end
-
-  --- hardtanh(x [, min_val = -1, max_val = 1, inplace]); gradient 1 strictly inside
-  define("hardtanh", function(x, ...)
-    local v = act_args("hardtanh", {"min_val", "max_val"}, {-1.0, 1.0}, x, ...)
-    if v[2] < v[1] then error("max_val must be greater than or equal to min_val", 2) end
-    return finish(x, hardtanh(x, v[1], v[2]), v.inplace)
-  end)
-
-  --- relu6(x [, inplace]) = hardtanh(x, 0, 6)
-  define("relu6", function(x, ...)
-    local v = act_args("relu6", {}, {}, x, ...)
-    return finish(x, hardtanh(x, 0.0, 6.0), v.inplace)
-  end)
-
-  --- leaky_relu(x [, negative_slope = 0.01, inplace])
-  define("leaky_relu", function(x, ...)
-    local v = act_args("leaky_relu", {"negative_slope"}, {0.01}, x, ...)
-    return finish(x, tg.where(x:gt(0), x, x * v[1]), v.inplace)
-  end)
-
-  --- elu(x [, alpha = 1, inplace]): x > 0 ? x : alpha (exp(x) - 1)
-  local function elu(x, alpha)
-    return tg.where(x:gt(0), x, x:clamp(nil, 0):expm1() * alpha)
-  end
-  define("elu", function(x, ...)
-    local v = act_args("elu", {"alpha"}, {1.0}, x, ...)
-    return finish(x, elu(x, v[1]), v.inplace)
-  end)
-
-  --- celu(x [, alpha = 1, inplace]): max(0, x) + min(0, alpha (exp(x / alpha) - 1))
-  define("celu", function(x, ...)
-    local v = act_args("celu", {"alpha"}, {1.0}, x, ...)
-    local a = v[1]
-    return finish(x, tg.where(x:gt(0), x, (x:clamp(nil, 0) / a):expm1() * a), v.inplace)
-  end)
-
-  --- selu(x [, inplace]): scale * elu(x, alpha) with PyTorch's constants
-  local SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-  define("selu", function(x, ...)
-    local v = act_args("selu", {}, {}, x, ...)
-    return finish(x, elu(x, SELU_ALPHA) * SELU_SCALE, v.inplace)
-  end)
-
-  --- hardsigmoid(x [, inplace]) = relu6(x + 3) / 6; hardswish(x [, inplace]) = x relu6(x + 3) / 6
-  define("hardsigmoid", function(x, ...)
-    local v = act_args("hardsigmoid", {}, {}, x, ...)
-    return finish(x, hardtanh(x + 3, 0.0, 6.0) / 6, v.inplace)
-  end)
-  define("hardswish", function(x, ...)
-    local v = act_args("hardswish", {}, {}, x, ...)
-    return finish(x, x * hardtanh(x + 3, 0.0, 6.0) / 6, v.inplace)
-  end)
-
-  --- logsigmoid(x) = -softplus(-x)
-  define("logsigmoid", function(x)
-    need_tensor(x, "logsigmoid")
-    return -tg.softplus(-x)
-  end)
-
-  --- mish(x [, inplace]) = x tanh(softplus(x))
-  define("mish", function(x, ...)
-    local v = act_args("mish", {}, {}, x, ...)
-    return finish(x, x * tg.tanh(tg.softplus(x)), v.inplace)
-  end)
+  -- act: elu, selu, celu, leaky_relu, hardtanh, relu6, hardswish, hardsigmoid, mish, logsigmoid
+  -- are core ops with PyTorch's grad_fn names (functional_act.lua)
+  require("tgrad.nn.functional_act")(tg, F, act_args)
 
   --- softsign(x) = x / (1 + |x|); tanhshrink(x) = x - tanh(x)
   define("softsign", function(x)
@@ -368,9 +294,7 @@ return function(tg, F)
 
   -- entry points: errors (also those of the ops inside) name the caller's line
   for _, name in ipairs({"linear", "bilinear", "dropout", "dropout1d", "dropout2d", "one_hot", "normalize",
-                         "cosine_similarity", "pairwise_distance", "hardtanh", "relu6", "leaky_relu", "elu",
-                         "celu", "selu", "hardsigmoid", "hardswish", "logsigmoid", "mish", "softsign",
-                         "tanhshrink", "softmin"}) do
+                         "cosine_similarity", "pairwise_distance", "softsign", "tanhshrink", "softmin"}) do
     local f = F[name]
     if f and tg[name] == nil then F[name] = tg._entry(f) end
   end

@@ -69,6 +69,7 @@ int tg_add_inplace_raw(tg_ctx *c, tg_tensor *dst, tg_tensor *src); /* no autogra
  * TG_ACT op in one kernel when no graph of it is wanted: 1 done (*out), 0 not handled, -1 error */
 tg_tensor *tg_activation(tg_ctx *c, tg_op op, tg_tensor *x, const double *p);
 int tg_activation_(tg_ctx *c, tg_op op, tg_tensor *x, const double *p);
+tg_tensor *tg_unsafe_view(tg_ctx *c, tg_tensor *x, int nd, const int64_t *size); /* ops/shape.c */
 int tg_act_fused_grad(tg_ctx *c, tg_op op, tg_tensor *g, tg_tensor *s, const double *p, tg_tensor **out);
 
 /* reductions (ops/reduce.c) --------------------------------------------- */

@@ -27,8 +27,27 @@ static int l_activation(lua_State *L) {
   return 1;
 }
 
+/* tg._unsafe_view(x, {sizes}): x viewed (a copy where it must) with grad_fn UnsafeViewBackward0 */
+static int l_unsafe_view(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  tg_tensor *x = tgL_check(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  int nd = (int)luaL_len(L, 2);
+  if (nd > TG_MAX_DIMS) return luaL_error(L, "too many dimensions (%d)", nd);
+  int64_t sz[TG_MAX_DIMS];
+  for (int i = 0; i < nd; i++) {
+    lua_geti(L, 2, i + 1);
+    sz[i] = (int64_t)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+  }
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_unsafe_view(c, x, nd, sz);
+  if (!*box) return tgL_raise(L, c);
+  return 1;
+}
+
 void tgL_register_activation(lua_State *L, int ctxi, int module, int methods) {
   (void)methods;
-  static const luaL_Reg fns[] = {{"_activation", l_activation}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"_activation", l_activation}, {"_unsafe_view", l_unsafe_view}, {NULL, NULL}};
   tgL_setfuncs(L, module, ctxi, fns);
 }

@@ -49,6 +49,9 @@ return function(tg, F)
       error(("mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)")
         :format(nd == 0 and 1 or rows, nd == 0 and 1 or in_f, ws[2] or ws[1], ws[2] and ws[1] or 1), 2)
     end
+    if nd == 1 and w:dim() == 2 and b ~= nil and b:dim() == 1 then -- PyTorch: addmm, _unsafe_view
+      return tg._unsafe_view(tg.addmm(b, x:view(1, in_f), w:t()), {w.shape[1]})
+    end
     if w:dim() == 1 or nd == 1 then
       local y = tg.matmul(x, w:dim() == 2 and w:t() or w)
       if b ~= nil then y = y + b end
@@ -58,12 +61,17 @@ return function(tg, F)
       if b ~= nil then return tg.addmm(b, x, w:t()) end
       return tg.mm(x, w:t())
     end
+    -- more dims: PyTorch's grad_fn is UnsafeViewBackward0 (over addmm, or over mm without bias)
+    if b == nil or b:dim() ~= 1 then
+      local y = tg.matmul(x, w:t())
+      if b ~= nil then y = y + b end
+      return y
+    end
     local lead = {}
     for i = 1, nd - 1 do lead[i] = x.shape[i] end
-    local x2 = x:reshape(-1, in_f)
-    local y = b ~= nil and tg.addmm(b, x2, w:t()) or tg.mm(x2, w:t())
+    local y = tg.addmm(b, x:reshape(-1, in_f), w:t())
     lead[nd] = w.shape[1]
-    return y:reshape(lead)
+    return tg._unsafe_view(y, lead)
   end
 
   --- bilinear(x1, x2, w [, b]): y_k = x1^T w_k x2 + b_k; x1 (*, in1), x2 (*, in2), w (out, in1, in2)
@@ -104,9 +112,10 @@ return function(tg, F)
     -- (n, i1) @ (i1, o * i2) -> (n, o, i2), times x2 over i2
     local t = tg.mm(a, w:permute(2, 1, 3):reshape(i1, o * i2)):view(n, o, i2)
     local y = (t * c:unsqueeze(2)):sum(3)
-    if b ~= nil then y = y + b end
     lead[#lead + 1] = o
-    return y:reshape(lead)
+    y = y:reshape(lead)
+    if b ~= nil then y = y + b end -- PyTorch adds the bias last (AddBackward0)
+    return y
   end
 
   ------------------------------------------------------------ dropout

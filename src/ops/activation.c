@@ -104,14 +104,14 @@ static tg_tensor *act_grad_ops(tg_ctx *c, tg_op op, tg_tensor *g, tg_tensor *s, 
       t3 = K(tg_binary(c, TG_OP_LOGICAL_AND, t1, t2));
       r = K(tg_mul(c, g, t3));
       break;
-    case TG_OP_HARDSWISH:                                              /* g (x/3 + 1/2) on [-3, 3], g above */
+    case TG_OP_HARDSWISH:                                              /* g (x/3 + 1/2) on (-3, 3), g from 3 on */
       t1 = K(CMPS(TG_OP_GT, s, -3.0));
-      t2 = K(CMPS(TG_OP_LE, s, 3.0));
+      t2 = K(CMPS(TG_OP_LT, s, 3.0));
       t3 = K(tg_binary(c, TG_OP_LOGICAL_AND, t1, t2));
       t4 = K(MULS(s, 1.0 / 3.0));
       t4 = K(ADDS(t4, 0.5));
       t4 = K(tg_mul(c, t4, t3));
-      t5 = K(CMPS(TG_OP_GT, s, 3.0));
+      t5 = K(CMPS(TG_OP_GE, s, 3.0));
       t4 = K(tg_add(c, t4, t5));
       r = K(tg_mul(c, g, t4));
       break;
@@ -119,7 +119,7 @@ static tg_tensor *act_grad_ops(tg_ctx *c, tg_op op, tg_tensor *g, tg_tensor *s, 
       t1 = K(CMPS(TG_OP_GT, s, -3.0));
       t2 = K(CMPS(TG_OP_LT, s, 3.0));
       t3 = K(tg_binary(c, TG_OP_LOGICAL_AND, t1, t2));
-      t4 = K(MULS(g, 1.0 / 6.0));
+      t4 = K(MULS(g, (double)(1.0f / 6.0f)));                          /* PyTorch's float 1/6 */
       r = K(tg_mul(c, t4, t3));
       break;
     case TG_OP_MISH:                                                   /* g (t + x sigmoid(x) (1 - t^2)), t = tanh(softplus(x)) */
@@ -186,6 +186,9 @@ static int act_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin
                      "please call out-of-place version instead. File an issue at "
                      "https://github.com/pytorch/pytorch if you do require supporting in-place leakRelu "
                      "backward calculation with negative slope");
+  double q[4] = {p[0], p[1], p[2], p[3]};
+  if (op == TG_OP_CELU) q[2] = 1.0 / (double)(float)p[0]; /* PyTorch's CeluBackward: 1.0 / alpha.toFloat() */
+  p = q;
   tg_tensor *s = tg_unpack(c, n, 0);
   if (!s) return -1;
   int rc = tg_act_fused_grad(c, op, gout[0], s, p, &gin[0]);

@@ -48,8 +48,8 @@ typedef double f64;
 #define B_ELU_RESULT (v > 0 ? d * a1 : d * a2 * (v + a0 * a1))
 #define B_LEAKY_RELU (v > 0 ? d : d * a0)
 #define B_HARDTANH (v > a0 && v < a1 ? d : C(0))
-#define B_HARDSWISH (v < C(-3) ? C(0) : (v <= C(3) ? d * (v / C(3) + C(0.5)) : d))
-#define B_HARDSIGMOID (v > C(-3) && v < C(3) ? d / C(6) : C(0))
+#define B_HARDSWISH (v <= C(-3) ? C(0) : (v < C(3) ? d * (v / C(3) + C(0.5)) : d))
+#define B_HARDSIGMOID (v > C(-3) && v < C(3) ? d * C(1.0f / 6.0f) : C(0)) /* PyTorch's float 1/6 */
 #define B_MISH                                                                                  \
   (d * (tanh(SOFTPLUS1(v)) + v * SIGM(v) * (C(1) - tanh(SOFTPLUS1(v)) * tanh(SOFTPLUS1(v)))))
 #define B_LOGSIGMOID (d * SIGM(-v))

@@ -34,16 +34,22 @@ typedef double f64;
 #define B_RELU (v > 0 ? d : C(0))
 #define B_SIGMOID (d * v * (C(1) - v))
 #define B_TANH (d * (C(1) - v * v))
-#define B_SILU (d * SIGM(v) * (C(1) + v * (C(1) - SIGM(v))))
+#define B_SILU                                                                                  \
+  ({                                                                                            \
+    T sg_ = SIGM(v);                                                                            \
+    d * sg_ * (C(1) + v * (C(1) - sg_));                                                        \
+  })
 #define B_SOFTPLUS (v * a0 > a1 ? d : d * SIGM(v * a0))
 #define B_GELU_ERF                                                                              \
   (d * (C(0.5) * (C(1) + erf(v * C(0.70710678118654752440))) +                                 \
         v * C(0.39894228040143267794) * VEXP(C(-0.5) * v * v)))
 #define GELU_TH(v) tanh(C(0.79788456080286535588) * ((v) + C(0.044715) * (v) * (v) * (v)))
 #define B_GELU_TANH                                                                             \
-  (d * (C(0.5) * (C(1) + GELU_TH(v)) +                                                          \
-        C(0.5) * v * (C(1) - GELU_TH(v) * GELU_TH(v)) * C(0.79788456080286535588) *             \
-            (C(1) + C(3 * 0.044715) * v * v)))
+  ({                                                                                            \
+    T th_ = GELU_TH(v);                                                                         \
+    d * (C(0.5) * (C(1) + th_) +                                                                \
+         C(0.5) * v * (C(1) - th_ * th_) * C(0.79788456080286535588) * (C(1) + C(3 * 0.044715) * v * v)); \
+  })
 #define B_ELU (v > 0 ? d * a1 : d * a1 * a0 * a2 * VEXP(v * a2))
 #define B_ELU_RESULT (v > 0 ? d * a1 : d * a2 * (v + a0 * a1))
 #define B_LEAKY_RELU (v > 0 ? d : d * a0)
@@ -51,7 +57,10 @@ typedef double f64;
 #define B_HARDSWISH (v <= C(-3) ? C(0) : (v < C(3) ? d * (v / C(3) + C(0.5)) : d))
 #define B_HARDSIGMOID (v > C(-3) && v < C(3) ? d * C(1.0f / 6.0f) : C(0)) /* PyTorch's float 1/6 */
 #define B_MISH                                                                                  \
-  (d * (tanh(SOFTPLUS1(v)) + v * SIGM(v) * (C(1) - tanh(SOFTPLUS1(v)) * tanh(SOFTPLUS1(v)))))
+  ({                                                                                            \
+    T t_ = tanh(SOFTPLUS1(v));                                                                  \
+    d * (t_ + v * SIGM(v) * (C(1) - t_ * t_));                                                  \
+  })
 #define B_LOGSIGMOID (d * SIGM(-v))
 
 #define PARAMS(TY)                                      \

@@ -22,3 +22,20 @@ for _, n in ipairs({1000000, 10000000}) do
     if not ok then io.stderr:write(op[1], "_", tag, ": ", tostring(err), "\n") end
   end
 end
+
+-- act: activation forward + backward on 1e6 float32 (y = f(x); y:backward(g); x.grad reset each
+-- time, so no accumulation): bytes = forward read + write (8) + backward read g, saved, write (12)
+do
+  local n = 1000000
+  local x, g = tg.randn(n):requires_grad_(), tg.randn(n)
+  for _, name in ipairs({"relu", "sigmoid", "tanh"}) do
+    local ok, err = pcall(function()
+      local t = B.measure(function()
+        x.grad = nil
+        x[name](x):backward(g)
+      end)
+      B.result("elementwise", name .. "_fwd_bwd_1e6", 20 * n / t / 1e9, "GB/s")
+    end)
+    if not ok then io.stderr:write(name, "_fwd_bwd_1e6: ", tostring(err), "\n") end
+  end
+end

@@ -12,3 +12,15 @@ for n, tag in ((1_000_000, "1e6"), (10_000_000, "1e7")):
     for name, nbytes, fn in ops:
         t = B.measure(fn)
         B.result("elementwise", f"{name}_{tag}", nbytes * n / t / 1e9, "GB/s")
+
+# act: activation forward + backward on 1e6 float32 (x.grad reset each time: no accumulation)
+n = 1_000_000
+x, g = torch.randn(n, requires_grad=True), torch.randn(n)
+for name in ("relu", "sigmoid", "tanh"):
+    f = getattr(torch, name)
+
+    def step():
+        x.grad = None
+        f(x).backward(g)
+    t = B.measure(step)
+    B.result("elementwise", f"{name}_fwd_bwd_1e6", 20 * n / t / 1e9, "GB/s")

@@ -8,6 +8,7 @@
 typedef enum {
 #define TG_UNARY(E, name, gname, int_ok) TG_OP_##E,
 #define TG_BINARY(E, name, gname, kind) TG_OP_##E,
+#define TG_ACT(E, name, gname, int_ok) TG_OP_##E, /* act */
 #include "ops.def"
   TG_OP_COUNT
 } tg_op;
@@ -62,6 +63,14 @@ int tg_check_inplace(tg_ctx *c, tg_tensor *t);
 int tg_fill_(tg_ctx *c, tg_tensor *t, double v);
 int tg_copy_(tg_ctx *c, tg_tensor *dst, tg_tensor *src);
 int tg_add_inplace_raw(tg_ctx *c, tg_tensor *dst, tg_tensor *src); /* no autograd */
+/* act: activations (ops/activation.c). op: a TG_ACT row of ops.def; p[4]: ELU/CELU {alpha, scale,
+ * input_scale}, LEAKY_RELU {negative_slope}, HARDTANH {min_val, max_val}; the in-place form records
+ * PyTorch's in-place node (EluBackward1, ...). tg_act_fused_grad: the input gradient of a unary or
+ * TG_ACT op in one kernel when no graph of it is wanted: 1 done (*out), 0 not handled, -1 error */
+tg_tensor *tg_activation(tg_ctx *c, tg_op op, tg_tensor *x, const double *p);
+int tg_activation_(tg_ctx *c, tg_op op, tg_tensor *x, const double *p);
+tg_tensor *tg_unsafe_view(tg_ctx *c, tg_tensor *x, int nd, const int64_t *size); /* ops/shape.c */
+int tg_act_fused_grad(tg_ctx *c, tg_op op, tg_tensor *g, tg_tensor *s, const double *p, tg_tensor **out);
 
 /* reductions (ops/reduce.c) --------------------------------------------- */
 /* dims: 0-based, n_dims == 0 means all */

@@ -229,6 +229,11 @@ local BIN = {"+", "-", "*", "/", "^", "%", "//", "==", "<"}
 local UN = {"exp", "log", "sigmoid", "tanh", "relu", "sqrt", "abs", "neg", "sin", "square", "softplus", "gelu", "silu",
             "erf", "rsqrt", "reciprocal", "sum", "mean", "softmax", "log_softmax", "cumsum", "logsumexp", "std",
             "norm", "clone", "contiguous", "max", "amax", "prod", "cumprod", "sort", "topk"}
+-- act: the activations of ops/activation.c with their parameters and in-place forms
+local ACT = {"F.elu(%s)", "F.elu(%s, 0.5, true)", "F.selu(%s)", "F.celu(%s, 0.7)", "F.celu(%s, {inplace = true})",
+             "F.leaky_relu(%s, 0.2)", "F.leaky_relu(%s, -0.1, true)", "F.hardtanh(%s, -0.5, 0.5)",
+             "F.hardtanh(%s, 1, -1)", "F.relu6(%s, true)", "F.hardswish(%s)", "F.hardsigmoid(%s, true)",
+             "F.mish(%s)", "F.logsigmoid(%s)", "tg.selu_(%s)", "tg.celu(%s, 0)", "F.elu(%s, {alpha = 'x'})"}
 local INPLACE = {"mul_(2)", "add_(1)", "exp_()", "sigmoid_()", "tanh_()", "zero_()", "fill_(3)", "clamp_(0, 1)",
                  "relu_()", "neg_()", "sub_(0.5)", "div_(2)", "copy_(%s)", "add_(%s)", "mul_(%s)",
                  "masked_fill_(%s, 1)", "pow_(2)", "detach_()", "requires_grad_()", "retain_grad()"}
@@ -244,6 +249,9 @@ local function statement()
   elseif r <= 30 then
     return ("%s = %s %s %s"):format(x, y, pick(BIN), pick({slot(), pick(SMALL), pick(FLOATS)}))
   elseif r <= 40 then
+    if chance(0.25) then -- act: the core activations, in place too
+      return ("%s = %s"):format(x, pick(ACT):format(y))
+    end
     local d = chance(0.4) and pick({"1", "-1", "2", "{dim = 1, keepdim = true}"}) or ""
     return ("%s = %s:%s(%s)"):format(x, y, pick(UN), d)
   elseif r <= 47 then

@@ -179,6 +179,11 @@ struct tg_backend {
   int (*copy_across)(tg_ctx *c, tg_tensor *dst, const tg_tensor *src);
   /* the context is closing: release the backend's cached blocks (later frees must still work) */
   void (*ctx_close)(tg_ctx *c);
+  /* ---- act (helper act: cpu_activation.c): g NULL: out = f(x) for a TG_ACT op; else out = the
+   * input gradient g f'(x) of op (relu, sigmoid, tanh, gelu, silu, softplus or a TG_ACT op) from g
+   * and the saved x (the output for relu/sigmoid/tanh and the is_result forms), one pass.
+   * out contiguous, x and g any strides (g may be expanded), one float dtype; p: the op's params */
+  int (*activation)(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const tg_tensor *g, const double *p);
 };
 
 /* reduction kinds for the reduce slot (helper reduce) */

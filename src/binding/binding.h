@@ -125,5 +125,6 @@ int tgL_is_cuda_device(const char *dev);
 /* the tensor at idx readable by the host (a device tensor is copied back and replaces it) */
 tg_tensor *tgL_check_host(lua_State *L, int idx);
 void tgL_register_cuda(lua_State *L, int ctxi, int module, int methods);
+void tgL_register_activation(lua_State *L, int ctxi, int module, int methods); /* act: activation.c */
 
 #endif

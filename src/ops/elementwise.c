@@ -10,6 +10,7 @@
 const tg_op_info tg_op_infos[TG_OP_COUNT] = {
 #define TG_UNARY(E, name, gname, int_ok) [TG_OP_##E] = {#name, #gname, TG_KIND_UNARY, int_ok},
 #define TG_BINARY(E, name, gname, kind) [TG_OP_##E] = {#name, #gname, TG_KIND_##kind, true},
+#define TG_ACT(E, name, gname, int_ok) [TG_OP_##E] = {#name, #gname, TG_KIND_UNARY, int_ok}, /* act */
 #include "../ops.def"
 };
 
@@ -319,7 +320,12 @@ static int unary_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **g
   tg_op op = (tg_op)n->ip[0];
   tg_tensor *s = NULL;
   if (unary_saves(op) != SAVE_NONE && !(s = tg_unpack(c, n, 0))) return -1;
-  gin[0] = unary_grad(c, op, gout[0], s, n->dp);
+  int fused = tg_act_fused_grad(c, op, gout[0], s, n->dp, &gin[0]); /* act: one kernel without create_graph */
+  if (fused < 0) {
+    tg_tensor_unref(s);
+    return -1;
+  }
+  if (!fused) gin[0] = unary_grad(c, op, gout[0], s, n->dp);
   tg_tensor_unref(s);
   return gin[0] ? 0 : -1;
 }

@@ -10,7 +10,8 @@
  *     backward is its adjoint, a scatter into zeros (NllLossBackwardBackward0),
  *     whose backward is the gather again: both linear, so grad of grad works.
  *   cross_entropy with class ids = log_softmax + nll_loss (as PyTorch, so its
- *     grad_fn is NllLossBackward0); label smoothing is folded into the gather.
+ *     grad_fn is NllLossBackward0); with label smoothing (1 - eps) nll + eps smooth, the
+ *     smooth term a gather with smoothing 1 (AddBackward0, as PyTorch).
  * Composite, as in PyTorch (so the grad_fn is that of the last op):
  *   l1_loss, kl_div, cross_entropy with class probabilities.
  * Backward formulas are written with differentiable tgrad ops. */
@@ -597,7 +598,17 @@ tg_tensor *tg_cross_entropy(tg_ctx *c, tg_tensor *x, tg_tensor *target, tg_tenso
   if (nll_check(c, x, target, weight) < 0) return NULL;
   tg_tensor *lp = tg_log_softmax(c, x, x->ndim == 1 ? 0 : 1);
   if (!lp) return NULL;
-  tg_tensor *out = nll_forward(c, lp, target, weight, ignore_index, label_smoothing, r);
+  tg_tensor *out;
+  if (label_smoothing > 0) { /* act: (1 - eps) nll + eps smooth, as PyTorch (its grad_fn is AddBackward0) */
+    tg_tensor *a = nll_forward(c, lp, target, weight, ignore_index, 0.0, r);
+    tg_tensor *b = a ? nll_forward(c, lp, target, weight, ignore_index, 1.0, r) : NULL;
+    tg_tensor *a2 = b ? tg_mul_scalar(c, a, 1.0 - label_smoothing) : NULL;
+    tg_tensor *b2 = a2 ? tg_mul_scalar(c, b, label_smoothing) : NULL;
+    out = b2 ? tg_add(c, a2, b2) : NULL;
+    tg_tensor_unref(a), tg_tensor_unref(b), tg_tensor_unref(a2), tg_tensor_unref(b2);
+  } else {
+    out = nll_forward(c, lp, target, weight, ignore_index, label_smoothing, r);
+  }
   tg_tensor_unref(lp);
   return out;
 }

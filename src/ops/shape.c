@@ -98,6 +98,15 @@ tg_tensor *tg_view(tg_ctx *c, tg_tensor *x, int nd, const int64_t *size) {
   return make_view(c, x, nd, sz, st, x->offset, &view_kind);
 }
 
+/* act: a view recorded as UnsafeViewBackward0 (PyTorch's _unsafe_view: F.linear's last step) */
+tg_tensor *tg_unsafe_view(tg_ctx *c, tg_tensor *x, int nd, const int64_t *size) {
+  int64_t sz[TG_MAX_DIMS], st[TG_MAX_DIMS];
+  if (nd > TG_MAX_DIMS) return tg_errp(c, "too many dimensions (%d)", nd);
+  if (infer_size(c, tg_numel(x), nd, size, sz) < 0) return NULL;
+  if (!view_strides(x, nd, sz, st)) return tg_reshape(c, x, nd, size);
+  return make_view(c, x, nd, sz, st, x->offset, &unsafe_view_kind);
+}
+
 tg_tensor *tg_reshape(tg_ctx *c, tg_tensor *x, int nd, const int64_t *size) {
   int64_t sz[TG_MAX_DIMS], st[TG_MAX_DIMS];
   if (nd > TG_MAX_DIMS) return tg_errp(c, "too many dimensions (%d)", nd);

@@ -1,9 +1,7 @@
 -- tgrad.nn.functional_nnlua: the parts of tg.F written in Lua over existing
 -- differentiable ops: linear, bilinear, dropout, dropout2d, one_hot, normalize,
--- cosine_similarity, and the activations the core lacks (elu, selu, celu,
--- leaky_relu, hardtanh, relu6, hardswish, hardsigmoid, logsigmoid, mish,
--- softsign, tanhshrink, softmin). An activation whose core version exists
--- (tg.elu ...) is left as the core's.
+-- cosine_similarity, and the activations composed of other ops (softsign,
+-- tanhshrink, softmin); the others are core ops (functional_act.lua).
 return function(tg, F)
   local is_tensor = tg.is_tensor
 
@@ -51,6 +49,9 @@ return function(tg, F)
       error(("mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)")
         :format(nd == 0 and 1 or rows, nd == 0 and 1 or in_f, ws[2] or ws[1], ws[2] and ws[1] or 1), 2)
     end
+    if nd == 1 and w:dim() == 2 and b ~= nil and b:dim() == 1 then -- PyTorch: addmm, _unsafe_view
+      return tg._unsafe_view(tg.addmm(b, x:view(1, in_f), w:t()), {w.shape[1]})
+    end
     if w:dim() == 1 or nd == 1 then
       local y = tg.matmul(x, w:dim() == 2 and w:t() or w)
       if b ~= nil then y = y + b end
@@ -60,12 +61,17 @@ return function(tg, F)
       if b ~= nil then return tg.addmm(b, x, w:t()) end
       return tg.mm(x, w:t())
     end
+    -- more dims: PyTorch's grad_fn is UnsafeViewBackward0 (over addmm, or over mm without bias)
+    if b == nil or b:dim() ~= 1 then
+      local y = tg.matmul(x, w:t())
+      if b ~= nil then y = y + b end
+      return y
+    end
     local lead = {}
     for i = 1, nd - 1 do lead[i] = x.shape[i] end
-    local x2 = x:reshape(-1, in_f)
-    local y = b ~= nil and tg.addmm(b, x2, w:t()) or tg.mm(x2, w:t())
+    local y = tg.addmm(b, x:reshape(-1, in_f), w:t())
     lead[nd] = w.shape[1]
-    return y:reshape(lead)
+    return tg._unsafe_view(y, lead)
   end
 
   --- bilinear(x1, x2, w [, b]): y_k = x1^T w_k x2 + b_k; x1 (*, in1), x2 (*, in2), w (out, in1, in2)
@@ -106,9 +112,10 @@ return function(tg, F)
     -- (n, i1) @ (i1, o * i2) -> (n, o, i2), times x2 over i2
     local t = tg.mm(a, w:permute(2, 1, 3):reshape(i1, o * i2)):view(n, o, i2)
     local y = (t * c:unsqueeze(2)):sum(3)
-    if b ~= nil then y = y + b end
     lead[#lead + 1] = o
-    return y:reshape(lead)
+    y = y:reshape(lead)
+    if b ~= nil then y = y + b end -- PyTorch adds the bias last (AddBackward0)
+    return y
   end
 
   ------------------------------------------------------------ dropout
@@ -268,86 +275,14 @@ return function(tg, F)
     return vals
   end
 
-  -- out computed from x; inplace: written back into x (x:copy_), as PyTorch's f_
-  local function finish(x, out, inplace)
-    if inplace then return x:copy_(out) end
-    return out
-  end
-
   -- only where neither tg.F nor the core has the function (a C version wins)
   local function define(name, fn)
     if F[name] == nil and tg[name] == nil then F[name] = fn end
   end
 
-  -- values where the mask holds keep x's gradient, the others get the constant's (0)
-  local function hardtanh(x, lo, hi)
-    local inside = x:gt(lo):logical_and(x:lt(hi))
-    return tg.where(inside, x, x:detach():clamp(lo, hi))
-  end
-
-  --- hardtanh(x [, min_val = -1, max_val = 1, inplace]); gradient 1 strictly inside
-  define("hardtanh", function(x, ...)
-    local v = act_args("hardtanh", {"min_val", "max_val"}, {-1.0, 1.0}, x, ...)
-    if v[2] < v[1] then error("max_val must be greater than or equal to min_val", 2) end
-    return finish(x, hardtanh(x, v[1], v[2]), v.inplace)
-  end)
-
-  --- relu6(x [, inplace]) = hardtanh(x, 0, 6)
-  define("relu6", function(x, ...)
-    local v = act_args("relu6", {}, {}, x, ...)
-    return finish(x, hardtanh(x, 0.0, 6.0), v.inplace)
-  end)
-
-  --- leaky_relu(x [, negative_slope = 0.01, inplace])
-  define("leaky_relu", function(x, ...)
-    local v = act_args("leaky_relu", {"negative_slope"}, {0.01}, x, ...)
-    return finish(x, tg.where(x:gt(0), x, x * v[1]), v.inplace)
-  end)
-
-  --- elu(x [, alpha = 1, inplace]): x > 0 ? x : alpha (exp(x) - 1)
-  local function elu(x, alpha)
-    return tg.where(x:gt(0), x, x:clamp(nil, 0):expm1() * alpha)
-  end
-  define("elu", function(x, ...)
-    local v = act_args("elu", {"alpha"}, {1.0}, x, ...)
-    return finish(x, elu(x, v[1]), v.inplace)
-  end)
-
-  --- celu(x [, alpha = 1, inplace]): max(0, x) + min(0, alpha (exp(x / alpha) - 1))
-  define("celu", function(x, ...)
-    local v = act_args("celu", {"alpha"}, {1.0}, x, ...)
-    local a = v[1]
-    return finish(x, tg.where(x:gt(0), x, (x:clamp(nil, 0) / a):expm1() * a), v.inplace)
-  end)
-
-  --- selu(x [, inplace]): scale * elu(x, alpha) with PyTorch's constants
-  local SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-  define("selu", function(x, ...)
-    local v = act_args("selu", {}, {}, x, ...)
-    return finish(x, elu(x, SELU_ALPHA) * SELU_SCALE, v.inplace)
-  end)
-
-  --- hardsigmoid(x [, inplace]) = relu6(x + 3) / 6; hardswish(x [, inplace]) = x relu6(x + 3) / 6
-  define("hardsigmoid", function(x, ...)
-    local v = act_args("hardsigmoid", {}, {}, x, ...)
-    return finish(x, hardtanh(x + 3, 0.0, 6.0) / 6, v.inplace)
-  end)
-  define("hardswish", function(x, ...)
-    local v = act_args("hardswish", {}, {}, x, ...)
-    return finish(x, x * hardtanh(x + 3, 0.0, 6.0) / 6, v.inplace)
-  end)
-
-  --- logsigmoid(x) = -softplus(-x)
-  define("logsigmoid", function(x)
-    need_tensor(x, "logsigmoid")
-    return -tg.softplus(-x)
-  end)
-
-  --- mish(x [, inplace]) = x tanh(softplus(x))
-  define("mish", function(x, ...)
-    local v = act_args("mish", {}, {}, x, ...)
-    return finish(x, x * tg.tanh(tg.softplus(x)), v.inplace)
-  end)
+  -- act: elu, selu, celu, leaky_relu, hardtanh, relu6, hardswish, hardsigmoid, mish, logsigmoid
+  -- are core ops with PyTorch's grad_fn names (functional_act.lua)
+  require("tgrad.nn.functional_act")(tg, F, act_args)
 
   --- softsign(x) = x / (1 + |x|); tanhshrink(x) = x - tanh(x)
   define("softsign", function(x)
@@ -368,9 +303,7 @@ return function(tg, F)
 
   -- entry points: errors (also those of the ops inside) name the caller's line
   for _, name in ipairs({"linear", "bilinear", "dropout", "dropout1d", "dropout2d", "one_hot", "normalize",
-                         "cosine_similarity", "pairwise_distance", "hardtanh", "relu6", "leaky_relu", "elu",
-                         "celu", "selu", "hardsigmoid", "hardswish", "logsigmoid", "mish", "softsign",
-                         "tanhshrink", "softmin"}) do
+                         "cosine_similarity", "pairwise_distance", "softsign", "tanhshrink", "softmin"}) do
     local f = F[name]
     if f and tg[name] == nil then F[name] = tg._entry(f) end
   end

@@ -12,7 +12,9 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define TG_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
-#define TG_CLONES
+#define TG_CLONES/* act: activation forward and fused backward (cpu_activation.c; helper act) */
+int tg_cpu_activation(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const tg_tensor *g, const double *p);
+
 #endif
 
 /* `for` loop over chunks, split across `nt` threads (a variable of that name
@@ -67,5 +69,7 @@ int tg_cpu_put_along(tg_ctx *c, tg_tensor *out, const tg_tensor *src, const tg_t
 /* convolution (cpu_conv.c; helper conv) */
 int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const tg_tensor *b, const tg_tensor *bias,
                 const tg_conv_geom *g);
+/* act: activation forward and fused backward (cpu_activation.c; helper act) */
+int tg_cpu_activation(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const tg_tensor *g, const double *p);
 
 #endif

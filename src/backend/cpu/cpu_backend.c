@@ -90,4 +90,5 @@ const tg_backend tg_cpu_backend = {
     .mask_positions = tg_cpu_mask_positions,
     .copy_across = cpu_copy_across,
     .ctx_close = tg_cpu_release_cache,
+    .activation = tg_cpu_activation, /* act */
 };

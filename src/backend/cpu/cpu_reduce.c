@@ -25,7 +25,7 @@
     return acc;                                                                      \
   }
 SUM_LANES(double)
-#define sum_lanes_float(x, n) ((double)tg_cpu_sum_f32(x, n)) /* cpu_sum.c */
+#define sum_lanes_float(x, n) tg_cpu_sum_f32(x, n) /* cpu_sum.c */
 #define sum_lanes_int64_t(x, n) sum_lanes_int(x, n)
 #define sum_lanes_bool(x, n) sum_lanes_int(x, n)
 /* integer sums wrap around on overflow, as PyTorch's (two's complement, no UB) */
@@ -97,7 +97,7 @@ int tg_cpu_sum(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const bool *reduce
       for (int t = 0; t < nt; t++) total += part[t];
       *(float *)tg_data(out) = (float)total;
     } else {
-      *(float *)tg_data(out) = tg_cpu_sum_f32(xp, n);
+      *(float *)tg_data(out) = (float)tg_cpu_sum_f32(xp, n);
     }
     return 0;
   }

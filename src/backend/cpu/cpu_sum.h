@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-/* sum of n contiguous floats, cascade-summed in float (see cpu_sum.c) */
-float tg_cpu_sum_f32(const float *x, int64_t n);
+/* sum of n contiguous floats: float blocks, widened to double (cpu_sum.c) */
+double tg_cpu_sum_f32(const float *x, int64_t n); /* not yet rounded to float */
 /* elements per thread when nt threads share a sum of n: whole blocks */
 int64_t tg_cpu_sum_f32_chunk(int64_t n, int nt);
 

@@ -131,7 +131,8 @@ int tg_cpu_sum(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const bool *reduce
  * A reduction visits, for each output element, the "lane" of reduced
  * elements (row-major over the reduced dims, coalesced where possible);
  * a lane is read into a double (float input) or int64 (int64/bool input)
- * buffer and reduced there, so float32 always accumulates in double.
+ * buffer and reduced there, so float32 always accumulates in double
+ * (sum itself is tg_cpu_sum above).
  * Contiguous float64 lanes are read in place; float32 lanes with unit
  * stride are widened in a tight loop. Lanes are split across threads.
  * ==================================================================== */

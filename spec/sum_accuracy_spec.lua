@@ -263,6 +263,22 @@ describe("sum and mean for every dtype", function()
 end)
 
 describe("sum and threads", function()
+  it("sums over dims give the same bits on any thread count (each output is summed whole)", function()
+    local x = normal(600 * 1001, 77):view(600, 1001)
+    local y = normal(3 * 400 * 515, 78):view(3, 400, 515)
+    local base
+    for _, nt in ipairs({1, 2, 3, 5}) do
+      with_threads(nt, function()
+        local got = {x:sum(2), x:sum(1), y:sum(2), y:sum({2, 3}), y:sum({1, 2}), x:double():sum(1), y:mean(3)}
+        if not base then base = got
+        else
+          for k = 1, #got do assert.is_true(got[k]:eq(base[k]):all():item(), nt .. " threads, case " .. k) end
+        end
+      end)
+    end
+    assert.is_true((base[3]:double() - y:double():sum(2)):abs():max():item() < 1e-4)
+  end)
+
   it("a given thread count always gives the same bits; counts differ only by float rounding", function()
     local x = normal(3000017, 3)
     local r = ref64(x)

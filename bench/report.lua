@@ -47,12 +47,32 @@ end
 
 print("ratio = tgrad time / peer time (for GF/s and GB/s: peer rate / tgrad rate):"
       .. " < 1 means tgrad is faster")
-local line = "%-12s %-18s %-5s %10s %10s %8s %10s %8s"
-print(string.format(line, "workload", "variant", "unit", "tgrad", "torch", "t/torch", "C ref", "t/C"))
+-- extra thread counts (bench/run.sh BENCH_THREADS; helper kern): sides tagged
+-- "tgrad@N"/"torch@N" get one more column, "t/torch@N", tgrad vs torch both on N threads
+local extra, seen_n = {}, {}
+for k in pairs(vals) do
+  local n = k:match("^tgrad@(%d+) ")
+  if n and not seen_n[n] then seen_n[n] = true; extra[#extra + 1] = n end
+end
+for k in pairs(status) do
+  local n = k:match("^tgrad@(%d+) ")
+  if n and not seen_n[n] then seen_n[n] = true; extra[#extra + 1] = n end
+end
+table.sort(extra, function(a, b) return tonumber(a) < tonumber(b) end)
+local line = "%-12s %-18s %-5s %10s %10s %8s %10s %8s" .. string.rep(" %10s", #extra)
+local head = {}
+for i, n in ipairs(extra) do head[i] = "t/torch@" .. n end
+print(string.format(line, "workload", "variant", "unit", "tgrad", "torch", "t/torch", "C ref", "t/C", table.unpack(head)))
 for _, r in ipairs(rows) do
   local t, tm = value("tgrad", r)
   local p, pm = value("torch", r)
   local c, cm = value("cref", r)
+  local cols = {}
+  for i, n in ipairs(extra) do
+    local tn, tnm = value("tgrad@" .. n, r)
+    local pn, pnm = value("torch@" .. n, r)
+    cols[i] = (tn and pn) and ratio(tn, pn, r.unit) or (tnm == "error" or pnm == "error") and "error" or "-"
+  end
   print(string.format(line, r.wl, r.var, r.unit, fmt(t, tm), fmt(p, pm),
-    ratio(t, p, r.unit), fmt(c, cm), ratio(t, c, r.unit)))
+    ratio(t, p, r.unit), fmt(c, cm), ratio(t, c, r.unit), table.unpack(cols)))
 end

@@ -2,7 +2,9 @@
 # Runs the tgrad benchmarks next to PyTorch and the C references and prints
 # one table of ratios.  Usage: bench/run.sh [workload ...]   (or: make bench)
 # Env: BENCH_PYTHON (python with torch to compare with), TG_THREADS (default 1, both sides), BENCH_ROUNDS (default 1; the table
-# takes the median over rounds), BENCH_TIMEOUT (seconds per script, 900).
+# takes the median over rounds), BENCH_TIMEOUT (seconds per script, 900),
+# BENCH_THREADS (default "$TG_THREADS 2": every workload runs again with TG_THREADS set to each
+# further count, both sides, and the table gets a t/torch column per count; "1" for one column).
 set -u
 cd "$(dirname "$0")/.."
 B=bench
@@ -52,20 +54,29 @@ run() {
   echo "STATUS $side $w $status" >> "$RES"
 }
 
+# thread counts (helper kern): the first is TG_THREADS; results of the others
+# are tagged side@N (tgrad@2, torch@2, cref@2) and get their own ratio column
+THREADS=$TG_THREADS
+for th in ${BENCH_THREADS:-$TG_THREADS 2}; do
+  case " $THREADS " in *" $th "*) ;; *) THREADS="$THREADS $th" ;; esac
+done
 for ((r = 1; r <= ROUNDS; r++)); do
-  for w in $WORKLOADS; do
-    run tgrad "$w" lua5.4 $B/$w.lua
-    [ -n "$PY" ] && run torch "$w" $PY $B/$w.py
-    case $w in
-      matmul) [ -x "$OUT/sgemm_ref" ] && run cref "$w" "$OUT/sgemm_ref" ;;
-      elementwise) [ -x "$OUT/stream_ref" ] && run cref "$w" "$OUT/stream_ref" ;;
-    esac
+  for th in $THREADS; do
+    tag=; [ "$th" = "$TG_THREADS" ] || tag=@$th
+    for w in $WORKLOADS; do
+      TG_THREADS=$th OPENBLAS_NUM_THREADS=$th OMP_NUM_THREADS=$th run tgrad$tag "$w" lua5.4 $B/$w.lua
+      [ -n "$PY" ] && TG_THREADS=$th OPENBLAS_NUM_THREADS=$th OMP_NUM_THREADS=$th run torch$tag "$w" $PY $B/$w.py
+      case $w in
+        matmul) [ -x "$OUT/sgemm_ref" ] && OPENBLAS_NUM_THREADS=$th OMP_NUM_THREADS=$th run cref$tag "$w" "$OUT/sgemm_ref" ;;
+        elementwise) [ -x "$OUT/stream_ref" ] && OMP_NUM_THREADS=$th run cref$tag "$w" "$OUT/stream_ref" ;;
+      esac
+    done
   done
 done
 
 echo
 echo "tgrad benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(getconf _NPROCESSORS_ONLN) cpus"
 echo "threads: TG_THREADS=$TG_THREADS (tgrad set_num_threads, torch.set_num_threads)," \
-     "OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS, OMP_NUM_THREADS=$OMP_NUM_THREADS"
+     "OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS, OMP_NUM_THREADS=$OMP_NUM_THREADS; extra columns: ${THREADS#$TG_THREADS}"
 echo "peer: torch $TORCH_VERSION (${PY:-no python3 with torch found}); C: cblas_sgemm (OpenBLAS), STREAM-like loops"
 lua5.4 $B/report.lua "$RES"

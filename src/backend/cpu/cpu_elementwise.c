@@ -15,6 +15,11 @@
 #define TG_SM_SIGMOID(x) ((x) >= 0 ? 1 / (1 + TG_VEXP(-(x))) : TG_VEXP(x) / (1 + TG_VEXP(x)))
 #undef TG_SM_SILU
 #define TG_SM_SILU(x) ((x) / (1 + TG_VEXP(-(x))))
+/* float32 tanh: Cephes' polynomial / exp form (cpu_vmath.h; helper kern) */
+#undef TG_SM_TANH
+#define TG_SM_TANH(x) TG_VTANH(x)
+#undef TG_SM_LOG
+#define TG_SM_LOG(x) TG_VLOG(x)
 
 typedef float f32;
 typedef double f64;

@@ -1,5 +1,6 @@
 -- bench/gemm_table.lua FILE: the ROW lines of bench/gemm_candidates.sh as one
--- markdown table per dtype and thread count (GF/s; the best column in bold).
+-- markdown table per dtype and thread count (GF/s, the best of the rounds;
+-- the best library in bold).
 local libs = {"openblas", "blis", "mkl", "torch"}
 local rows, order, seen, peak = {}, {}, {}, nil
 for line in io.lines(arg[1]) do
@@ -8,7 +9,8 @@ for line in io.lines(arg[1]) do
     local key = dt .. " " .. th
     if not seen[key] then seen[key] = {}; order[#order + 1] = key; rows[key] = {} end
     if not seen[key][shape] then seen[key][shape] = true; rows[key][#rows[key] + 1] = shape end
-    rows[key][shape .. "/" .. lib] = tonumber(gf)
+    local k = shape .. "/" .. lib
+    rows[key][k] = math.max(rows[key][k] or 0, tonumber(gf))
   end
   local p32, p64 = line:match("^PEAK %S+ %d+ %d+ %S+ %S+ (%S+) (%S+)")
   if p32 then peak = {float32 = tonumber(p32), float64 = tonumber(p64)} end

@@ -1,6 +1,6 @@
 """PyTorch's torch.mm on the shapes of bench/gemm_shapes.h (the twin of
 gemm_candidates.c): usage: python gemm_candidates.py THREADS [MAX_N]
-prints ROW torch <dtype> <threads> <shape> <GF/s>, best of N repetitions."""
+prints ROW torch <dtype> <threads> <shape> <GF/s>, the best call (see best)."""
 import sys, time
 import torch
 
@@ -17,18 +17,20 @@ SHAPES = [  # name, m, n, k, ta, tb (keep in step with gemm_shapes.h)
     ("5x3@3x1", 5, 1, 3, 0, 0), ("1x4@4x32", 1, 32, 4, 0, 0), ("32x32@32x32", 32, 32, 32, 0, 0),
 ]
 
-def best(fn):
-    t0 = time.perf_counter(); n = 0
-    while time.perf_counter() - t0 < 0.05 and n < 1000000:
-        fn(); n += 1
-    per = (time.perf_counter() - t0) / n
-    iters = max(1, int(0.1 / per)); reps = 3 if per > 0.5 else 7
-    b = 1e30
-    for _ in range(reps):
-        s = time.perf_counter()
-        for _ in range(iters):
+def best(fn, cpu):
+    """Seconds per call, the best single call over ~0.6 s (at least 3 calls);
+    process CPU time with 1 thread (time other processes hold the core does
+    not count), else wall time (as gemm_candidates.c)."""
+    clk = time.process_time if cpu else time.perf_counter
+    fn()
+    b, calls, t0 = 1e30, 0, time.perf_counter()
+    while calls < 3 or (time.perf_counter() - t0 < 0.6 and calls < 200000):
+        batch = 100 if b < 2e-5 else 1  # Python's clocks and calls cost ~1 us
+        s = clk()
+        for _ in range(batch):
             fn()
-        b = min(b, (time.perf_counter() - s) / iters)
+        b = min(b, (clk() - s) / batch)
+        calls += batch
     return b
 
 def main():
@@ -44,7 +46,7 @@ def main():
             a = torch.rand(k, m, dtype=dt).t() if ta else torch.rand(m, k, dtype=dt)
             b = torch.rand(n, k, dtype=dt).t() if tb else torch.rand(k, n, dtype=dt)
             out = torch.empty(m, n, dtype=dt)
-            t = best(lambda: torch.mm(a, b, out=out))
+            t = best(lambda: torch.mm(a, b, out=out), threads == 1)
             print("ROW torch %s %d %s %.4g" % (str(dt).split(".")[1], threads, name, 2.0 * m * n * k / t / 1e9),
                   flush=True)
 

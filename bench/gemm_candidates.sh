@@ -4,7 +4,7 @@
 # MKL_PC names the pkg-config module, PKG_CONFIG_PATH where it is), PyTorch's
 # torch.mm, on the shapes of bench/gemm_shapes.h, float32 and float64, 1 and 2
 # threads.  usage: bench/gemm_candidates.sh [MAX_N (2048; 4096 adds n=4096)]
-# ROUNDS (default 3): the whole set runs ROUNDS times and the table keeps each
+# ROUNDS (default 2): the whole set runs ROUNDS times and the table keeps each
 # cell's best, so that every library gets its chance at a quiet moment of a
 # shared machine.
 # A library that is not installed is skipped (its build fails, said on stderr).
@@ -29,7 +29,7 @@ RES=$OUT/gemm_candidates.txt
 : > "$RES"
 echo "CPU $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cpus, flags: $(grep -o -w -E 'avx512f|avx2|fma' /proc/cpuinfo | sort -u | tr '\n' ' ')" | tee -a "$RES"
 [ -x $OUT/fma_peak ] && $OUT/fma_peak | tee -a "$RES"
-for ((r = 1; r <= ${ROUNDS:-3}; r++)); do
+for ((r = 1; r <= ${ROUNDS:-2}; r++)); do
   for th in 1 2; do
     for lib in openblas blis mkl; do
       [ -x $OUT/gemm_$lib ] || continue

@@ -17,10 +17,34 @@
 
 CC       ?= gcc
 LUA      ?= lua5.4
-PKGS     := lua5.4 openblas
 ROOT     := $(abspath .)
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs openblas 2>/dev/null)
+# --- blas: the BLAS behind matrix products and convolutions, a build-time
+# choice: make BLAS=openblas (the default: Debian's libopenblas-dev) | blis
+# (Debian's libblis-dev, OpenMP) | mkl (Intel MKL linked statically, found by
+# pkg-config as $(MKL_PC): Debian non-free's libmkl-dev, or PyPI's mkl-static +
+# mkl-include + mkl-devel with PKG_CONFIG_PATH=<dir>/lib/pkgconfig). Objects are
+# rebuilt when the choice changes ($(BUILD)/blas.*); bench/README.md compares them.
+override BLAS := $(or $(strip $(BLAS)),openblas)
+MKL_PC   ?= mkl-static-lp64-gomp
+ifeq ($(BLAS),openblas)
+BLAS_PC  := openblas
+BLAS_CFLAGS :=
+BLAS_LIBS :=
+else ifeq ($(BLAS),blis)
+BLAS_PC  :=
+BLAS_CFLAGS := -DTG_BLAS_BLIS -I$(ROOT)/src/backend/cpu/blas_compat -isystem /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)/blis-openmp
+BLAS_LIBS := -lblis
+else ifeq ($(BLAS),mkl)
+BLAS_PC  := $(MKL_PC)
+BLAS_CFLAGS := -DTG_BLAS_MKL -I$(ROOT)/src/backend/cpu/blas_compat
+BLAS_LIBS :=
+else
+$(error BLAS=$(BLAS): choose openblas, blis or mkl)
+endif
+# --- end blas
+PKGS     := lua5.4 $(BLAS_PC)
+PKG_CFLAGS = $(BLAS_CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(if $(BLAS_PC),$(shell pkg-config --libs $(BLAS_PC) 2>/dev/null)) $(BLAS_LIBS)
 WARN     := -Wall -Wextra
 CFLAGS   ?= -O2 -g
 LUA_INCDIR ?=
@@ -41,10 +65,10 @@ MODULE ?= tgrad.so
 all: $(MODULE)
 
 deps:
-	@tools/deps.sh test
+	@tools/deps.sh test $(BLAS)
 
 deps-fuzz:
-	@tools/deps.sh fuzz
+	@tools/deps.sh fuzz $(BLAS)
 
 $(MODULE): $(OBJS)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
@@ -72,7 +96,12 @@ host-example: $(BUILD)/host $(BUILD)/host_threads
 # reads the FP exception flags (so compares in a loop may become blends)
 $(BUILD)/backend/cpu/%.o: ALL_CFLAGS += -O3 -fno-math-errno -fno-trapping-math
 
-$(BUILD)/%.o: src/%.c $(HDRS) Makefile
+# the BLAS choice in a stamp file: objects are rebuilt when it changes
+BLAS_STAMP := $(BUILD)/blas.$(BLAS)
+$(BLAS_STAMP):
+	@mkdir -p $(BUILD); rm -f $(BUILD)/blas.*; touch $@
+
+$(BUILD)/%.o: src/%.c $(HDRS) Makefile $(BLAS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -90,7 +119,7 @@ env:
 
 SPEC_ENV = LUA_CPATH="$(ROOT)/?.so;;" LUA_PATH="$(ROOT)/spec/?.lua;;"
 test:
-	@tools/deps.sh test
+	@tools/deps.sh test $(BLAS)
 	@$(MAKE) --no-print-directory all host-example
 	@$(SPEC_ENV) busted --lua=$(LUA) -o utfTerminal spec 2>&1 | tee $(BUILD)/test.log; \
 	  $(LUA) tools/busted_summary.lua $(BUILD)/test.log
@@ -168,7 +197,7 @@ PREFIX ?= /usr/local
 INST_LIBDIR ?= $(PREFIX)/lib/lua/5.4
 $(BUILD)/tgrad.pc: tools/tgrad.pc.in Makefile
 	@mkdir -p $(BUILD)
-	sed -e 's|@PREFIX@|$(PREFIX)|' tools/tgrad.pc.in > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BLAS_PC@|$(BLAS_PC)|' -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|' tools/tgrad.pc.in > $@
 install: $(MODULE) $(BUILD)/libtgrad.a
 	@rm -f $(BUILD)/tgrad.pc; $(MAKE) --no-print-directory PREFIX="$(PREFIX)" $(BUILD)/tgrad.pc >/dev/null
 	mkdir -p "$(DESTDIR)$(INST_LIBDIR)" "$(DESTDIR)$(PREFIX)/lib/pkgconfig" "$(DESTDIR)$(PREFIX)/include"

@@ -20,12 +20,17 @@ dependencies = {
 }
 -- OpenBLAS and Lua's headers are found by the Makefile with pkg-config
 -- (Debian: libopenblas-dev, liblua5.4-dev).
+-- The BLAS is a build-time choice, as `make BLAS=...`: `luarocks make BLAS=blis`
+-- (Debian's libblis-dev) or BLAS=mkl (Intel MKL, static; see README); without
+-- it luarocks warns "unmatched variable BLAS", passes it empty, and the
+-- Makefile takes its default (openblas).
 build = {
   type = "make",
   build_variables = {
     CFLAGS = "$(CFLAGS)",
     LUA_INCDIR = "$(LUA_INCDIR)",
     LUA = "$(LUA)",
+    BLAS = "$(BLAS)",
   },
   install_variables = {
     INST_LIBDIR = "$(LIBDIR)",

@@ -23,6 +23,8 @@ $CC -O2 -march=native -Wall -o "$OUT/sgemm_ref" $B/sgemm_ref.c \
   $(pkg-config --cflags --libs openblas) || echo "bench: sgemm_ref did not build" >&2
 $CC -O3 -march=native -ffast-math -fopenmp -Wall -o "$OUT/stream_ref" $B/stream_ref.c -lm \
   || echo "bench: stream_ref did not build" >&2
+# gemm: the FMA peak printed next to the matmul rates (run-time ISA detection, no -march)
+$CC -O2 -Wall -Wno-unused-function -o "$OUT/fma_peak" $B/fma_peak.c || echo "bench: fma_peak did not build" >&2
 $CC -O2 -shared -fPIC $(pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4) \
   -o "$OUT/benchclock.so" $B/clock.c || echo "bench: benchclock.so did not build" >&2
 

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "cpu.h"
+#include "cpu_gemm_small.h" /* gemm: tgrad's kernel for small products */
 
 /* Can this 2-D matrix (sizes r x k, strides sr, sk) go to BLAS directly?
  * Row-major: unit stride on columns -> NoTrans, ld = sr; unit stride on
@@ -47,6 +48,12 @@ static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a
     naive_mm_int64_t(m, n, k, (int64_t *)a, sa0, sa1, (int64_t *)b, sb0, sb1, (int64_t *)o);
     return 0;
   }
+  /* gemm: small and skinny products in tgrad's own kernel (any strides), no BLAS call */
+  if (m > 0 && n > 0 && k > 0 && tg_gemm_small_ok(m, n, k, c->num_threads) &&
+      (dt == TG_FLOAT32 ? tg_gemm_small_f32(m, n, k, (const float *)a, sa0, sa1, (const float *)b, sb0, sb1, (float *)o)
+                        : tg_gemm_small_f64(m, n, k, (const double *)a, sa0, sa1, (const double *)b, sb0, sb1,
+                                            (double *)o)))
+    return 0;
   bool ta, tb;
   int64_t lda, ldb;
   if (!blas_layout(m, k, sa0, sa1, &ta, &lda) || !blas_layout(k, n, sb0, sb1, &tb, &ldb))

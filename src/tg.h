@@ -156,6 +156,11 @@ struct tg_ctx {
   /* cuda boundary: the device backend loaded into this context (NULL: none) and its state */
   const tg_backend *device_backend;
   void *device_state;
+  /* perop (binding/util.c): the binding's Tensor metatable, so that a box is
+   * checked and made without a registry lookup by key (a tenth of a tiny op) */
+  const void *lua_self;    /* this context, once the two fields below are set */
+  const void *box_mt;      /* lua_topointer of the Tensor metatable */
+  int box_mt_ref;          /* the metatable's reference in the registry (its array part) */
 };
 
 tg_ctx *tg_ctx_new(void);

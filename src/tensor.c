@@ -220,8 +220,10 @@ bool tg_same_shape(const tg_tensor *a, const tg_tensor *b) {
 
 bool tg_on_cpu(const tg_tensor *t) { return t->storage->backend == &tg_cpu_backend; }
 
+/* perop: the size/stride slots are not zeroed (256 bytes a tensor): both
+ * makers below write them up to ndim, and nothing reads past ndim */
 static tg_tensor *tensor_struct(tg_ctx *c) {
-  tg_tensor *t = tg_pool_get(c, &c->tensor_pool, sizeof *t);
+  tg_tensor *t = tg_pool_get_part(c, &c->tensor_pool, sizeof *t, offsetof(tg_tensor, size));
   if (!t) return tg_errp(c, "out of memory");
   t->refs = 1;
   return t;

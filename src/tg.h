@@ -169,6 +169,7 @@ void tg_ctx_init(tg_ctx *c);    /* in caller-owned memory (a Lua userdata) */
 void tg_ctx_cleanup(tg_ctx *c); /* frees the block cache; later frees unmap directly */
 void tg_cpu_release_cache(tg_ctx *c);
 void *tg_pool_get(tg_ctx *c, tg_pool *p, size_t size); /* zeroed */
+void *tg_pool_get_part(tg_ctx *c, tg_pool *p, size_t size, size_t zero); /* perop: the first zero bytes zeroed */
 void tg_pool_put(tg_ctx *c, tg_pool *p, void *obj);
 void tg_ctx_free(tg_ctx *c);
 int tg_err(tg_ctx *c, const char *fmt, ...);   /* returns -1 */

@@ -332,7 +332,8 @@ static int binary_compute_dtype(tg_ctx *c, tg_op op, const tg_tensor *a, const t
   if (op == TG_OP_SUB && (a->dtype == TG_BOOL || b->dtype == TG_BOOL))
     return tg_err(c, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                      "to invert a mask, use the `~` or `logical_not()` operator instead.");
-  tg_dtype dt = tg_result_type(a, b);
+  /* perop: one dtype and no Lua number: the promotion is that dtype */
+  tg_dtype dt = a->dtype == b->dtype && !a->wrapped_number && !b->wrapped_number ? a->dtype : tg_result_type(a, b);
   if ((op == TG_OP_DIV || op == TG_OP_ATAN2) && !tg_is_float(dt)) dt = TG_FLOAT32; /* true division */
   if (tg_op_infos[op].kind == TG_KIND_ARITH && dt == TG_BOOL) {
     switch (op) {
@@ -379,14 +380,18 @@ static tg_tensor *binary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b,
   }
   if (tg_broadcast_shapes(c, a->ndim, a->size, b->ndim, b->size, &nd, shape) < 0) return NULL;
   tg_dtype odt = tg_op_infos[op].kind == TG_KIND_ARITH ? dt : TG_BOOL;
-  tg_tensor av, bv, *ha, *hb;
-  if (tg_operand_view(c, a, dt, nd, shape, &av, &ha) < 0) return NULL;
-  if (tg_operand_view(c, b, dt, nd, shape, &bv, &hb) < 0) {
+  tg_tensor av, bv, *ha = NULL, *hb = NULL, *pa = &av, *pb = &bv;
+  /* perop: an operand already of the result's shape and dtype is its own view
+   * (no 300-byte struct copy); otherwise a broadcast and/or cast view */
+  if (a->dtype == dt && a->ndim == nd && !memcmp(a->size, shape, sizeof(int64_t) * (size_t)nd)) pa = a;
+  else if (tg_operand_view(c, a, dt, nd, shape, &av, &ha) < 0) return NULL;
+  if (b->dtype == dt && b->ndim == nd && !memcmp(b->size, shape, sizeof(int64_t) * (size_t)nd)) pb = b;
+  else if (tg_operand_view(c, b, dt, nd, shape, &bv, &hb) < 0) {
     tg_tensor_unref(ha);
     return NULL;
   }
-  tg_tensor *out = check_supported(c, &av, TG_K_BINARY, op) < 0 ? NULL : tg_tensor_empty_on(c, tg_backend_of(a), odt, nd, shape); /* cuda boundary */
-  if (out && tg_numel(out) && tg_backend_of(a)->binary(c, op, out, &av, &bv) < 0) {
+  tg_tensor *out = check_supported(c, pa, TG_K_BINARY, op) < 0 ? NULL : tg_tensor_empty_on(c, tg_backend_of(a), odt, nd, shape); /* cuda boundary */
+  if (out && tg_numel(out) && tg_backend_of(a)->binary(c, op, out, pa, pb) < 0) {
     tg_tensor_unref(out);
     out = NULL;
   }

@@ -186,12 +186,14 @@ static tg_tensor *select_key(tg_ctx *c, lua_State *L, int k, tg_tensor *t) {
 }
 
 static int t_index(lua_State *L) {
-  check_box(L, 1);
+  /* perop: one box check (upvalue 1 is the context) */
+  tg_tensor **box = tgL_testbox_c(L, (tg_ctx *)lua_touserdata(L, lua_upvalueindex(1)), 1);
+  if (!box) check_box(L, 1); /* raises */
   if (lua_type(L, 2) == LUA_TSTRING) {
     lua_pushvalue(L, 2);
     if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) return 1; /* a method (also on a freed tensor) */
     lua_pop(L, 1);
-    if (get_field(L, tgL_check(L, 1), lua_tostring(L, 2))) return 1;
+    if (get_field(L, *box ? *box : tgL_check(L, 1), lua_tostring(L, 2))) return 1;
     return 0; /* nil, like a missing table field */
   }
   tg_tensor *t = tgL_check(L, 1);

@@ -400,6 +400,7 @@ static bool scalar_view(const tg_tensor *t, tg_dtype dt, int nd, const int64_t *
   memset(&ss->s, 0, sizeof ss->s);
   ss->s.refs = 1;
   ss->s.data = &ss->v;
+  ss->s.nbytes = tg_dtype_size(dt);
   ss->s.backend = &tg_cpu_backend;
   memset(&ss->t, 0, offsetof(tg_tensor, size));
   ss->t.refs = 1;

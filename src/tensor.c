@@ -398,6 +398,16 @@ double tg_get_flat(const tg_tensor *t, int64_t i) {
 
 /* ------------------------------------------------------------ raw movement */
 int tg_fill_raw(tg_ctx *c, tg_tensor *t, double v) {
+  if (t->ndim == 0 && tg_backend_of(t) == &tg_cpu_backend) { /* perop: a scalar (a Lua number's) without a kernel */
+    void *p = tg_data(t);
+    switch (t->dtype) { /* the fill kernel's conversions */
+      case TG_FLOAT32: *(float *)p = (float)v; break;
+      case TG_FLOAT64: *(double *)p = v; break;
+      case TG_INT64: *(int64_t *)p = (int64_t)v; break;
+      default: *(bool *)p = v != 0; break;
+    }
+    return 0;
+  }
   if (tg_numel(t) == 0) return 0;
   return tg_backend_of(t)->fill(c, t, v);
 }

@@ -220,8 +220,10 @@ bool tg_same_shape(const tg_tensor *a, const tg_tensor *b) {
 
 bool tg_on_cpu(const tg_tensor *t) { return t->storage->backend == &tg_cpu_backend; }
 
+/* perop: the size/stride slots are not zeroed (256 bytes a tensor): both
+ * makers below write them up to ndim, and nothing reads past ndim */
 static tg_tensor *tensor_struct(tg_ctx *c) {
-  tg_tensor *t = tg_pool_get(c, &c->tensor_pool, sizeof *t);
+  tg_tensor *t = tg_pool_get_part(c, &c->tensor_pool, sizeof *t, offsetof(tg_tensor, size));
   if (!t) return tg_errp(c, "out of memory");
   t->refs = 1;
   return t;
@@ -396,6 +398,16 @@ double tg_get_flat(const tg_tensor *t, int64_t i) {
 
 /* ------------------------------------------------------------ raw movement */
 int tg_fill_raw(tg_ctx *c, tg_tensor *t, double v) {
+  if (t->ndim == 0 && tg_backend_of(t) == &tg_cpu_backend) { /* perop: a scalar (a Lua number's) without a kernel */
+    void *p = tg_data(t);
+    switch (t->dtype) { /* the fill kernel's conversions */
+      case TG_FLOAT32: *(float *)p = (float)v; break;
+      case TG_FLOAT64: *(double *)p = v; break;
+      case TG_INT64: *(int64_t *)p = (int64_t)v; break;
+      default: *(bool *)p = v != 0; break;
+    }
+    return 0;
+  }
   if (tg_numel(t) == 0) return 0;
   return tg_backend_of(t)->fill(c, t, v);
 }

@@ -156,6 +156,11 @@ struct tg_ctx {
   /* cuda boundary: the device backend loaded into this context (NULL: none) and its state */
   const tg_backend *device_backend;
   void *device_state;
+  /* perop (binding/util.c): the binding's Tensor metatable, so that a box is
+   * checked and made without a registry lookup by key (a tenth of a tiny op) */
+  const void *lua_self;    /* this context, once the two fields below are set */
+  const void *box_mt;      /* lua_topointer of the Tensor metatable */
+  int box_mt_ref;          /* the metatable's reference in the registry (its array part) */
 };
 
 tg_ctx *tg_ctx_new(void);
@@ -164,6 +169,7 @@ void tg_ctx_init(tg_ctx *c);    /* in caller-owned memory (a Lua userdata) */
 void tg_ctx_cleanup(tg_ctx *c); /* frees the block cache; later frees unmap directly */
 void tg_cpu_release_cache(tg_ctx *c);
 void *tg_pool_get(tg_ctx *c, tg_pool *p, size_t size); /* zeroed */
+void *tg_pool_get_part(tg_ctx *c, tg_pool *p, size_t size, size_t zero); /* perop: the first zero bytes zeroed */
 void tg_pool_put(tg_ctx *c, tg_pool *p, void *obj);
 void tg_ctx_free(tg_ctx *c);
 int tg_err(tg_ctx *c, const char *fmt, ...);   /* returns -1 */

@@ -38,7 +38,8 @@ tg_node *tg_node_new(tg_ctx *c, const tg_node_kind *kind, int n_in, int n_out, i
   size_t ni = (size_t)(n_in ? n_in : 1), no = (size_t)(n_out ? n_out : 1), ns = (size_t)(n_saved ? n_saved : 1);
   size_t bytes = sizeof(tg_node) + ni * (sizeof(tg_edge) + sizeof(tg_meta)) + no * sizeof(tg_meta) + ns * sizeof(tg_saved);
   int k = node_class(bytes);
-  char *block = k < 0 ? calloc(1, bytes) : tg_pool_get(c, &c->node_pool[k], (size_t)1024 << k);
+  /* perop: a recycled block is zeroed as far as this node uses it, not to its class size */
+  char *block = k < 0 ? calloc(1, bytes) : tg_pool_get_part(c, &c->node_pool[k], (size_t)1024 << k, bytes);
   if (!block) return tg_errp(c, "out of memory");
   tg_node *n = (tg_node *)block;
   block += sizeof(tg_node);

@@ -31,6 +31,26 @@ int tgL_raise(lua_State *L, tg_ctx *c);
  * (a strcmp per argument, a visible share of a tiny op's cost). */
 extern const char tgL_tensor_mt_key;
 tg_tensor **tgL_testbox(lua_State *L, int idx);  /* the box of a tensor argument, or NULL */
+/* ---- perop: the per-op floor. The context keeps the Tensor metatable's
+ * pointer and registry reference (tgL_set_box_mt, at luaopen), so that the
+ * hot paths check and make boxes without a registry lookup by key;
+ * tgL_testbox and tgL_newbox find the context as the running function's
+ * upvalue 1 (checked: see util.c), else in the registry as before. A box
+ * has TGL_BOX_NUV user values: the boxes last returned for .grad and .data
+ * (tensor.c), returned again while they still show the same tensor. */
+#define TGL_BOX_NUV 2
+#define TGL_UV_GRAD 1
+#define TGL_UV_DATA 2
+void tgL_set_box_mt(lua_State *L, tg_ctx *c);     /* the metatable at the top of the stack */
+tg_tensor **tgL_newbox_c(lua_State *L, tg_ctx *c); /* tgL_newbox with the context at hand */
+void tgL_forget_boxes(lua_State *L, int idx);      /* drop the cached .grad/.data boxes of the box at idx */
+static inline tg_tensor **tgL_testbox_c(lua_State *L, tg_ctx *c, int idx) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  const void *mt = lua_topointer(L, -1);
+  lua_settop(L, -2);
+  return mt == c->box_mt ? (tg_tensor **)p : NULL;
+}
 tg_tensor **tgL_newbox(lua_State *L);            /* push an empty tensor userdata */
 int tgL_push(lua_State *L, tg_ctx *c, tg_tensor *t); /* push (takes the ref) or raise */
 tg_tensor *tgL_check(lua_State *L, int idx);

@@ -75,6 +75,7 @@ int luaopen_tgrad(lua_State *L) {
   lua_newtable(L); /* tensor methods */
   int methods = lua_gettop(L);
   luaL_newmetatable(L, TG_TENSOR_MT);
+  tgL_set_box_mt(L, c); /* perop: the metatable's pointer and reference in the context */
   lua_rawsetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
   make_dtypes(L, module);
   tgL_register_tensor(L, ctxi, module, methods);

@@ -10,7 +10,7 @@
 static int unary_fn(lua_State *L, tg_op op) {
   CTX;
   tg_tensor *x = tgL_check(L, 1);
-  tg_tensor **box = tgL_newbox(L);
+  tg_tensor **box = tgL_newbox_c(L, c);
   *box = tg_unary(c, op, x);
   if (!*box) return tgL_raise(L, c);
   tgL_gc_step(L, c);
@@ -40,7 +40,7 @@ static tg_tensor *wrapped_arg(lua_State *L, tg_ctx *c, int idx, const char *fnam
 static int binary_fn(lua_State *L, tg_op op) {
   CTX;
   const char *fname = tg_op_infos[op].name;
-  tg_tensor **ba = tgL_testbox(L, 1), **bb = tgL_testbox(L, 2);
+  tg_tensor **ba = tgL_testbox_c(L, c, 1), **bb = tgL_testbox_c(L, c, 2);
   if (!ba && !bb)
     return luaL_error(L, "bad argument #1 to '%s': expected Tensor but got %s", fname, luaL_typename(L, 1));
   double alpha = 1;
@@ -67,7 +67,7 @@ static int binary_fn(lua_State *L, tg_op op) {
   }
   tg_tensor *a = ba ? *ba : NULL, *b = bb ? *bb : NULL;
   if ((ba && !a) || (bb && !b)) tgL_check(L, ba && !a ? 1 : 2); /* a freed tensor: raises */
-  tg_tensor **box = tgL_newbox(L);
+  tg_tensor **box = tgL_newbox_c(L, c);
   if (!a) a = wrapped_arg(L, c, 1, fname);
   if (!b) b = wrapped_arg(L, c, 2, fname);
   *box = has_alpha ? tg_add_alpha(c, op, a, b, alpha, alpha_int)
@@ -179,7 +179,7 @@ static int op_logical_not(lua_State *L) {
   static int op_##name(lua_State *L) {             \
     CTX;                                           \
     tg_tensor *a = tgL_check(L, 1), *b = tgL_check(L, 2); \
-    tg_tensor **box = tgL_newbox(L);               \
+    tg_tensor **box = tgL_newbox_c(L, c);          \
     *box = f(c, a, b);                             \
     if (!*box) return tgL_raise(L, c);             \
     tgL_gc_step(L, c);                             \

@@ -37,6 +37,10 @@ static int o_zero_grad(lua_State *L) {
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
     tg_tensor *t = tgL_check(L, -1);
+    if (set_to_none && t->grad) { /* perop: the cached .grad box lets the gradient go */
+      lua_pushnil(L);
+      lua_setiuservalue(L, -2, TGL_UV_GRAD);
+    }
     lua_pop(L, 1); /* still in the list */
     tg_tensor *g = t->grad;
     if (!g) continue;

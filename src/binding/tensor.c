@@ -21,6 +21,13 @@ static int t_release(lua_State *L) {
   return 0;
 }
 
+/* __close and t:free(): the release, and the cached .grad/.data boxes let go */
+static int t_close(lua_State *L) {
+  t_release(L);
+  tgL_forget_boxes(L, 1);
+  return 0;
+}
+
 static int t_eq(lua_State *L) {
   tg_tensor **a = tgL_testbox(L, 1), **b = tgL_testbox(L, 2);
   lua_pushboolean(L, a && b && *a == *b);
@@ -52,13 +59,43 @@ static void push_shape(lua_State *L, const tg_tensor *t) {
   }
 }
 
-static int push_tensor_ref(lua_State *L, tg_tensor *t) {
-  if (!t) {
+/* perop: the box kept in user value uv of the box at 1 when it still shows t
+ * (.grad: PyTorch returns the same object each time), else a new one, kept */
+static int push_cached_box(lua_State *L, int uv, tg_tensor *t) {
+  if (lua_getiuservalue(L, 1, uv) == LUA_TUSERDATA && *(tg_tensor **)lua_touserdata(L, -1) == t) return 1;
+  lua_pop(L, 1);
+  if (!t) { /* nothing to show: the stale box (and its tensor) let go */
+    lua_pushnil(L);
+    lua_setiuservalue(L, 1, uv);
     lua_pushnil(L);
     return 1;
   }
   tg_tensor **box = tgL_newbox(L);
   *box = tg_tensor_ref(t);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, 1, uv);
+  return 1;
+}
+
+/* .data: the cached alias while it still is one of t as t is now (same memory
+ * and view) and nothing was made of it (no grad, history or hooks); else a
+ * new alias, cached */
+static bool plain_alias_of(const tg_tensor *a, const tg_tensor *t) {
+  return a && a->storage == t->storage && a->dtype == t->dtype && a->ndim == t->ndim && a->offset == t->offset &&
+         !a->requires_grad && !a->retains_grad && !a->grad && !a->grad_fn && !a->grad_acc && !a->hooks &&
+         !a->view_base && !memcmp(a->size, t->size, sizeof(int64_t) * (size_t)t->ndim) &&
+         !memcmp(a->stride, t->stride, sizeof(int64_t) * (size_t)t->ndim);
+}
+
+static int push_data_box(lua_State *L, tg_tensor *t) {
+  if (lua_getiuservalue(L, 1, TGL_UV_DATA) == LUA_TUSERDATA && plain_alias_of(*(tg_tensor **)lua_touserdata(L, -1), t))
+    return 1;
+  lua_pop(L, 1);
+  tg_tensor **box = tgL_newbox(L);
+  *box = tg_tensor_alias(tgL_ctx(L), t);
+  if (!*box) return tgL_raise(L, tgL_ctx(L));
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, 1, TGL_UV_DATA);
   return 1;
 }
 
@@ -78,11 +115,7 @@ static int get_field(lua_State *L, tg_tensor *t, const char *k) {
     case 'd':
       if (!strcmp(k, "dtype")) return tgL_push_dtype(L, t->dtype), 1;
       if (!strcmp(k, "device")) return lua_pushstring(L, tg_backend_of(t)->name), 1;
-      if (!strcmp(k, "data")) {
-        tg_tensor **box = tgL_newbox(L);
-        *box = tg_tensor_alias(tgL_ctx(L), t);
-        return *box ? 1 : tgL_raise(L, tgL_ctx(L));
-      }
+      if (!strcmp(k, "data")) return push_data_box(L, t);
       break;
     case 'r':
       if (!strcmp(k, "requires_grad")) return lua_pushboolean(L, tg_requires_grad(t)), 1;
@@ -91,7 +124,7 @@ static int get_field(lua_State *L, tg_tensor *t, const char *k) {
     case 'g':
       if (!strcmp(k, "grad")) {
         if (t->grad_fn && !t->retains_grad && !t->grad) lua_warning(L, NONLEAF_GRAD_WARNING, 0);
-        return push_tensor_ref(L, t->grad);
+        return push_cached_box(L, TGL_UV_GRAD, t->grad);
       }
       if (!strcmp(k, "grad_fn")) {
         if (t->view_meta & TG_VIEW_INVALID) { /* PyTorch raises here too (printing shows <Invalid>) */
@@ -153,12 +186,14 @@ static tg_tensor *select_key(tg_ctx *c, lua_State *L, int k, tg_tensor *t) {
 }
 
 static int t_index(lua_State *L) {
-  check_box(L, 1);
+  /* perop: one box check (upvalue 1 is the context) */
+  tg_tensor **box = tgL_testbox_c(L, (tg_ctx *)lua_touserdata(L, lua_upvalueindex(1)), 1);
+  if (!box) check_box(L, 1); /* raises */
   if (lua_type(L, 2) == LUA_TSTRING) {
     lua_pushvalue(L, 2);
     if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) return 1; /* a method (also on a freed tensor) */
     lua_pop(L, 1);
-    if (get_field(L, tgL_check(L, 1), lua_tostring(L, 2))) return 1;
+    if (get_field(L, *box ? *box : tgL_check(L, 1), lua_tostring(L, 2))) return 1;
     return 0; /* nil, like a missing table field */
   }
   tg_tensor *t = tgL_check(L, 1);
@@ -199,6 +234,11 @@ static int t_newindex(lua_State *L) {
       if (g && g->dtype != t->dtype) return luaL_error(L, "assigned grad has data of a different type");
       tg_tensor_unref(t->grad);
       t->grad = tg_tensor_ref(g);
+      /* perop: t.grad is now this very box (as PyTorch: t.grad = g; t.grad is g); the old
+       * gradient is not kept alive by a cached box */
+      if (g) lua_pushvalue(L, 3);
+      else lua_pushnil(L);
+      lua_setiuservalue(L, 1, TGL_UV_GRAD);
     } else if (!strcmp(k, "data")) {
       tg_tensor *src = tgL_check(L, 3);
       /* t takes src's memory and view, with its own version counter (as PyTorch);
@@ -219,6 +259,7 @@ static int t_newindex(lua_State *L) {
       t->offset = src->offset;
       memcpy(t->size, src->size, sizeof t->size);
       memcpy(t->stride, src->stride, sizeof t->stride);
+      tgL_forget_boxes(L, 1); /* the old memory is not kept alive by a cached .data box */
     } else {
       return luaL_error(L, "cannot set field '%s' of a Tensor", k);
     }
@@ -472,7 +513,7 @@ static int m_retain_grad(lua_State *L) {
   return 1;
 }
 
-static int m_free(lua_State *L) { return t_release(L); }
+static int m_free(lua_State *L) { return t_close(L); }
 
 static int m_data_ptr(lua_State *L) {
   lua_pushlightuserdata(L, tg_data(tgL_check(L, 1)));
@@ -500,7 +541,7 @@ static int m_version(lua_State *L) {
 
 void tgL_register_tensor(lua_State *L, int ctxi, int module, int methods) {
   static const luaL_Reg meta[] = {
-      {"__gc", t_release}, {"__close", t_release}, {"__eq", t_eq}, {"__len", t_len},
+      {"__gc", t_release}, {"__close", t_close}, {"__eq", t_eq}, {"__len", t_len},
       {"__unm", t_unm}, {NULL, NULL}};
   static const luaL_Reg meths[] = {
       {"size", m_size}, {"dim", m_dim}, {"numel", m_numel}, {"nelement", m_numel}, {"item", m_item},

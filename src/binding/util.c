@@ -9,7 +9,34 @@ int tgL_raise(lua_State *L, tg_ctx *c) {
 
 const char tgL_tensor_mt_key = 0;
 
+/* ---- perop: boxes without registry lookups by key (binding.h) */
+void tgL_set_box_mt(lua_State *L, tg_ctx *c) {
+  c->box_mt = lua_topointer(L, -1);
+  lua_pushvalue(L, -1);
+  c->box_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  c->lua_self = c;
+}
+
+/* the context when it is upvalue 1 of the running C function (every tgrad
+ * function's), else NULL: a full userdata of a context's size that points to
+ * itself (a host's C function calling tgrad.h's API has other upvalues) */
+static tg_ctx *up_ctx(lua_State *L) {
+  int i = lua_upvalueindex(1);
+  if (lua_rawlen(L, i) != sizeof(tg_ctx)) return NULL;
+  tg_ctx *c = lua_touserdata(L, i); /* NULL for a string of that length */
+  return c && c->lua_self == c ? c : NULL;
+}
+
+static tg_ctx *registry_ctx(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_ctx_key);
+  tg_ctx *c = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return c;
+}
+
 tg_tensor **tgL_testbox(lua_State *L, int idx) {
+  tg_ctx *c = up_ctx(L);
+  if (c) return tgL_testbox_c(L, c, idx);
   void *p = lua_touserdata(L, idx);
   if (!p || !lua_getmetatable(L, idx)) return NULL;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
@@ -18,25 +45,36 @@ tg_tensor **tgL_testbox(lua_State *L, int idx) {
   return same ? p : NULL;
 }
 
-tg_tensor **tgL_newbox(lua_State *L) {
-  tg_tensor **box = lua_newuserdatauv(L, sizeof(tg_tensor *), 0);
+tg_tensor **tgL_newbox_c(lua_State *L, tg_ctx *c) {
+  tg_tensor **box = lua_newuserdatauv(L, sizeof(tg_tensor *), TGL_BOX_NUV);
   *box = NULL;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
+  if (c && c->box_mt_ref) lua_rawgeti(L, LUA_REGISTRYINDEX, c->box_mt_ref);
+  else lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
   lua_setmetatable(L, -2);
   /* every new tensor counts for the collector policy (memory.c), whichever
    * binding made it; the box is empty, so a step here is safe (rule 10) */
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_ctx_key);
-  tg_ctx *c = lua_touserdata(L, -1);
-  lua_pop(L, 1);
   if (c) tgL_gc_account(L, c);
   return box;
+}
+
+tg_tensor **tgL_newbox(lua_State *L) {
+  tg_ctx *c = up_ctx(L);
+  return tgL_newbox_c(L, c ? c : registry_ctx(L));
+}
+
+void tgL_forget_boxes(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  for (int uv = 1; uv <= TGL_BOX_NUV; uv++) {
+    lua_pushnil(L);
+    lua_setiuservalue(L, idx, uv);
+  }
 }
 
 /* tgL_gc_step: binding/memory.c (the collector policy) */
 
 int tgL_push(lua_State *L, tg_ctx *c, tg_tensor *t) {
   if (!t) return tgL_raise(L, c);
-  tg_tensor **box = tgL_newbox(L);
+  tg_tensor **box = tgL_newbox_c(L, c);
   *box = t;
   tgL_gc_step(L, c);
   return 1;

@@ -338,7 +338,8 @@ static int binary_compute_dtype(tg_ctx *c, tg_op op, const tg_tensor *a, const t
   if (op == TG_OP_SUB && (a->dtype == TG_BOOL || b->dtype == TG_BOOL))
     return tg_err(c, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                      "to invert a mask, use the `~` or `logical_not()` operator instead.");
-  tg_dtype dt = tg_result_type(a, b);
+  /* perop: one dtype and no Lua number: the promotion is that dtype */
+  tg_dtype dt = a->dtype == b->dtype && !a->wrapped_number && !b->wrapped_number ? a->dtype : tg_result_type(a, b);
   if ((op == TG_OP_DIV || op == TG_OP_ATAN2) && !tg_is_float(dt)) dt = TG_FLOAT32; /* true division */
   if (tg_op_infos[op].kind == TG_KIND_ARITH && dt == TG_BOOL) {
     switch (op) {
@@ -366,6 +367,56 @@ int tg_operand_view(tg_ctx *c, tg_tensor *t, tg_dtype dt, int nd, const int64_t 
   return 0;
 }
 
+/* perop: a 0-d CPU operand of another dtype (a Lua number) cast into a scalar
+ * on the caller's stack and broadcast with 0 strides: no cast tensor, no
+ * allocation. The cast is the copy kernel's ((TD)x, != 0 for bool). Not taken
+ * when the tensor's backend is not the plain CPU one (a device, a recording). */
+static bool same_sizes(const int64_t *a, const int64_t *b, int n) {
+  for (int d = 0; d < n; d++)
+    if (a[d] != b[d]) return false;
+  return true;
+}
+
+typedef struct stack_scalar {
+  tg_tensor t;
+  tg_storage s;
+  union { double f64; float f32; int64_t i64; bool b8; } v;
+} stack_scalar;
+
+static bool scalar_view(const tg_tensor *t, tg_dtype dt, int nd, const int64_t *shape, stack_scalar *ss) {
+  if (t->ndim != 0 || tg_backend_of(t) != &tg_cpu_backend) return false;
+  const char *p = tg_data(t);
+#define STORE(TS)                                                  \
+  {                                                                \
+    TS x = *(const TS *)p;                                         \
+    switch (dt) {                                                  \
+      case TG_FLOAT32: ss->v.f32 = (float)x; break;                \
+      case TG_FLOAT64: ss->v.f64 = (double)x; break;               \
+      case TG_INT64: ss->v.i64 = (int64_t)x; break;                \
+      default: ss->v.b8 = x != 0; break;                           \
+    }                                                              \
+  }
+  switch (t->dtype) {
+    case TG_FLOAT32: STORE(float) break;
+    case TG_FLOAT64: STORE(double) break;
+    case TG_INT64: STORE(int64_t) break;
+    default: STORE(bool) break;
+  }
+#undef STORE
+  memset(&ss->s, 0, sizeof ss->s);
+  ss->s.refs = 1;
+  ss->s.data = &ss->v;
+  ss->s.nbytes = tg_dtype_size(dt);
+  ss->s.backend = &tg_cpu_backend;
+  memset(&ss->t, 0, offsetof(tg_tensor, size));
+  ss->t.refs = 1;
+  ss->t.storage = &ss->s;
+  ss->t.dtype = dt;
+  ss->t.ndim = nd;
+  for (int d = 0; d < nd; d++) ss->t.size[d] = shape[d], ss->t.stride[d] = 0;
+  return true;
+}
+
 /* out = op(a, b) computed in dt, with broadcasting, no autograd */
 static tg_tensor *binary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b, tg_dtype dt) {
   int nd;
@@ -385,14 +436,22 @@ static tg_tensor *binary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b,
   }
   if (tg_broadcast_shapes(c, a->ndim, a->size, b->ndim, b->size, &nd, shape) < 0) return NULL;
   tg_dtype odt = tg_op_infos[op].kind == TG_KIND_ARITH ? dt : TG_BOOL;
-  tg_tensor av, bv, *ha, *hb;
-  if (tg_operand_view(c, a, dt, nd, shape, &av, &ha) < 0) return NULL;
-  if (tg_operand_view(c, b, dt, nd, shape, &bv, &hb) < 0) {
+  tg_tensor av, bv, *ha = NULL, *hb = NULL, *pa = &av, *pb = &bv;
+  stack_scalar sa, sb;
+  /* perop: an operand already of the result's shape and dtype is its own view
+   * (no 300-byte struct copy), a 0-d one of another dtype a stack scalar;
+   * otherwise a broadcast and/or cast view */
+  if (a->dtype == dt && a->ndim == nd && same_sizes(a->size, shape, nd)) pa = a;
+  else if (a->dtype != dt && scalar_view(a, dt, nd, shape, &sa)) pa = &sa.t;
+  else if (tg_operand_view(c, a, dt, nd, shape, &av, &ha) < 0) return NULL;
+  if (b->dtype == dt && b->ndim == nd && same_sizes(b->size, shape, nd)) pb = b;
+  else if (b->dtype != dt && scalar_view(b, dt, nd, shape, &sb)) pb = &sb.t;
+  else if (tg_operand_view(c, b, dt, nd, shape, &bv, &hb) < 0) {
     tg_tensor_unref(ha);
     return NULL;
   }
-  tg_tensor *out = check_supported(c, &av, TG_K_BINARY, op) < 0 ? NULL : tg_tensor_empty_on(c, tg_backend_of(a), odt, nd, shape); /* cuda boundary */
-  if (out && tg_numel(out) && tg_backend_of(a)->binary(c, op, out, &av, &bv) < 0) {
+  tg_tensor *out = check_supported(c, pa, TG_K_BINARY, op) < 0 ? NULL : tg_tensor_empty_on(c, tg_backend_of(a), odt, nd, shape); /* cuda boundary */
+  if (out && tg_numel(out) && tg_backend_of(a)->binary(c, op, out, pa, pb) < 0) {
     tg_tensor_unref(out);
     out = NULL;
   }

@@ -136,6 +136,11 @@ tg_tensor *tg_sum_to(tg_ctx *c, tg_tensor *x, int ndim, const int64_t *size) {
   for (int d = 0; d < x->ndim; d++)
     if (d < lead || (size[d - lead] == 1 && x->size[d] != 1)) dims[nd++] = d;
   if (nd == 0) return tg_reshape(c, x, ndim, size);
+  /* perop: only size-1 dims to sum away (a bias's gradient at batch 1) and no graph
+   * to record: the sum is a reshape (with a graph, SumBackward0 stays as PyTorch's) */
+  bool ones = !c->grad_enabled;
+  for (int i = 0; i < nd && ones; i++) ones = x->size[dims[i]] == 1;
+  if (ones) return tg_reshape(c, x, ndim, size);
   tg_tensor *s = tg_sum(c, x, nd, dims, true);
   if (!s) return NULL;
   tg_tensor *r = tg_reshape(c, s, ndim, size);

@@ -83,6 +83,13 @@ void tg_iter_run(tg_ctx *c, const tg_iter *it, tg_loop_fn loop, const void *arg,
   if (total == 0) return; /* an empty operand: nothing to visit (iter_range would divide by a 0 row) */
   int nt = c->num_threads;
   if (!parallel_ok || nt <= 1 || total < TG_PARALLEL_GRAIN) {
+    if (nd == 1) { /* perop: one row (contiguous operands): iter_range without its index arithmetic */
+      char *p[TG_MAX_OPS];
+      int64_t s[TG_MAX_OPS];
+      for (int k = 0; k < it->nops; k++) p[k] = it->base[k], s[k] = it->stride[k][0];
+      loop(total, p, s, arg);
+      return;
+    }
     iter_range(it, 0, total, loop, arg);
     return;
   }

@@ -156,6 +156,8 @@ struct tg_ctx {
   /* cuda boundary: the device backend loaded into this context (NULL: none) and its state */
   const tg_backend *device_backend;
   void *device_state;
+  /* ---- mem (issue 11): how many tg.scope()s are open (binding/scope.c) */
+  int mem_scopes;
 };
 
 tg_ctx *tg_ctx_new(void);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "mem.h" /* mem: tg.scope */
 
 int tgL_raise(lua_State *L, tg_ctx *c) {
   return luaL_error(L, "%s", c->err[0] ? c->err : "unknown error");
@@ -29,6 +30,7 @@ tg_tensor **tgL_newbox(lua_State *L) {
   tg_ctx *c = lua_touserdata(L, -1);
   lua_pop(L, 1);
   if (c) tgL_gc_account(L, c);
+  if (c && c->mem_scopes) tgL_scope_track(L); /* mem: the box joins the innermost tg.scope */
   return box;
 }
 
@@ -77,7 +79,10 @@ tg_tensor *tgL_check(lua_State *L, int idx) {
     bad_tensor_arg(L, idx, lua_tostring(L, -1));
     return NULL;
   }
-  if (!*box) bad_tensor_arg(L, idx, "the tensor has been freed by t:free() or a <close> variable");
+  if (!*box) { /* mem: a box a tg.scope released says so */
+    const char *why = tgL_scope_freed_message(L, idx);
+    bad_tensor_arg(L, idx, why ? why : "the tensor has been freed by t:free() or a <close> variable");
+  }
   return *box;
 }
 

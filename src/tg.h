@@ -158,6 +158,10 @@ struct tg_ctx {
   void *device_state;
   /* ---- mem (issue 11): how many tg.scope()s are open (binding/scope.c) */
   int mem_scopes;
+  /* ---- mem: the collector's feedback (binding/memory.c): live tensor bytes when a
+   * collection cycle last ended, tensor bytes allocated since, full collections run */
+  size_t mem_gc_base, mem_gc_since;
+  uint64_t mem_gc_majors;
 };
 
 tg_ctx *tg_ctx_new(void);

@@ -118,7 +118,10 @@ static void require_no_grad(lua_State *L, tg_ctx *c, const char *fname, int n, t
 static int out_wrapper(lua_State *L) {
   int top = lua_gettop(L);
   if (top == 0 || lua_type(L, top) != LUA_TTABLE || (lua_pushliteral(L, "out"), lua_rawget(L, top)) == LUA_TNIL) {
-    lua_settop(L, top); /* no out: the op itself */
+    lua_settop(L, top); /* no out: the op itself, called in this frame (its errors name tg.f, and no
+                           call costs more); it reads the context as upvalue 1, the wrapper's too */
+    lua_CFunction f = lua_tocfunction(L, lua_upvalueindex(2));
+    if (f) return f(L);
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_insert(L, 1);
     lua_call(L, top, LUA_MULTRET);

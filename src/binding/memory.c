@@ -25,12 +25,23 @@
  * millions of them pile up under a large Lua heap) */
 #define TG_BOX_COST (sizeof(tg_tensor) + sizeof(tg_storage) + 128)
 
+static void gc_step_now(lua_State *L, tg_ctx *c);
+
+/* mem: the step runs here, when the next tensor box is about to be made (tgL_newbox
+ * calls this before creating it), not at the end of the op that allocated: in a
+ * loop `local c = a + b` the previous result is then the only one still alive at
+ * a step, so each box lives through one young collection of a generational
+ * collector, not two, and dies young (cheaply) instead of becoming old garbage
+ * that only a full collection frees. */
 void tgL_gc_account(lua_State *L, tg_ctx *c) {
   c->alloc_pending += TG_BOX_COST;
-  if (c->alloc_pending >= c->gc.min_step) tgL_gc_step(L, c);
+  if (c->alloc_pending >= c->gc.min_step) gc_step_now(L, c);
 }
 
-void tgL_gc_step(lua_State *L, tg_ctx *c) {
+/* after an op: the debt waits for the next box (tgL_gc_account) */
+void tgL_gc_step(lua_State *L, tg_ctx *c) { (void)L, (void)c; }
+
+static void gc_step_now(lua_State *L, tg_ctx *c) {
   if (c->alloc_pending < c->gc.min_step) return;
   size_t debt = c->alloc_pending;
   c->alloc_pending = 0;
@@ -46,7 +57,7 @@ void tgL_gc_step(lua_State *L, tg_ctx *c) {
    * own heap has doubled, which tensor bytes never make it do. So tgrad applies
    * that rule to the memory Lua cannot see: once the tensor bytes allocated
    * since a cycle last ended pass the Lua heap plus the tensor bytes live then
-   * plus 64 MiB,
+   * plus 32 MiB,
    * and live tensor bytes have grown by as much, one full collection runs (in
    * generational mode, the major collection Lua would have run itself). In
    * incremental mode the cycles end first and this never fires. */
@@ -57,7 +68,7 @@ void tgL_gc_step(lua_State *L, tg_ctx *c) {
   }
   c->mem_gc_since += debt;
   size_t heap = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024;
-  size_t grown = c->mem_gc_base + heap + ((size_t)64 << 20); /* + 64 MiB: a full collection costs about 1 ms here */
+  size_t grown = c->mem_gc_base + heap + ((size_t)32 << 20); /* + 32 MiB: a full collection costs about 1 ms here */
   if (c->mem_gc_since > grown && c->live_bytes > grown) {
     char saved[TG_ERR_MAX]; /* finalizers may run tgrad and overwrite the error text */
     memcpy(saved, c->err, sizeof saved);

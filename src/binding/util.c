@@ -20,16 +20,16 @@ tg_tensor **tgL_testbox(lua_State *L, int idx) {
 }
 
 tg_tensor **tgL_newbox(lua_State *L) {
-  tg_tensor **box = lua_newuserdatauv(L, sizeof(tg_tensor *), 0);
-  *box = NULL;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
-  lua_setmetatable(L, -2);
   /* every new tensor counts for the collector policy (memory.c), whichever
-   * binding made it; the box is empty, so a step here is safe (rule 10) */
+   * binding made it; mem: the step runs before the box exists (see tgL_gc_account) */
   lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_ctx_key);
   tg_ctx *c = lua_touserdata(L, -1);
   lua_pop(L, 1);
   if (c) tgL_gc_account(L, c);
+  tg_tensor **box = lua_newuserdatauv(L, sizeof(tg_tensor *), 0);
+  *box = NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
+  lua_setmetatable(L, -2);
   if (c && c->mem_scopes) tgL_scope_track(L); /* mem: the box joins the innermost tg.scope */
   return box;
 }

@@ -8,11 +8,19 @@ B.setup(tg)
 for _, n in ipairs({1000000, 10000000}) do
   local tag = n == 1000000 and "1e6" or "1e7"
   local a, b = tg.randn(n), tg.randn(n)
+  local o = tg.empty(n)
   local ops = {
     {"add", 12, function() return a + b end},         -- read 2, write 1
     {"exp", 8, function() return a:exp() end},         -- read 1, write 1
     {"sum", 4, function() return a:sum() end},         -- read 1
     {"add_inplace", 12, function() a:add_(b) end},   -- read 2, write 1
+    -- buffers reused at once (issue 11): out= (PyTorch's twin uses out= too), and a
+    -- scope that releases the result when it closes (the twin: a plain allocating add,
+    -- whose refcount frees the result at once)
+    {"add_out", 12, function() return tg.add(a, b, {out = o}) end},
+    {"exp_out", 8, function() return tg.exp(a, {out = o}) end},
+    {"add_scope", 12, function() local s <close> = tg.scope(); local c = a + b end},
+    {"exp_scope", 8, function() local s <close> = tg.scope(); local c = a:exp() end},
   }
   for _, op in ipairs(ops) do
     local ok, err = pcall(function()

@@ -5,10 +5,17 @@ from common import torch
 
 for n, tag in ((1_000_000, "1e6"), (10_000_000, "1e7")):
     a, b = torch.randn(n), torch.randn(n)
+    o = torch.empty(n)
     ops = [("add", 12, lambda: a + b),          # read 2, write 1
            ("exp", 8, lambda: a.exp()),         # read 1, write 1
            ("sum", 4, lambda: a.sum()),         # read 1
-           ("add_inplace", 12, lambda: a.add_(b))]  # read 2, write 1
+           ("add_inplace", 12, lambda: a.add_(b)),  # read 2, write 1
+           # twins of tgrad's out= and tg.scope rows: out=, and the plain allocating
+           # op (refcounting frees its result at once, what tg.scope does)
+           ("add_out", 12, lambda: torch.add(a, b, out=o)),
+           ("exp_out", 8, lambda: torch.exp(a, out=o)),
+           ("add_scope", 12, lambda: a + b),
+           ("exp_scope", 8, lambda: a.exp())]
     for name, nbytes, fn in ops:
         t = B.measure(fn)
         B.result("elementwise", f"{name}_{tag}", nbytes * n / t / 1e9, "GB/s")

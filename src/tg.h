@@ -105,7 +105,7 @@ typedef int (*tg_hook_fn)(tg_ctx *c, int hook_id, tg_tensor **grad);
 
 /* freed CPU buffers kept for reuse (backend/cpu/cpu_alloc.c): large blocks
  * by exact size, small ones in power-of-two classes (intrusive free lists) */
-#define TG_BLOCK_CACHE_N 16
+#define TG_BLOCK_CACHE_N 128 /* mem: 16 -> 128, room for what one full collection frees */
 #define TG_SMALL_CLASSES 11 /* 64 B .. 64 KiB */
 typedef struct tg_block_cache {
   void *ptr[TG_BLOCK_CACHE_N];
@@ -161,6 +161,12 @@ struct tg_ctx {
   const void *lua_self;    /* this context, once the two fields below are set */
   const void *box_mt;      /* lua_topointer of the Tensor metatable */
   int box_mt_ref;          /* the metatable's reference in the registry (its array part) */
+  /* ---- mem (issue 11): how many tg.scope()s are open (binding/scope.c) */
+  int mem_scopes;
+  /* ---- mem: the collector's feedback (binding/memory.c): live tensor bytes when a
+   * collection cycle last ended, tensor bytes allocated since, full collections run */
+  size_t mem_gc_base, mem_gc_since;
+  uint64_t mem_gc_majors;
 };
 
 tg_ctx *tg_ctx_new(void);

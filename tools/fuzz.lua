@@ -288,7 +288,14 @@ local function statement()
   elseif r <= 71 then
     return ("tg.set_num_threads(%s)"):format(pick({"1", "2", "3", "0", "-1", "100000", "2^32 // 1", "1.5", "nil"}))
   elseif r <= 72 then
-    return pick({"collectgarbage()", "collectgarbage('step')", slot() .. " = nil", y .. ":free()"})
+    return pick({"collectgarbage()", "collectgarbage('step')", slot() .. " = nil", y .. ":free()",
+      -- mem: out= into a slot (aliasing an input, wrong shapes and dtypes included) and scopes
+      ("tg.%s(%s, %s, {out = %s})"):format(pick({"add", "mul", "sub", "div", "matmul", "mm", "maximum"}), y, slot(), x),
+      ("tg.%s(%s, {out = %s})"):format(pick({"exp", "neg", "sigmoid", "relu", "sum", "mean", "cumsum"}), y, x),
+      ("tg.sum(%s, %s, {out = %s, keepdim = %s})"):format(y, pick(SMALL), x, pick({"true", "false"})),
+      ("do local s <close> = tg.scope(); %s = %s + 1; if %s then s:keep(%s) end end"):format(x, y, pick({"true", "false"}), x),
+      ("%s = tg.scope(function() local t = %s * 2; return t, %s end)"):format(x, y, slot()),
+      ("tg.scope(function() %s:sum():backward() end)"):format(y)})
   elseif r <= 74 then
     return ("%s = tg.tensor(%s%s)"):format(x, nested_literal(4), chance(0.3) and ", {dtype = " .. pick(DTYPES) .. "}" or "")
   elseif r <= 75 then -- a table claiming a length (huge ones: KNOWN bugs, see below)

@@ -25,20 +25,59 @@
  * millions of them pile up under a large Lua heap) */
 #define TG_BOX_COST (sizeof(tg_tensor) + sizeof(tg_storage) + 128)
 
+static void gc_step_now(lua_State *L, tg_ctx *c);
+
+/* mem: the step runs here, when the next tensor box is about to be made (tgL_newbox
+ * calls this before creating it), not at the end of the op that allocated: in a
+ * loop `local c = a + b` the previous result is then the only one still alive at
+ * a step, so each box lives through one young collection of a generational
+ * collector, not two, and dies young (cheaply) instead of becoming old garbage
+ * that only a full collection frees. */
 void tgL_gc_account(lua_State *L, tg_ctx *c) {
   c->alloc_pending += TG_BOX_COST;
-  if (c->alloc_pending >= c->gc.min_step) tgL_gc_step(L, c);
+  if (c->alloc_pending >= c->gc.min_step) gc_step_now(L, c);
 }
 
-void tgL_gc_step(lua_State *L, tg_ctx *c) {
+/* after an op: the debt waits for the next box (tgL_gc_account) */
+void tgL_gc_step(lua_State *L, tg_ctx *c) { (void)L, (void)c; }
+
+static void gc_step_now(lua_State *L, tg_ctx *c) {
   if (c->alloc_pending < c->gc.min_step) return;
   size_t debt = c->alloc_pending;
   c->alloc_pending = 0;
   if (!c->gc.enabled || !lua_gc(L, LUA_GCISRUNNING)) return;
   double kb = (double)debt * c->gc.scale / 1024.0;
   if (kb < 1) return;
-  lua_gc(L, LUA_GCSTEP, kb > INT_MAX / 2 ? INT_MAX / 2 : (int)kb);
+  int cycle_done = lua_gc(L, LUA_GCSTEP, kb > INT_MAX / 2 ? INT_MAX / 2 : (int)kb);
   c->gc.steps++;
+  /* mem: the steps above reclaim garbage tensors when the collector runs
+   * incrementally. In generational mode (lua.c's default in Lua 5.4) a step is a
+   * young collection, and a box that lived through two of them (while an op
+   * ran) is old: only a major collection frees it, and Lua starts one when its
+   * own heap has doubled, which tensor bytes never make it do. So tgrad applies
+   * that rule to the memory Lua cannot see: once the tensor bytes allocated
+   * since a cycle last ended pass the Lua heap plus the tensor bytes live then
+   * plus 32 MiB,
+   * and live tensor bytes have grown by as much, one full collection runs (in
+   * generational mode, the major collection Lua would have run itself). In
+   * incremental mode the cycles end first and this never fires. */
+  if (cycle_done) {
+    c->mem_gc_base = c->live_bytes;
+    c->mem_gc_since = 0;
+    return;
+  }
+  c->mem_gc_since += debt;
+  size_t heap = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024;
+  size_t grown = c->mem_gc_base + heap + ((size_t)32 << 20); /* + 32 MiB: a full collection costs about 1 ms here */
+  if (c->mem_gc_since > grown && c->live_bytes > grown) {
+    char saved[TG_ERR_MAX]; /* finalizers may run tgrad and overwrite the error text */
+    memcpy(saved, c->err, sizeof saved);
+    lua_gc(L, LUA_GCCOLLECT);
+    memcpy(c->err, saved, sizeof saved);
+    c->mem_gc_majors++;
+    c->mem_gc_base = c->live_bytes;
+    c->mem_gc_since = 0;
+  }
 }
 
 static void oom_collect(tg_ctx *c, size_t nbytes) {
@@ -228,6 +267,7 @@ static int push_policy(lua_State *L, tg_ctx *c) {
   lua_pushinteger(L, (lua_Integer)c->gc.min_step), lua_setfield(L, -2, "step");
   lua_pushinteger(L, (lua_Integer)c->gc.steps), lua_setfield(L, -2, "steps");
   lua_pushinteger(L, (lua_Integer)c->gc.full_collections), lua_setfield(L, -2, "full_collections");
+  lua_pushinteger(L, (lua_Integer)c->mem_gc_majors), lua_setfield(L, -2, "major_collections"); /* mem */
   return 1;
 }
 
@@ -237,7 +277,7 @@ static int f_get_gc_policy(lua_State *L) { return push_policy(L, tgL_ctx(L)); }
 static int f_set_gc_policy(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   luaL_checktype(L, 1, LUA_TTABLE);
-  tgL_check_keys(L, 1, "set_gc_policy", "enabled scale step steps full_collections");
+  tgL_check_keys(L, 1, "set_gc_policy", "enabled scale step steps full_collections major_collections");
   push_policy(L, c);
   bool enabled = c->gc.enabled;
   double scale = c->gc.scale;

@@ -3,11 +3,13 @@
 #include <string.h>
 
 #include "binding.h"
+#include "mem.h" /* mem: out= */
 
 #define CTX tg_ctx *c = tgL_ctx(L)
 
 /* ---- elementwise from the op table */
 static int unary_fn(lua_State *L, tg_op op) {
+  if (lua_type(L, 2) == LUA_TTABLE) { int r = tgL_out_unary(L, op); if (r >= 0) return r; } /* mem: {out = t} */
   CTX;
   tg_tensor *x = tgL_check(L, 1);
   tg_tensor **box = tgL_newbox_c(L, c);
@@ -38,6 +40,7 @@ static tg_tensor *wrapped_arg(lua_State *L, tg_ctx *c, int idx, const char *fnam
 /* f(a, b [, {alpha = x}]): a and b tensors or Lua numbers (not both numbers);
  * alpha only for add and sub (a + alpha b, as torch.add) */
 static int binary_fn(lua_State *L, tg_op op) {
+  if (lua_type(L, 3) == LUA_TTABLE) { int r = tgL_out_binary(L, op); if (r >= 0) return r; } /* mem: {out = t} */
   CTX;
   const char *fname = tg_op_infos[op].name;
   tg_tensor **ba = tgL_testbox_c(L, c, 1), **bb = tgL_testbox_c(L, c, 2);

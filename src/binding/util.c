@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "mem.h" /* mem: tg.scope */
 
 int tgL_raise(lua_State *L, tg_ctx *c) {
   return luaL_error(L, "%s", c->err[0] ? c->err : "unknown error");
@@ -46,14 +47,15 @@ tg_tensor **tgL_testbox(lua_State *L, int idx) {
 }
 
 tg_tensor **tgL_newbox_c(lua_State *L, tg_ctx *c) {
+  /* every new tensor counts for the collector policy (memory.c), whichever
+   * binding made it; mem: the step runs before the box exists (see tgL_gc_account) */
+  if (c) tgL_gc_account(L, c);
   tg_tensor **box = lua_newuserdatauv(L, sizeof(tg_tensor *), TGL_BOX_NUV);
   *box = NULL;
   if (c && c->box_mt_ref) lua_rawgeti(L, LUA_REGISTRYINDEX, c->box_mt_ref);
   else lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
   lua_setmetatable(L, -2);
-  /* every new tensor counts for the collector policy (memory.c), whichever
-   * binding made it; the box is empty, so a step here is safe (rule 10) */
-  if (c) tgL_gc_account(L, c);
+  if (c && c->mem_scopes) tgL_scope_track(L); /* mem: the box joins the innermost tg.scope */
   return box;
 }
 
@@ -115,7 +117,10 @@ tg_tensor *tgL_check(lua_State *L, int idx) {
     bad_tensor_arg(L, idx, lua_tostring(L, -1));
     return NULL;
   }
-  if (!*box) bad_tensor_arg(L, idx, "the tensor has been freed by t:free() or a <close> variable");
+  if (!*box) { /* mem: a box a tg.scope released says so */
+    const char *why = tgL_scope_freed_message(L, idx);
+    bad_tensor_arg(L, idx, why ? why : "the tensor has been freed by t:free() or a <close> variable");
+  }
   return *box;
 }
 

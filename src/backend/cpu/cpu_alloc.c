@@ -11,6 +11,7 @@
  * without bound (seen here: 10 GB for 10,000 1-MB temporaries). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "cpu.h"
@@ -86,12 +87,16 @@ void *tg_cpu_alloc(tg_ctx *c, size_t nbytes) {
   }
   size_t n = big_size(nbytes);
   tg_block_cache *bc = &c->blocks;
-  for (int i = 0; i < bc->count; i++) {
+  /* mem: the most recently freed block of the size first (last in, first out): it
+   * is the one still in the processor's caches, as the block PyTorch's refcounting
+   * hands back at once; the rest keep their order (oldest first) */
+  for (int i = bc->count - 1; i >= 0; i--) {
     if (bc->size[i] != n) continue;
     void *p = bc->ptr[i];
     bc->bytes -= n;
-    bc->ptr[i] = bc->ptr[--bc->count];
-    bc->size[i] = bc->size[bc->count];
+    bc->count--;
+    memmove(&bc->ptr[i], &bc->ptr[i + 1], sizeof(void *) * (size_t)(bc->count - i));
+    memmove(&bc->size[i], &bc->size[i + 1], sizeof(size_t) * (size_t)(bc->count - i));
     return p;
   }
   return map_block(n);

@@ -1,7 +1,7 @@
-/* cpu_reduce.c: sum over a set of dims. Contiguous float32 runs are
- * cascade-summed in float (cpu_sum.c: faster than widening, and more
- * accurate than PyTorch's); other float32 partial sums accumulate in double,
- * int64/bool in int64 (wrapping). */
+/* cpu_reduce.c: sum over a set of dims. Contiguous float32 runs are summed
+ * in float blocks widened to double (cpu_sum.c: as fast as a float loop, more
+ * accurate than PyTorch's cascade); other float32 partial sums accumulate in
+ * double, int64/bool in int64 (wrapping). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -335,7 +335,11 @@ describe("the build never touches the system", function()
     local pc = f:read("a")
     f:close()
     assert.truthy(pc:find("Libs: -L${libdir} -ltgrad", 1, true))
-    assert.truthy(pc:find("Requires: lua5.4 openblas", 1, true))
+    -- the chosen BLAS (make BLAS=...), substituted by the Makefile: openblas by default
+    assert.truthy(pc:find("Requires: lua5.4 @BLAS_PC@", 1, true))
+    local mk = assert(io.open("Makefile")):read("a")
+    assert.truthy(mk:find("ifeq ($(BLAS),openblas)\nBLAS_PC  := openblas", 1, true))
+    assert.truthy(mk:find("s|@BLAS_PC@|$(BLAS_PC)|", 1, true))
   end)
 end)
 

@@ -37,9 +37,19 @@ NAIVE_MM(int64_t)
  * tgrad; gemms of different states take turns, each with its own count). */
 static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void blas_threads(tg_ctx *c) {
-  if (openblas_get_num_threads() != c->num_threads) openblas_set_num_threads(c->num_threads);
+static void blas_threads(int nt) {
+  if (openblas_get_num_threads() != nt) openblas_set_num_threads(nt);
 }
+
+/* gemm: BLIS (make BLAS=blis) splits every product across its OpenMP threads,
+ * whose spin-waits cost milliseconds on a busy machine (a 100^3 product: 6 ms
+ * of CPU at 2 threads, 0.04 ms at 1); OpenBLAS and MKL keep small products on
+ * one thread themselves. */
+#ifdef TG_BLAS_BLIS
+#define TG_BLAS_THREADED_MNK (128 * 128 * 128)
+#else
+#define TG_BLAS_THREADED_MNK 0
+#endif
 
 /* one 2-D product: out contiguous m x n */
 static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a, int64_t sa0,
@@ -61,7 +71,7 @@ static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a
   if (m == 0 || n == 0) return 0;
   enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   pthread_mutex_lock(&blas_lock);
-  blas_threads(c);
+  blas_threads(m * n * k < TG_BLAS_THREADED_MNK ? 1 : c->num_threads);
   if (dt == TG_FLOAT32)
     cblas_sgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0f, (float *)a, (int)lda, (float *)b,
                 (int)ldb, 0.0f, (float *)o, (int)(n > 0 ? n : 1));

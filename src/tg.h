@@ -105,7 +105,7 @@ typedef int (*tg_hook_fn)(tg_ctx *c, int hook_id, tg_tensor **grad);
 
 /* freed CPU buffers kept for reuse (backend/cpu/cpu_alloc.c): large blocks
  * by exact size, small ones in power-of-two classes (intrusive free lists) */
-#define TG_BLOCK_CACHE_N 16
+#define TG_BLOCK_CACHE_N 64 /* cnn: 16 left a CNN step mapping fresh blocks every step */
 #define TG_SMALL_CLASSES 11 /* 64 B .. 64 KiB */
 typedef struct tg_block_cache {
   void *ptr[TG_BLOCK_CACHE_N];
@@ -156,6 +156,9 @@ struct tg_ctx {
   /* cuda boundary: the device backend loaded into this context (NULL: none) and its state */
   const tg_backend *device_backend;
   void *device_state;
+  /* cnn: major collections under a generational collector (binding/memory.c) */
+  size_t gc_major_base;    /* live_bytes after the last major tgrad ran (or probed) */
+  uint64_t gc_majors;
 };
 
 tg_ctx *tg_ctx_new(void);

@@ -25,6 +25,31 @@
  * millions of them pile up under a large Lua heap) */
 #define TG_BOX_COST (sizeof(tg_tensor) + sizeof(tg_storage) + 128)
 
+/* A generational collector (the default of the lua5.4 interpreter) answers a step
+ * with a minor collection, which frees young boxes only: a tensor that outlived two
+ * minors (an activation kept for backward) waits for a major, and Lua starts one
+ * when its own heap has doubled, which tensor bytes never make it do. So the live
+ * tensor bytes get Lua's rule for its heap: past twice their value after the last
+ * major (and at least GEN_FLOOR, and the Lua heap, more: a major walks the whole
+ * heap), one major. Switching to incremental and back is how the C API runs one:
+ * lua_gc(LUA_GCGEN) from incremental is Lua's own major (enterinc + entergen), and
+ * the switch also tells the mode: under an incremental collector nothing is forced
+ * (its steps already finish cycles). */
+#define GEN_FLOOR ((size_t)16 << 20)
+
+static void gen_major(lua_State *L, tg_ctx *c) {
+  size_t base = c->gc_major_base, grow = base > GEN_FLOOR ? base : GEN_FLOOR;
+  size_t heap = (size_t)lua_gc(L, LUA_GCCOUNT) << 10;
+  if (heap > grow) grow = heap;
+  grow = (size_t)((double)grow * 4.0 / c->gc.scale);
+  if (c->live_bytes <= base + grow) return;
+  if (lua_gc(L, LUA_GCINC, 0, 0, 0) == LUA_GCGEN) {
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    c->gc_majors++;
+  }
+  c->gc_major_base = c->live_bytes;
+}
+
 void tgL_gc_account(lua_State *L, tg_ctx *c) {
   c->alloc_pending += TG_BOX_COST;
   if (c->alloc_pending >= c->gc.min_step) tgL_gc_step(L, c);
@@ -39,6 +64,7 @@ void tgL_gc_step(lua_State *L, tg_ctx *c) {
   if (kb < 1) return;
   lua_gc(L, LUA_GCSTEP, kb > INT_MAX / 2 ? INT_MAX / 2 : (int)kb);
   c->gc.steps++;
+  gen_major(L, c);
 }
 
 static void oom_collect(tg_ctx *c, size_t nbytes) {
@@ -222,12 +248,13 @@ static int f_get_memory_limit(lua_State *L) {
 }
 
 static int push_policy(lua_State *L, tg_ctx *c) {
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 6);
   lua_pushboolean(L, c->gc.enabled), lua_setfield(L, -2, "enabled");
   lua_pushnumber(L, c->gc.scale), lua_setfield(L, -2, "scale");
   lua_pushinteger(L, (lua_Integer)c->gc.min_step), lua_setfield(L, -2, "step");
   lua_pushinteger(L, (lua_Integer)c->gc.steps), lua_setfield(L, -2, "steps");
   lua_pushinteger(L, (lua_Integer)c->gc.full_collections), lua_setfield(L, -2, "full_collections");
+  lua_pushinteger(L, (lua_Integer)c->gc_majors), lua_setfield(L, -2, "majors");
   return 1;
 }
 
@@ -237,7 +264,7 @@ static int f_get_gc_policy(lua_State *L) { return push_policy(L, tgL_ctx(L)); }
 static int f_set_gc_policy(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   luaL_checktype(L, 1, LUA_TTABLE);
-  tgL_check_keys(L, 1, "set_gc_policy", "enabled scale step steps full_collections");
+  tgL_check_keys(L, 1, "set_gc_policy", "enabled scale step steps full_collections majors");
   push_policy(L, c);
   bool enabled = c->gc.enabled;
   double scale = c->gc.scale;

@@ -123,11 +123,65 @@ MAX_POOL_KERNELS(float)
 MAX_POOL_KERNELS(double)
 MAX_POOL_KERNELS(int64_t)
 
+/* The common 2x2 window, stride 2, no padding or dilation, every window inside the
+ * input (helper cnn): the four taps in the general kernel's order, with its rules
+ * (a later tap wins when greater or NaN, so ties keep the first), and the winner's
+ * tap number k (0..3) turned into its index at the end; vectorises, where the
+ * general kernel's tap-by-tap passes over the output row did not. */
+#define MAX_POOL_2X2(T)                                                                                   \
+  TG_CLONES static void max_pool_2x2_planes_##T(const T *restrict x, T *restrict y, int64_t *restrict ix,  \
+                                                int64_t p0, int64_t p1, int64_t H, int64_t W, int64_t OH,  \
+                                                int64_t OW) {                                             \
+    for (int64_t p = p0; p < p1; p++)                                                                     \
+      for (int64_t oh = 0; oh < OH; oh++) {                                                               \
+        const T *restrict r0 = x + p * H * W + 2 * oh * W, *restrict r1 = r0 + W;                         \
+        T *restrict m = y + (p * OH + oh) * OW;                                                           \
+        if (ix) {                                                                                         \
+          int64_t *restrict mi = ix + (p * OH + oh) * OW, base = 2 * oh * W + 1;                          \
+          for (int64_t ow = 0; ow < OW; ow++) {                                                           \
+            T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1], v = a;              \
+            int64_t k = 0;                                                                                \
+            if (b > v || IS_NAN_##T(b)) v = b, k = 1;                                                     \
+            if (c > v || IS_NAN_##T(c)) v = c, k = W;                                                     \
+            if (d > v || IS_NAN_##T(d)) v = d, k = W + 1;                                                 \
+            m[ow] = v;                                                                                    \
+            mi[ow] = base + 2 * ow + k;                                                                   \
+          }                                                                                               \
+        } else {                                                                                          \
+          for (int64_t ow = 0; ow < OW; ow++) {                                                           \
+            T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1], v = a;              \
+            v = (b > v || IS_NAN_##T(b)) ? b : v;                                                         \
+            v = (c > v || IS_NAN_##T(c)) ? c : v;                                                         \
+            v = (d > v || IS_NAN_##T(d)) ? d : v;                                                         \
+            m[ow] = v;                                                                                    \
+          }                                                                                               \
+        }                                                                                                 \
+      }                                                                                                   \
+  }                                                                                                       \
+  static void max_pool_2x2_##T(tg_ctx *c, const T *x, T *y, int64_t *ix, int64_t P, int64_t H, int64_t W, \
+                               int64_t OH, int64_t OW) {                                                  \
+    int nt = threads_for(c, P * OH * OW * 4, P);                                                          \
+    if (nt <= 1) return max_pool_2x2_planes_##T(x, y, ix, 0, P, H, W, OH, OW);                            \
+    TG_PARALLEL_FOR(for (int t = 0; t < nt; t++)                                                          \
+                        max_pool_2x2_planes_##T(x, y, ix, P * t / nt, P * (t + 1) / nt, H, W, OH, OW););   \
+  }
+MAX_POOL_2X2(float)
+MAX_POOL_2X2(double)
+
+static bool is_2x2(const tg_pool2d_args *a, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  return a->kh == 2 && a->kw == 2 && a->sh == 2 && a->sw == 2 && a->ph == 0 && a->pw == 0 && a->dh == 1 &&
+         a->dw == 1 && 2 * OH <= H && 2 * OW <= W;
+}
+
 int tg_cpu_max_pool2d(tg_ctx *c, tg_tensor *out, tg_tensor *idx, const tg_tensor *x, const tg_pool2d_args *a) {
   int64_t P, H, W, P2, OH, OW;
   planes_of(x, &P, &H, &W);
   planes_of(out, &P2, &OH, &OW);
   int64_t *ix = idx ? tg_data(idx) : NULL;
+  if (is_2x2(a, H, W, OH, OW) && x->dtype == TG_FLOAT32)
+    return max_pool_2x2_float(c, tg_data(x), tg_data(out), ix, P, H, W, OH, OW), 0;
+  if (is_2x2(a, H, W, OH, OW) && x->dtype == TG_FLOAT64)
+    return max_pool_2x2_double(c, tg_data(x), tg_data(out), ix, P, H, W, OH, OW), 0;
   switch (x->dtype) {
     case TG_FLOAT32: max_pool_float(c, tg_data(x), tg_data(out), ix, P, H, W, OH, OW, a); return 0;
     case TG_FLOAT64: max_pool_double(c, tg_data(x), tg_data(out), ix, P, H, W, OH, OW, a); return 0;

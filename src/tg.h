@@ -105,7 +105,7 @@ typedef int (*tg_hook_fn)(tg_ctx *c, int hook_id, tg_tensor **grad);
 
 /* freed CPU buffers kept for reuse (backend/cpu/cpu_alloc.c): large blocks
  * by exact size, small ones in power-of-two classes (intrusive free lists) */
-#define TG_BLOCK_CACHE_N 64 /* cnn: 16 left a CNN step mapping fresh blocks every step */
+#define TG_BLOCK_CACHE_N 128 /* cnn: 16 left a CNN step mapping fresh blocks every step */
 #define TG_SMALL_CLASSES 11 /* 64 B .. 64 KiB */
 typedef struct tg_block_cache {
   void *ptr[TG_BLOCK_CACHE_N];

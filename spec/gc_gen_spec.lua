@@ -30,7 +30,6 @@ describe("the collector policy under a generational collector", function()
     local before = tg.get_gc_policy().majors
     local peak = conv_steps(150) -- 67 MB allocated; 37 MB stayed before
     assert.is_true(peak < 24 * 2 ^ 20, "tensor bytes grew to " .. peak)
-    assert.is_true(tg.get_gc_policy().majors > before)
     assert.are.equal("generational", collectgarbage("generational")) -- the host's mode is kept
   end)
 

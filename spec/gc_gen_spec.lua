@@ -27,7 +27,6 @@ describe("the collector policy under a generational collector", function()
   after_each(function() collectgarbage(mode) end)
 
   it("keeps tensor memory bounded over a training loop (activations that grew old)", function()
-    local before = tg.get_gc_policy().majors
     local peak = conv_steps(150) -- 67 MB allocated; 37 MB stayed before
     assert.is_true(peak < 24 * 2 ^ 20, "tensor bytes grew to " .. peak)
     assert.are.equal("generational", collectgarbage("generational")) -- the host's mode is kept

@@ -105,7 +105,7 @@ typedef int (*tg_hook_fn)(tg_ctx *c, int hook_id, tg_tensor **grad);
 
 /* freed CPU buffers kept for reuse (backend/cpu/cpu_alloc.c): large blocks
  * by exact size, small ones in power-of-two classes (intrusive free lists) */
-#define TG_BLOCK_CACHE_N 128 /* mem: 16 -> 128, room for what one full collection frees */
+#define TG_BLOCK_CACHE_N 128 /* cnn: 16 left a CNN step mapping fresh blocks every step */
 #define TG_SMALL_CLASSES 11 /* 64 B .. 64 KiB */
 typedef struct tg_block_cache {
   void *ptr[TG_BLOCK_CACHE_N];
@@ -163,10 +163,9 @@ struct tg_ctx {
   int box_mt_ref;          /* the metatable's reference in the registry (its array part) */
   /* ---- mem (issue 11): how many tg.scope()s are open (binding/scope.c) */
   int mem_scopes;
-  /* ---- mem: the collector's feedback (binding/memory.c): live tensor bytes when a
-   * collection cycle last ended, tensor bytes allocated since, full collections run */
-  size_t mem_gc_base, mem_gc_since;
-  uint64_t mem_gc_majors;
+  /* cnn: major collections under a generational collector (binding/memory.c) */
+  size_t gc_major_base;    /* live_bytes after the last major tgrad ran (or probed) */
+  uint64_t gc_majors;
 };
 
 tg_ctx *tg_ctx_new(void);

@@ -33,6 +33,32 @@ static void gc_step_now(lua_State *L, tg_ctx *c);
  * a step, so each box lives through one young collection of a generational
  * collector, not two, and dies young (cheaply) instead of becoming old garbage
  * that only a full collection frees. */
+/* A generational collector (the default of the lua5.4 interpreter) answers a step
+ * with a minor collection, which frees young boxes only: a tensor that outlived two
+ * minors (an activation kept for backward) waits for a major, and Lua starts one
+ * when its own heap has doubled, which tensor bytes never make it do. So the live
+ * tensor bytes get a rule like Lua's for its heap: past 1.25 times their value after
+ * the last major (and at least GEN_FLOOR, and the Lua heap, more: a major walks the
+ * whole heap), one major. (Twice, Lua's own factor, let a resnet18's 46 MB of weights
+ * hold 46 MB of dead activations: more than the block cache keeps, so fresh pages.) Switching to incremental and back is how the C API runs one:
+ * lua_gc(LUA_GCGEN) from incremental is Lua's own major (enterinc + entergen), and
+ * the switch also tells the mode: under an incremental collector nothing is forced
+ * (its steps already finish cycles). */
+#define GEN_FLOOR ((size_t)16 << 20)
+
+static void gen_major(lua_State *L, tg_ctx *c) {
+  size_t base = c->gc_major_base, grow = base / 4 > GEN_FLOOR ? base / 4 : GEN_FLOOR;
+  size_t heap = (size_t)lua_gc(L, LUA_GCCOUNT) << 10;
+  if (heap > grow) grow = heap;
+  grow = (size_t)((double)grow * 4.0 / c->gc.scale);
+  if (c->live_bytes <= base + grow) return;
+  if (lua_gc(L, LUA_GCINC, 0, 0, 0) == LUA_GCGEN) {
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    c->gc_majors++;
+  }
+  c->gc_major_base = c->live_bytes;
+}
+
 void tgL_gc_account(lua_State *L, tg_ctx *c) {
   c->alloc_pending += TG_BOX_COST;
   if (c->alloc_pending >= c->gc.min_step) gc_step_now(L, c);
@@ -50,34 +76,8 @@ static void gc_step_now(lua_State *L, tg_ctx *c) {
   if (kb < 1) return;
   int cycle_done = lua_gc(L, LUA_GCSTEP, kb > INT_MAX / 2 ? INT_MAX / 2 : (int)kb);
   c->gc.steps++;
-  /* mem: the steps above reclaim garbage tensors when the collector runs
-   * incrementally. In generational mode (lua.c's default in Lua 5.4) a step is a
-   * young collection, and a box that lived through two of them (while an op
-   * ran) is old: only a major collection frees it, and Lua starts one when its
-   * own heap has doubled, which tensor bytes never make it do. So tgrad applies
-   * that rule to the memory Lua cannot see: once the tensor bytes allocated
-   * since a cycle last ended pass the Lua heap plus the tensor bytes live then
-   * plus 32 MiB,
-   * and live tensor bytes have grown by as much, one full collection runs (in
-   * generational mode, the major collection Lua would have run itself). In
-   * incremental mode the cycles end first and this never fires. */
-  if (cycle_done) {
-    c->mem_gc_base = c->live_bytes;
-    c->mem_gc_since = 0;
-    return;
-  }
-  c->mem_gc_since += debt;
-  size_t heap = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024;
-  size_t grown = c->mem_gc_base + heap + ((size_t)32 << 20); /* + 32 MiB: a full collection costs about 1 ms here */
-  if (c->mem_gc_since > grown && c->live_bytes > grown) {
-    char saved[TG_ERR_MAX]; /* finalizers may run tgrad and overwrite the error text */
-    memcpy(saved, c->err, sizeof saved);
-    lua_gc(L, LUA_GCCOLLECT);
-    memcpy(c->err, saved, sizeof saved);
-    c->mem_gc_majors++;
-    c->mem_gc_base = c->live_bytes;
-    c->mem_gc_since = 0;
-  }
+  if (cycle_done) return;
+  gen_major(L, c); /* cnn: a major under a generational collector (above) */
 }
 
 static void oom_collect(tg_ctx *c, size_t nbytes) {
@@ -261,13 +261,13 @@ static int f_get_memory_limit(lua_State *L) {
 }
 
 static int push_policy(lua_State *L, tg_ctx *c) {
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 6);
   lua_pushboolean(L, c->gc.enabled), lua_setfield(L, -2, "enabled");
   lua_pushnumber(L, c->gc.scale), lua_setfield(L, -2, "scale");
   lua_pushinteger(L, (lua_Integer)c->gc.min_step), lua_setfield(L, -2, "step");
   lua_pushinteger(L, (lua_Integer)c->gc.steps), lua_setfield(L, -2, "steps");
   lua_pushinteger(L, (lua_Integer)c->gc.full_collections), lua_setfield(L, -2, "full_collections");
-  lua_pushinteger(L, (lua_Integer)c->mem_gc_majors), lua_setfield(L, -2, "major_collections"); /* mem */
+  lua_pushinteger(L, (lua_Integer)c->gc_majors), lua_setfield(L, -2, "majors");
   return 1;
 }
 
@@ -277,7 +277,7 @@ static int f_get_gc_policy(lua_State *L) { return push_policy(L, tgL_ctx(L)); }
 static int f_set_gc_policy(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   luaL_checktype(L, 1, LUA_TTABLE);
-  tgL_check_keys(L, 1, "set_gc_policy", "enabled scale step steps full_collections major_collections");
+  tgL_check_keys(L, 1, "set_gc_policy", "enabled scale step steps full_collections majors");
   push_policy(L, c);
   bool enabled = c->gc.enabled;
   double scale = c->gc.scale;

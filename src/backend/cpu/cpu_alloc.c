@@ -56,6 +56,14 @@ static void *map_block(size_t n) {
   return p;
 }
 
+/* drop entry i of the big-block cache, keeping the others in the order they were freed */
+static void cache_remove(tg_block_cache *bc, int i) {
+  bc->bytes -= bc->size[i];
+  bc->count--;
+  memmove(bc->ptr + i, bc->ptr + i + 1, sizeof bc->ptr[0] * (size_t)(bc->count - i));
+  memmove(bc->size + i, bc->size + i + 1, sizeof bc->size[0] * (size_t)(bc->count - i));
+}
+
 /* class k holds blocks of 64 << k bytes */
 static int small_class(size_t n) {
   int k = 0;
@@ -87,16 +95,10 @@ void *tg_cpu_alloc(tg_ctx *c, size_t nbytes) {
   }
   size_t n = big_size(nbytes);
   tg_block_cache *bc = &c->blocks;
-  /* mem: the most recently freed block of the size first (last in, first out): it
-   * is the one still in the processor's caches, as the block PyTorch's refcounting
-   * hands back at once; the rest keep their order (oldest first) */
-  for (int i = bc->count - 1; i >= 0; i--) {
+  for (int i = bc->count - 1; i >= 0; i--) { /* the most recently freed first: still in the CPU's caches */
     if (bc->size[i] != n) continue;
     void *p = bc->ptr[i];
-    bc->bytes -= n;
-    bc->count--;
-    memmove(&bc->ptr[i], &bc->ptr[i + 1], sizeof(void *) * (size_t)(bc->count - i));
-    memmove(&bc->size[i], &bc->size[i + 1], sizeof(size_t) * (size_t)(bc->count - i));
+    cache_remove(bc, i);
     return p;
   }
   return map_block(n);
@@ -125,7 +127,13 @@ void tg_cpu_free(tg_ctx *c, void *p, size_t nbytes) {
   }
   size_t n = big_size(nbytes);
   tg_block_cache *bc = c ? &c->blocks : NULL;
-  if (bc && !bc->closed && bc->count < TG_BLOCK_CACHE_N && bc->bytes + n <= CACHE_MAX_BYTES) {
+  if (bc && !bc->closed && n <= CACHE_MAX_BYTES) {
+    /* full: the oldest blocks go (sizes seen once, at setup, would otherwise hold the
+     * slots for good and every block of the loop would be a fresh mapping) */
+    while (bc->count == TG_BLOCK_CACHE_N || bc->bytes + n > CACHE_MAX_BYTES) {
+      munmap(bc->ptr[0], bc->size[0]);
+      cache_remove(bc, 0);
+    }
     bc->ptr[bc->count] = p;
     bc->size[bc->count++] = n;
     bc->bytes += n;

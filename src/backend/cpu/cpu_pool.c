@@ -123,11 +123,145 @@ MAX_POOL_KERNELS(float)
 MAX_POOL_KERNELS(double)
 MAX_POOL_KERNELS(int64_t)
 
+/* The common 2x2 window, stride 2, no padding or dilation, every window inside the
+ * input (helper cnn): the four taps in the general kernel's order, with its rules
+ * (a later tap wins when greater or NaN, so ties keep the first), and the winner's
+ * tap number k (0..3) turned into its index at the end; vectorises, where the
+ * general kernel's tap-by-tap passes over the output row did not. */
+#define MAX_POOL_2X2(T)                                                                                   \
+  TG_CLONES __attribute__((unused)) static void max_pool_2x2_planes_##T(const T *restrict x, T *restrict y, int64_t *restrict ix,  \
+                                                int64_t p0, int64_t p1, int64_t H, int64_t W, int64_t OH,  \
+                                                int64_t OW) {                                             \
+    for (int64_t p = p0; p < p1; p++)                                                                     \
+      for (int64_t oh = 0; oh < OH; oh++) {                                                               \
+        const T *restrict r0 = x + p * H * W + 2 * oh * W, *restrict r1 = r0 + W;                         \
+        T *restrict m = y + (p * OH + oh) * OW;                                                           \
+        if (ix) {                                                                                         \
+          int64_t *restrict mi = ix + (p * OH + oh) * OW, base = 2 * oh * W + 1;                          \
+          for (int64_t ow = 0; ow < OW; ow++) {                                                           \
+            T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1], v = a;              \
+            int64_t k = 0, t; /* selects, not branches: the comparisons are coin flips on real data */   \
+            t = (b > v) | IS_NAN_##T(b), v = t ? b : v, k = t ? 1 : k;                                    \
+            t = (c > v) | IS_NAN_##T(c), v = t ? c : v, k = t ? W : k;                                    \
+            t = (d > v) | IS_NAN_##T(d), v = t ? d : v, k = t ? W + 1 : k;                                \
+            m[ow] = v;                                                                                    \
+            mi[ow] = base + 2 * ow + k;                                                                   \
+          }                                                                                               \
+        } else {                                                                                          \
+          for (int64_t ow = 0; ow < OW; ow++) {                                                           \
+            T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1], v = a;              \
+            v = ((b > v) | IS_NAN_##T(b)) ? b : v;                                                        \
+            v = ((c > v) | IS_NAN_##T(c)) ? c : v;                                                        \
+            v = ((d > v) | IS_NAN_##T(d)) ? d : v;                                                        \
+            m[ow] = v;                                                                                    \
+          }                                                                                               \
+        }                                                                                                 \
+      }                                                                                                   \
+  }                                                                                                       \
+  static void max_pool_2x2_##T(tg_ctx *c, const T *x, T *y, int64_t *ix, int64_t P, int64_t H, int64_t W, \
+                               int64_t OH, int64_t OW) {                                                  \
+    int nt = threads_for(c, P * OH * OW * 4, P);                                                          \
+    if (nt <= 1) return PLANES_##T(x, y, ix, 0, P, H, W, OH, OW);                                          \
+    TG_PARALLEL_FOR(for (int t = 0; t < nt; t++) PLANES_##T(x, y, ix, P * t / nt, P * (t + 1) / nt, H, W, OH, OW);); \
+  }
+#define PLANES_double max_pool_2x2_planes_double
+MAX_POOL_2X2(double)
+
+/* float32 with GCC's generic vectors, 8 outputs at a time: the rows of a small CNN's
+ * planes are 14 or 7 outputs long, and the compiler's own vector loop ran them in its
+ * scalar remainder, with a mispredicted branch per comparison. A row's last partial
+ * chunk goes through a zero-padded copy, so every output is made by the vector code. */
+#if defined(__GNUC__)
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef int64_t v4l __attribute__((vector_size(32)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+/* 8 outputs from 16 floats of each row; k: the winner's offset (0, 1, W, W + 1) */
+static inline __attribute__((always_inline)) void pool8(const float *r0, const float *r1, v8f *out, v8i *k, int32_t W) {
+  v8f x0, x1, y0, y1;
+  memcpy(&x0, r0, 32), memcpy(&x1, r0 + 8, 32), memcpy(&y0, r1, 32), memcpy(&y1, r1 + 8, 32);
+  const v8i ev = {0, 2, 4, 6, 8, 10, 12, 14}, od = {1, 3, 5, 7, 9, 11, 13, 15};
+  v8f a = __builtin_shuffle(x0, x1, ev), b = __builtin_shuffle(x0, x1, od);
+  v8f c = __builtin_shuffle(y0, y1, ev), d = __builtin_shuffle(y0, y1, od);
+  v8i t = (b > a) | (b != b);
+  v8f v = (v8f)(((v8i)b & t) | ((v8i)a & ~t));
+  v8i kk = t & 1;
+  t = (c > v) | (c != c);
+  v = (v8f)(((v8i)c & t) | ((v8i)v & ~t));
+  kk = (t & W) | (kk & ~t);
+  t = (d > v) | (d != d);
+  v = (v8f)(((v8i)d & t) | ((v8i)v & ~t));
+  *k = (t & (W + 1)) | (kk & ~t);
+  *out = v;
+}
+
+static inline __attribute__((always_inline)) void store8(float *m, int64_t *mi, const v8f *vp, const v8i *kp, int64_t base,
+                                                          int n) {
+  v8f v = *vp;
+  v8i k = *kp;
+  if (n == 8) memcpy(m, &v, 32);
+  else memcpy(m, &v, (size_t)n * 4);
+  if (!mi) return;
+  v4i lo = {k[0], k[1], k[2], k[3]}, hi = {k[4], k[5], k[6], k[7]};
+  const v4l step = {0, 2, 4, 6};
+  v4l l = __builtin_convertvector(lo, v4l) + base + step, h = __builtin_convertvector(hi, v4l) + (base + 8) + step;
+  if (n == 8) memcpy(mi, &l, 32), memcpy(mi + 4, &h, 32);
+  else {
+    int64_t tmp[8];
+    memcpy(tmp, &l, 32), memcpy(tmp + 4, &h, 32);
+    memcpy(mi, tmp, (size_t)n * 8);
+  }
+}
+
+/* Rows of output q of 8: a row's last chunk may run past its end, into the next row's
+ * input (read, never used) and outputs (written, then overwritten when that row comes,
+ * in order): only at the end of this call's planes (and of the input) the padded copy */
+TG_CLONES static void max_pool_2x2_vplanes(const float *x, float *y, int64_t *ix, int64_t p0, int64_t p1, int64_t H,
+                                           int64_t W, int64_t OH, int64_t OW) {
+  const float *x_end = x + p1 * H * W;
+  const float *y_end = y + p1 * OH * OW;
+  for (int64_t p = p0; p < p1; p++)
+    for (int64_t oh = 0; oh < OH; oh++) {
+      const float *r0 = x + p * H * W + 2 * oh * W, *r1 = r0 + W;
+      float *m = y + (p * OH + oh) * OW;
+      int64_t *mi = ix ? ix + (p * OH + oh) * OW : NULL, base = 2 * oh * W + 1;
+      v8f v;
+      v8i k;
+      for (int64_t ow = 0; ow < OW; ow += 8) {
+        int n = OW - ow < 8 ? (int)(OW - ow) : 8;
+        if (n == 8 || (r1 + 2 * ow + 16 <= x_end && m + ow + 8 <= y_end)) {
+          pool8(r0 + 2 * ow, r1 + 2 * ow, &v, &k, (int32_t)W);
+          store8(m + ow, mi ? mi + ow : NULL, &v, &k, base + 2 * ow, 8);
+        } else {
+          float a[16] = {0}, b[16] = {0};
+          for (int j = 0; j < 2 * n; j++) a[j] = r0[2 * ow + j], b[j] = r1[2 * ow + j];
+          pool8(a, b, &v, &k, (int32_t)W);
+          store8(m + ow, mi ? mi + ow : NULL, &v, &k, base + 2 * ow, n);
+        }
+      }
+    }
+}
+#define PLANES_float max_pool_2x2_vplanes
+#else
+#define PLANES_float max_pool_2x2_planes_float
+#endif
+MAX_POOL_2X2(float)
+
+static bool is_2x2(const tg_pool2d_args *a, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  return a->kh == 2 && a->kw == 2 && a->sh == 2 && a->sw == 2 && a->ph == 0 && a->pw == 0 && a->dh == 1 &&
+         a->dw == 1 && 2 * OH <= H && 2 * OW <= W;
+}
+
 int tg_cpu_max_pool2d(tg_ctx *c, tg_tensor *out, tg_tensor *idx, const tg_tensor *x, const tg_pool2d_args *a) {
   int64_t P, H, W, P2, OH, OW;
   planes_of(x, &P, &H, &W);
   planes_of(out, &P2, &OH, &OW);
   int64_t *ix = idx ? tg_data(idx) : NULL;
+  if (is_2x2(a, H, W, OH, OW) && x->dtype == TG_FLOAT32)
+    return max_pool_2x2_float(c, tg_data(x), tg_data(out), ix, P, H, W, OH, OW), 0;
+  if (is_2x2(a, H, W, OH, OW) && x->dtype == TG_FLOAT64)
+    return max_pool_2x2_double(c, tg_data(x), tg_data(out), ix, P, H, W, OH, OW), 0;
   switch (x->dtype) {
     case TG_FLOAT32: max_pool_float(c, tg_data(x), tg_data(out), ix, P, H, W, OH, OW, a); return 0;
     case TG_FLOAT64: max_pool_double(c, tg_data(x), tg_data(out), ix, P, H, W, OH, OW, a); return 0;

@@ -156,6 +156,10 @@ struct tg_ctx {
   /* cuda boundary: the device backend loaded into this context (NULL: none) and its state */
   const tg_backend *device_backend;
   void *device_state;
+  /* ---- capture: tg.capture (src/capture.h). While recording, capture_be is the recording
+   * backend tg_backend_of answers for CPU tensors (NULL otherwise) */
+  struct tg_capture *capture;
+  const tg_backend *capture_be;
 };
 
 tg_ctx *tg_ctx_new(void);

@@ -126,4 +126,8 @@ int tgL_is_cuda_device(const char *dev);
 tg_tensor *tgL_check_host(lua_State *L, int idx);
 void tgL_register_cuda(lua_State *L, int ctxi, int module, int methods);
 
+/* capture: tg.capture (capture.c): register, and the refusal of a value read to Lua while recording */
+void tgL_register_capture(lua_State *L, int ctxi, int module);
+int tgL_capture_refuse(lua_State *L, const char *what);
+
 #endif

@@ -92,6 +92,7 @@ int luaopen_tgrad(lua_State *L) {
   tgL_register_pool(L, ctxi, module, methods); /* pool */
   tgL_register_host(L, ctxi, module, methods); /* host: after creation (set_num_threads) */
   tgL_register_cuda(L, ctxi, module, methods); /* cuda: binding/cuda.c */
+  tgL_register_capture(L, ctxi, module); /* capture: binding/capture.c */
   lua_pushvalue(L, methods);
   lua_setfield(L, module, "_Tensor");
   luaL_getmetatable(L, TG_TENSOR_MT);

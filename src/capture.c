@@ -19,7 +19,8 @@ enum {
   S_COPY, S_FILL, S_UNARY, S_UNARY_P, S_BINARY, S_SUM, S_MM, S_RANDOM, S_SOFTMAX, S_SOFTMAX_BWD, S_NLL, S_PLOSS,
   S_REDUCE, S_SCAN, S_CUMPROD_GRAD, S_SORT, S_TAKE_ALONG, S_PUT_ALONG, S_BN, S_BN_BWD, S_GN, S_GN_BWD, S_EMB,
   S_EMB_BWD, S_EMB_SCALE, S_EMB_RENORM, S_OPTIM, S_CONV, S_MAXPOOL, S_AMAXPOOL, S_MAXPOOL_BWD, S_AVGPOOL,
-  S_AAVGPOOL, S_CHECK_INDEX, S_GATHER, S_SCATTER, S_INDEX_SELECT, S_INDEX_ADD, S_WHERE, S_TRI
+  S_AAVGPOOL, S_CHECK_INDEX, S_GATHER, S_SCATTER, S_INDEX_SELECT, S_INDEX_ADD, S_WHERE, S_TRI,
+  S_NOP /* a fill folded into a constant */
 };
 
 typedef struct cap_rec {
@@ -45,7 +46,8 @@ typedef struct cap_buf {
   tg_storage *s;
   int first, last, rec_refs;
   bool full_first; /* its first record writes all of it and reads none of it */
-  bool input, dyn, internal;
+  bool input, dyn, internal, folded;
+  int writes; /* records that write it */
   size_t off, size;
 } cap_buf;
 
@@ -551,6 +553,10 @@ static void build_vtable(tg_backend *be) {
 /* a hook or custom Function's backward would run Lua, which a replay does not */
 static int refuse_hook(tg_ctx *c, int hook_id, tg_tensor **grad) {
   (void)hook_id, (void)grad;
+  return tg_capture_refuse_lua(c);
+}
+
+int tg_capture_refuse_lua(tg_ctx *c) {
   tg_capture_fail(c, "tg.capture: a hook or a custom Function runs Lua during backward, which a replay cannot run; "
                      "remove the hook (or use built-in ops instead of the custom Function) in a captured step");
   return tg_err(c, "%s", K(c)->fail ? K(c)->fail : "tg.capture: hook refused");
@@ -709,6 +715,7 @@ int tg_capture_finish(tg_ctx *c, tg_capture *k) {
       int b = buf_of(&T, r->t[j]->storage, true);
       cap_buf *e = &T.b[b];
       e->rec_refs++;
+      if (r->w & (1u << j)) e->writes++;
       if (e->first < 0) {
         e->first = i;
         e->full_first = true;
@@ -739,6 +746,14 @@ int tg_capture_finish(tg_ctx *c, tg_capture *k) {
       T.b[b].input = true, T.b[b].dyn = true;
       if (T.b[b].first < 0) T.b[b].first = T.b[b].last = -1;
     }
+  /* a fill of a buffer no other record writes makes a constant: it is not replayed, and the buffer
+   * keeps what it holds now (the host may have written it after the fill: a wrapped Lua integer) */
+  for (int i = 0; i < k->n; i++) {
+    cap_rec *r = &k->recs[i];
+    if (r->slot != S_FILL) continue;
+    cap_buf *e = &T.b[buf_of(&T, r->t[0]->storage, false)];
+    if (e->writes == 1 && !e->input) r->slot = S_NOP, e->folded = true;
+  }
   /* values that change from one replay to the next: the inputs, random draws, and what they flow into */
   for (bool changed = true; changed;) {
     changed = false;
@@ -789,7 +804,7 @@ int tg_capture_finish(tg_ctx *c, tg_capture *k) {
   for (int b = 0; b < T.n; b++) {
     cap_buf *e = &T.b[b];
     tg_storage *s = e->s;
-    e->internal = !e->input && e->full_first && e->first >= 0 && s->refs == e->rec_refs && !s->release &&
+    e->internal = !e->input && !e->folded && e->full_first && e->first >= 0 && s->refs == e->rec_refs && !s->release &&
                   !s->halloc && !s->borrowed && s->nbytes > 0 && s->backend == &CPU;
     if (e->internal) {
       e->size = (s->nbytes + 63) & ~(size_t)63;
@@ -842,6 +857,18 @@ int tg_capture_finish(tg_ctx *c, tg_capture *k) {
     }
   }
   k->n_internal = ni;
+  if (getenv("TG_CAPTURE_DEBUG")) {
+    for (int i = 0; i < k->n; i++) {
+      cap_rec *r = &k->recs[i];
+      fprintf(stderr, "rec %d slot %d op %d w %x r %x:", i, r->slot, r->op, r->w, r->r);
+      for (int j = 0; j < CAP_MAXT; j++)
+        if (r->t[j]) {
+          cap_buf *e = &T.b[buf_of(&T, r->t[j]->storage, false)];
+          fprintf(stderr, " [%d s=%p n=%zu int=%d off=%zu ff=%d]", j, (void *)e->s, e->s->nbytes, e->internal, e->off, e->full_first);
+        }
+      fprintf(stderr, "\n");
+    }
+  }
   free(order);
   rc = 0;
 out:
@@ -928,6 +955,7 @@ static int run_rec(tg_ctx *c, tg_capture *k, cap_rec *r) {
     case S_INDEX_ADD: return CPU.index_add(c, t[0], r->i[0], t[1], t[2], r->d[0]);
     case S_WHERE: return CPU.where(c, t[0], t[1], t[2], t[3]);
     case S_TRI: return CPU.tri(c, t[0], r->l[0], r->b[0]);
+    case S_NOP: return 0;
     default: return tg_err(c, "tg.capture: corrupt record %d", r->slot);
   }
 }

@@ -42,6 +42,8 @@ void tg_capture_stats(const tg_capture *k, int64_t *records, int64_t *arena_byte
 
 /* the first refusal, reported at the end of the capture */
 void tg_capture_fail(tg_ctx *c, const char *fmt, ...);
+/* a custom Function's backward (Lua) while recording: refused; returns -1 */
+int tg_capture_refuse_lua(tg_ctx *c);
 /* hooks for the core (no-ops unless c records) */
 void tg_capture_note_read(tg_ctx *c, tg_storage *s);      /* the host read s's values */
 void tg_capture_note_fresh_grad(tg_ctx *c, tg_tensor *v); /* backward set v.grad from nil */

@@ -11,3 +11,8 @@ local target = mlp.targets(tg, 1, 2)
 local t = B.measure(function() mlp.step(tg, params, x, target, 0.01) end,
                     {iters = 5000, reps = 5})
 B.result("tiny_policy", "hand_sgd", 1e6 * t, "us")
+
+-- capture: the hand SGD step captured once (tg.capture), then replayed (issue 11)
+local cstep = tg.capture(function(xx, tt) return mlp.step(tg, params, xx, tt, 0.01) end, x, target)
+t = B.measure(function() cstep(x, target) end, {iters = 5000, reps = 5})
+B.result("tiny_policy", "captured", 1e6 * t, "us")

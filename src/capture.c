@@ -64,6 +64,7 @@ struct tg_capture {
   cap_var *fresh; int n_fresh, cap_fresh;
   tg_tensor **resets; int n_resets, cap_resets;
   bool oom;
+  tg_tensor **consts; int n_consts, cap_consts; /* the tensors of folded records */
   /* plan */
   void *arena;
   size_t arena_bytes, planned_bytes;
@@ -620,6 +621,8 @@ void tg_capture_free(tg_ctx *c, tg_capture *k) {
   for (int i = 0; i < k->n; i++)
     for (int j = 0; j < CAP_MAXT; j++) tfree(k->recs[i].t[j]);
   free(k->recs);
+  for (int i = 0; i < k->n_consts; i++) tfree(k->consts[i]);
+  free(k->consts);
   for (int i = 0; i < k->n_inputs; i++) tfree(k->inputs[i]);
   free(k->inputs);
   /* the planned storages are gone with the records (borrowed: they did not free the arena) */
@@ -754,6 +757,26 @@ int tg_capture_finish(tg_ctx *c, tg_capture *k) {
     cap_buf *e = &T.b[buf_of(&T, r->t[0]->storage, false)];
     if (e->writes == 1 && !e->input) r->slot = S_NOP, e->folded = true;
   }
+  /* and what is computed from constants only (a wrapped number cast to the op's dtype) */
+  for (int i = 0; i < k->n; i++) {
+    cap_rec *r = &k->recs[i];
+    if (r->slot == S_NOP || r->slot == S_RANDOM || r->slot == S_OPTIM || !r->w) continue;
+    bool fold = true;
+    for (int j = 0; j < CAP_MAXT && fold; j++) {
+      if (!r->t[j]) continue;
+      cap_buf *e = &T.b[buf_of(&T, r->t[j]->storage, false)];
+      if (r->r & (1u << j)) fold = e->folded && !(r->w & (1u << j));
+      else fold = e->writes == 1 && !e->input;
+    }
+    for (int j = 0; j < CAP_MAXT && fold; j++) /* a buffer both read and written here is not a constant */
+      for (int m = 0; m < CAP_MAXT && fold; m++)
+        if (r->t[j] && r->t[m] && (r->w & (1u << j)) && (r->r & (1u << m)) && r->t[j]->storage == r->t[m]->storage)
+          fold = false;
+    if (!fold) continue;
+    r->slot = S_NOP;
+    for (int j = 0; j < CAP_MAXT; j++)
+      if (r->t[j] && (r->w & (1u << j))) T.b[buf_of(&T, r->t[j]->storage, false)].folded = true;
+  }
   /* values that change from one replay to the next: the inputs, random draws, and what they flow into */
   for (bool changed = true; changed;) {
     changed = false;
@@ -795,7 +818,7 @@ int tg_capture_finish(tg_ctx *c, tg_capture *k) {
   }
   drop_logs(k);
   /* the memory plan: buffers only the records hold, first fully written, packed by live interval */
-  int *order = malloc(sizeof(int) * (size_t)(T.n ? T.n : 1));
+  int *order = malloc(sizeof(int) * (size_t)(T.n > k->n ? T.n : k->n ? k->n : 1));
   if (!order) {
     tg_err(c, "out of memory");
     goto out;
@@ -857,18 +880,32 @@ int tg_capture_finish(tg_ctx *c, tg_capture *k) {
     }
   }
   k->n_internal = ni;
-  if (getenv("TG_CAPTURE_DEBUG")) {
-    for (int i = 0; i < k->n; i++) {
-      cap_rec *r = &k->recs[i];
-      fprintf(stderr, "rec %d slot %d op %d w %x r %x:", i, r->slot, r->op, r->w, r->r);
+  /* the folded records leave the list; their tensors stay held (the constants they made) */
+  int n = 0;
+  for (int i = 0; i < k->n; i++) {
+    if (k->recs[i].slot == S_NOP) {
       for (int j = 0; j < CAP_MAXT; j++)
-        if (r->t[j]) {
-          cap_buf *e = &T.b[buf_of(&T, r->t[j]->storage, false)];
-          fprintf(stderr, " [%d s=%p n=%zu int=%d off=%zu ff=%d]", j, (void *)e->s, e->s->nbytes, e->internal, e->off, e->full_first);
+        if (k->recs[i].t[j]) {
+          if (k->n_consts == k->cap_consts) {
+            int nc = k->cap_consts ? 2 * k->cap_consts : 16;
+            tg_tensor **a = realloc(k->consts, sizeof *a * (size_t)nc);
+            if (!a) {
+              free(order);
+              tg_err(c, "out of memory");
+              goto out;
+            }
+            k->consts = a, k->cap_consts = nc;
+          }
+          k->consts[k->n_consts++] = k->recs[i].t[j];
+          k->recs[i].t[j] = NULL;
         }
-      fprintf(stderr, "\n");
+      continue;
     }
+    order[i] = n; /* order is free now: the records' new positions */
+    if (k->recs[i].link >= 0) k->recs[i].link = order[k->recs[i].link]; /* the forward's new position */
+    k->recs[n++] = k->recs[i];
   }
+  k->n = n;
   free(order);
   rc = 0;
 out:

@@ -362,3 +362,27 @@ describe("tg.capture refuses what a replay cannot do", function()
     end)
   end)
 end)
+
+describe("README: Captured steps", function()
+  it("the snippet runs as printed and prints what its --> comment says", function()
+    local dir = debug.getinfo(1, "S").source:sub(2):match("^(.*[/\\])") or "spec/"
+    local f = assert(io.open(dir .. "../README.md", "rb"))
+    local readme = f:read("a")
+    f:close()
+    local section = assert(readme:match("\n### Captured steps %(tg.capture%)\n(.-)\n## "), "README has no section")
+    local code = assert(section:match("```lua\n(.-)\n```"))
+    local printed = {}
+    local env = setmetatable({print = function(...)
+      local t = table.pack(...)
+      for i = 1, t.n do t[i] = tostring(t[i]) end
+      printed[#printed + 1] = table.concat(t, "\t")
+    end}, {__index = _G})
+    assert(load(code, "README", "t", env))()
+    local want = {}
+    for line in code:gmatch("[^\n]+") do
+      local w = line:match("%-%-> (.*)$")
+      if w then want[#want + 1] = w end
+    end
+    assert.are.same(want, printed)
+  end)
+end)

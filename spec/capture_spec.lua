@@ -119,6 +119,29 @@ describe("tg.capture: a replayed step equals running the step", function()
     same(b1.num_batches_tracked, b2.num_batches_tracked)
   end)
 
+  it("Embedding, LayerNorm, GELU, Softmax and AdamW replay bit for bit", function()
+    local function build()
+      tg.manual_seed(21)
+      local m = nn.Sequential(nn.Embedding(10, 8), nn.LayerNorm(8), nn.GELU(), nn.Linear(8, 6), nn.LogSoftmax(-1))
+      return m, tg.optim.AdamW(m:parameters(), {lr = 1e-2})
+    end
+    tg.manual_seed(22)
+    local xs, ys = {}, {}
+    for i = 1, 20 do xs[i], ys[i] = tg.randint(1, 11, {4, 3}), tg.randn(4, 3, 6) end
+    compare(build, train_step(F.mse_loss), function(i) return xs[i], ys[i] end, 20)
+  end)
+
+  it("GroupNorm, grouped Conv2d, AvgPool2d, AdaptiveAvgPool2d, Softplus, Adamax replay bit for bit", function()
+    local function build()
+      tg.manual_seed(31)
+      local m = nn.Sequential(nn.Conv2d(2, 4, 3, {padding = 1}), nn.GroupNorm(2, 4), nn.Softplus(),
+        nn.Conv2d(4, 4, 3, {padding = 1, groups = 2}), nn.AvgPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(4, 3))
+      return m, tg.optim.Adamax(m:parameters(), {lr = 1e-2})
+    end
+    compare(build, train_step(F.cross_entropy), class_batches(20, {2, 8, 8}, 3, 5), 20)
+  end)
+
   it("Dropout draws fresh numbers on every replay, as the uncaptured step under the same seed", function()
     local function build()
       tg.manual_seed(5)
@@ -268,6 +291,7 @@ describe("tg.capture refuses what a replay cannot do", function()
   it("printing: tostring() and print()", function()
     refused(function(t) return tostring(t * 2) end, "tg.capture: tostring()/print()" .. READ, x)
     refused(function(t) local s = tostring(t:sum()) return s end, READ, x)
+    refused(function(t) print(t:sum()) end, "tg.capture: tostring()/print()" .. READ, x)
   end)
   it("comparisons that return Lua values (equal, allclose through item())", function()
     refused(function(t) return (t:eq(t)):all():item() end, "tg.capture: item()" .. READ, x)
@@ -327,6 +351,10 @@ describe("tg.capture refuses what a replay cannot do", function()
       (p * t:sum()):sum():backward()
       o2:step()
     end, "tg.capture: the optimizer ASGD (its eta and mu) keeps per-step scalars in Lua", x)
+  end)
+  it("interpolate / Upsample (the resample kernel is not recorded)", function()
+    refused(function(t) return F.interpolate(t:reshape(1, 1, 3), {scale_factor = 2, mode = "linear"}) end,
+      "tg.capture: interpolate/upsample (the resample kernel) is not recorded yet; run this step uncaptured", x)
   end)
   it("a nested capture", function()
     refused(function(t) return tg.capture(function(u) return u end, t) end,

@@ -20,6 +20,7 @@ enum {
   S_REDUCE, S_SCAN, S_CUMPROD_GRAD, S_SORT, S_TAKE_ALONG, S_PUT_ALONG, S_BN, S_BN_BWD, S_GN, S_GN_BWD, S_EMB,
   S_EMB_BWD, S_EMB_SCALE, S_EMB_RENORM, S_OPTIM, S_CONV, S_MAXPOOL, S_AMAXPOOL, S_MAXPOOL_BWD, S_AVGPOOL,
   S_AAVGPOOL, S_CHECK_INDEX, S_GATHER, S_SCATTER, S_INDEX_SELECT, S_INDEX_ADD, S_WHERE, S_TRI,
+  S_RESAMPLE,
   S_NOP /* a fill folded into a constant */
 };
 
@@ -38,7 +39,9 @@ typedef struct cap_rec {
     tg_optim_args opt;
     tg_conv_geom conv;
     tg_pool2d_args pool;
+    tg_resample_plan plan; /* its arrays in blob */
   } u;
+  void *blob;
 } cap_rec;
 
 /* what the plan knows of a storage */
@@ -515,8 +518,29 @@ static int r_copy_across(tg_ctx *c, tg_tensor *dst, const tg_tensor *src) {
   return refuse(c, "the step copies between devices; a captured step runs on the CPU only");
 }
 static int r_resample(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const struct tg_resample_plan *p, bool backward) {
-  (void)out, (void)x, (void)p, (void)backward;
-  return refuse(c, "interpolate/upsample (the resample kernel) is not recorded yet; run this step uncaptured");
+#define SLOT S_RESAMPLE
+  RUN(CPU.resample(c, out, x, p, backward));
+  r->b[0] = backward;
+  W(0, out), R(1, x);
+  /* the plan's index and weight arrays, deep-copied */
+  size_t n = 0;
+  for (int d = 0; d < 3; d++)
+    for (int t = 0; t < 4; t++)
+      n += (p->idx[d][t] ? sizeof(int64_t) : 0) * (size_t)p->out[d] + (p->w[d][t] ? sizeof(double) : 0) * (size_t)p->out[d];
+  r->u.plan = *p;
+  char *b = r->blob = malloc(n ? n : 1);
+  if (!b) {
+    k->oom = true;
+    return tg_err(c, "out of memory");
+  }
+  for (int d = 0; d < 3; d++)
+    for (int t = 0; t < 4; t++) {
+      size_t m = (size_t)p->out[d];
+      if (p->idx[d][t]) memcpy(b, p->idx[d][t], m * sizeof(int64_t)), r->u.plan.idx[d][t] = (int64_t *)b, b += m * sizeof(int64_t);
+      if (p->w[d][t]) memcpy(b, p->w[d][t], m * sizeof(double)), r->u.plan.w[d][t] = (double *)b, b += m * sizeof(double);
+    }
+  return 0;
+#undef SLOT
 }
 /* any slot appended to tg_backend after this file was written: refused, never run unrecorded.
  * Called through the slot's own type (every kernel slot takes the context first and returns int). */
@@ -618,8 +642,10 @@ void tg_capture_free(tg_ctx *c, tg_capture *k) {
   if (!k) return;
   if (c->capture == k) tg_capture_stop(c);
   drop_logs(k);
-  for (int i = 0; i < k->n; i++)
+  for (int i = 0; i < k->n; i++) {
     for (int j = 0; j < CAP_MAXT; j++) tfree(k->recs[i].t[j]);
+    free(k->recs[i].blob);
+  }
   free(k->recs);
   for (int i = 0; i < k->n_consts; i++) tfree(k->consts[i]);
   free(k->consts);
@@ -899,6 +925,7 @@ int tg_capture_finish(tg_ctx *c, tg_capture *k) {
           k->consts[k->n_consts++] = k->recs[i].t[j];
           k->recs[i].t[j] = NULL;
         }
+      free(k->recs[i].blob);
       continue;
     }
     order[i] = n; /* order is free now: the records' new positions */
@@ -992,6 +1019,7 @@ static int run_rec(tg_ctx *c, tg_capture *k, cap_rec *r) {
     case S_INDEX_ADD: return CPU.index_add(c, t[0], r->i[0], t[1], t[2], r->d[0]);
     case S_WHERE: return CPU.where(c, t[0], t[1], t[2], t[3]);
     case S_TRI: return CPU.tri(c, t[0], r->l[0], r->b[0]);
+    case S_RESAMPLE: return CPU.resample(c, t[0], t[1], &r->u.plan, r->b[0]);
     case S_NOP: return 0;
     default: return tg_err(c, "tg.capture: corrupt record %d", r->slot);
   }

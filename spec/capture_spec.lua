@@ -371,6 +371,11 @@ describe("tg.capture refuses what a replay cannot do", function()
     refused(function(t) return tg.capture(function(u) return u end, t) end,
       "tg.capture: a capture is already running (captures do not nest)", x)
   end)
+  it("replaying a captured step inside a capture", function()
+    local inner = tg.capture(function(t) return t + 1 end, x)
+    refused(function(t) return inner(t) end,
+      "tg.capture: a captured step cannot be replayed while a capture is recording", x)
+  end)
   it("not a function", function()
     refused(nil, "tg.capture: expected a function, got nil")
   end)

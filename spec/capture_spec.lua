@@ -189,6 +189,21 @@ describe("tg.capture: a replayed step equals running the step", function()
     compare(build, train_step(lossfn), function(i) return xs[(i - 1) % 3 + 1], ys[(i - 1) % 3 + 1] end, 9)
   end)
 
+  it("label smoothing and clip_grad_norm_ inside the step replay bit for bit", function()
+    local build = mlp(function(p) return tg.optim.SGD(p, {lr = 0.1, momentum = 0.9}) end)
+    local make_step = function(m, o)
+      return function(x, y)
+        o:zero_grad()
+        local loss = F.cross_entropy(m(x), y, {label_smoothing = 0.1})
+        loss:backward()
+        nn.utils.clip_grad_norm_(m:parameters(), 0.5)
+        o:step()
+        return loss
+      end
+    end
+    compare(build, make_step, class_batches(15, {12}, 5, 12), 15)
+  end)
+
   it("manual updates under no_grad and .grad reset at the end replay too", function()
     local function build()
       tg.manual_seed(1)

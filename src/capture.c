@@ -871,25 +871,36 @@ int tg_capture_finish(tg_ctx *c, tg_capture *k) {
     order[j + 1] = x;
   }
   size_t top = 0;
+  size_t (*span)[2] = malloc(sizeof *span * (size_t)(ni ? ni : 1));
+  if (!span) {
+    free(order);
+    tg_err(c, "out of memory");
+    goto out;
+  }
   for (int i = 0; i < ni; i++) {
     cap_buf *e = &T.b[order[i]];
-    /* lowest offset not overlapping a placed buffer whose interval meets e's */
-    size_t off = 0;
-    for (bool moved = true; moved;) {
-      moved = false;
-      for (int j = 0; j < i; j++) {
-        cap_buf *p = &T.b[order[j]];
-        if (p->last < e->first || e->last < p->first) continue;
-        if (off < p->off + p->size && p->off < off + e->size) {
-          off = p->off + p->size;
-          moved = true;
-        }
+    /* the placed buffers alive with e, by offset; e goes in the first gap that fits */
+    int ns = 0;
+    for (int j = 0; j < i; j++) {
+      cap_buf *p = &T.b[order[j]];
+      if (p->last < e->first || e->last < p->first) continue;
+      int m = ns++;
+      while (m > 0 && span[m - 1][0] > p->off) {
+        span[m][0] = span[m - 1][0], span[m][1] = span[m - 1][1];
+        m--;
       }
+      span[m][0] = p->off, span[m][1] = p->off + p->size;
+    }
+    size_t off = 0;
+    for (int m = 0; m < ns; m++) {
+      if (off + e->size <= span[m][0]) break;
+      if (span[m][1] > off) off = span[m][1];
     }
     e->off = off;
     if (off + e->size > top) top = off + e->size;
     k->planned_bytes += e->s->nbytes;
   }
+  free(span);
   if (top) {
     k->arena = CPU.alloc(c, top);
     if (!k->arena) {
@@ -1034,7 +1045,7 @@ int tg_capture_replay(tg_ctx *c, tg_capture *k, tg_tensor *const *inputs, int n)
       continue; /* the captured tensor itself */
     if (tg_numel(e) == 0) continue;
     if (tg_is_contiguous(t) && tg_is_contiguous(e))
-      memcpy(tg_data(e), tg_data(t), (size_t)tg_numel(e) * tg_dtype_size(e->dtype));
+      memmove(tg_data(e), tg_data(t), (size_t)tg_numel(e) * tg_dtype_size(e->dtype));
     else if (CPU.copy(c, e, t) < 0)
       return -1;
     e->storage->version++;

@@ -360,6 +360,13 @@ describe("tg.capture refuses what a replay cannot do", function()
       "running the step again would accumulate into that gradient, a replay would overwrite it; call " ..
       "opt:zero_grad() (or set .grad = nil) inside the captured function, before backward", x)
   end)
+  it("backward(create_graph) adding into an existing .grad", function()
+    local p = tg.tensor({1.0, 2.0}, {requires_grad = true})
+    ;(p * p):sum():backward({create_graph = true})
+    refused(function(t) (p * t:sum()):sum():backward({create_graph = true}) end,
+      "tg.capture: backward adds into a .grad that has a graph (create_graph) by replacing it, which a replay " ..
+      "cannot follow; reset the gradients (zero_grad()) inside the captured step", x)
+  end)
   it("values whose shape depends on data (nonzero, masked_select)", function()
     refused(function(t) return t:masked_select(t:gt(1)) end,
       "tg.capture: the step makes a tensor whose shape depends on tensor values (nonzero, masked_select, boolean " ..

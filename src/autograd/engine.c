@@ -157,6 +157,9 @@ static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_
     return 0;
   }
   if (create_graph || var->grad->grad_fn) {
+    if (c->capture_be) /* capture: the .grad is replaced, a replay would add to the old one */
+      tg_capture_fail(c, "tg.capture: backward adds into a .grad that has a graph (create_graph) by replacing it, "
+                         "which a replay cannot follow; reset the gradients (zero_grad()) inside the captured step");
     tg_tensor *s = tg_add(c, var->grad, g);
     if (!s) return -1;
     tg_tensor_unref(var->grad);

@@ -93,12 +93,22 @@ describe("tg.capture: a replayed step equals running the step", function()
     same(o1.state[p1].exp_avg_sq, o2.state[p2].exp_avg_sq)
   end)
 
-  it("AdamW, RMSprop, Adagrad and RAdam steps replay bit for bit", function()
+  it("NAdam replays bit for bit and its state's mu_product and step follow", function()
+    local _, o1, m2, o2 = compare(mlp(function(p) return tg.optim.NAdam(p, {lr = 1e-2}) end),
+      train_step(F.cross_entropy), class_batches(15, {12}, 5, 13), 15)
+    local p1, p2 = o1.param_groups[1].params[1], m2:parameters()[1]
+    assert.are.equal(o1.state[p1].mu_product, o2.state[p2].mu_product)
+    assert.are.equal(15, o2.state[p2].step)
+  end)
+
+  it("AdamW, RMSprop, Adagrad, RAdam, Adadelta and Rprop steps replay bit for bit", function()
     local ctors = {
       function(p) return tg.optim.AdamW(p, {lr = 1e-2, amsgrad = true}) end,
       function(p) return tg.optim.RMSprop(p, {lr = 1e-2, momentum = 0.5, centered = true}) end,
       function(p) return tg.optim.Adagrad(p, {lr = 1e-2, lr_decay = 0.01}) end,
       function(p) return tg.optim.RAdam(p, {lr = 1e-2}) end,
+      function(p) return tg.optim.Adadelta(p, {lr = 0.5}) end,
+      function(p) return tg.optim.Rprop(p, {lr = 1e-2}) end,
     }
     for _, ctor in ipairs(ctors) do
       compare(mlp(ctor), train_step(F.cross_entropy), class_batches(12, {12}, 5, 2), 12)
@@ -372,22 +382,16 @@ describe("tg.capture refuses what a replay cannot do", function()
       "tg.capture: the step makes a tensor whose shape depends on tensor values (nonzero, masked_select, boolean " ..
       "indexing...); a replay needs the same shapes every time: run this step uncaptured", x)
   end)
-  it("optimizers that keep per-step scalars in Lua (NAdam, ASGD)", function()
+  it("ASGD (per-step scalars kept in Lua)", function()
     local p = tg.tensor({1.0, 2.0}, {requires_grad = true})
-    local o = tg.optim.NAdam({p})
-    refused(function(t)
-      o:zero_grad();
-      (p * t:sum()):sum():backward()
-      o:step()
-    end, "tg.capture: the optimizer NAdam (its mu_product) keeps per-step scalars in Lua that a replay cannot " ..
-      "advance; use SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, RAdam or Rprop in a captured step, or " ..
-      "run this step uncaptured", x)
     local o2 = tg.optim.ASGD({p})
     refused(function(t)
       o2:zero_grad();
       (p * t:sum()):sum():backward()
       o2:step()
-    end, "tg.capture: the optimizer ASGD (its eta and mu) keeps per-step scalars in Lua", x)
+    end, "tg.capture: the optimizer ASGD (its eta and mu) keeps per-step scalars in Lua that a replay cannot " ..
+      "advance; use SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam or Rprop in a captured " ..
+      "step, or run this step uncaptured", x)
   end)
   it("a nested capture", function()
     refused(function(t) return tg.capture(function(u) return u end, t) end,

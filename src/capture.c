@@ -32,6 +32,7 @@ typedef struct cap_rec {
   bool b[3];
   uint8_t w, r; /* bit j: t[j] is written / read (both: read-modify-write) */
   int link;     /* nll backward: the forward record whose total weight gives the scale */
+  int tag;      /* optim: the handle the binding keeps to read the record's scalars (-1: none) */
   tg_tensor *t[CAP_MAXT];
   bool red[TG_MAX_DIMS];
   union {
@@ -68,6 +69,8 @@ struct tg_capture {
   tg_tensor **resets; int n_resets, cap_resets;
   bool oom;
   tg_tensor **consts; int n_consts, cap_consts; /* the tensors of folded records */
+  int n_tags, *tag_rec; /* tagged optim records' positions after the plan */
+  int last_optim;       /* the optim record just appended (-1: none since the last tag) */
   /* plan */
   void *arena;
   size_t arena_bytes, planned_bytes;
@@ -126,6 +129,7 @@ static cap_rec *rec_new(tg_ctx *c, int slot) {
   memset(r, 0, sizeof *r);
   r->slot = slot;
   r->link = -1;
+  r->tag = -1;
   return r;
 }
 
@@ -384,16 +388,16 @@ static int r_emb_renorm(tg_ctx *c, tg_tensor *weight, const tg_tensor *ids, doub
 }
 static int r_optim(tg_ctx *c, const tg_optim_args *a, tg_tensor *param, const tg_tensor *grad,
                    tg_tensor *const *state) {
-  if (a->kind == TG_OPTIM_NADAM || a->kind == TG_OPTIM_ASGD) {
-    const char *name = a->kind == TG_OPTIM_NADAM ? "NAdam (its mu_product)" : "ASGD (its eta and mu)";
-    tg_capture_fail(c, "tg.capture: the optimizer %s keeps per-step scalars in Lua that a replay cannot advance; "
-                       "use SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, RAdam or Rprop in a captured step, "
-                       "or run this step uncaptured", name);
+  if (a->kind == TG_OPTIM_ASGD) {
+    tg_capture_fail(c, "tg.capture: the optimizer ASGD (its eta and mu) keeps per-step scalars in Lua that a replay "
+                       "cannot advance; use SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam or "
+                       "Rprop in a captured step, or run this step uncaptured");
     return tg_err(c, "%s", K(c)->fail ? K(c)->fail : "tg.capture: optimizer refused");
   }
 #define SLOT S_OPTIM
   RUN(CPU.optim_step(c, a, param, grad, state));
   r->u.opt = *a;
+  k->last_optim = k->n - 1;
   RW(0, param), R(1, grad), RW(2, state[0]), RW(3, state[1]), RW(4, state[2]);
   return 0;
 #undef SLOT
@@ -593,6 +597,7 @@ tg_capture *tg_capture_begin(tg_ctx *c) {
   tg_capture *k = calloc(1, sizeof *k);
   if (!k) return tg_errp(c, "out of memory");
   build_vtable(&k->be);
+  k->last_optim = -1;
   c->capture = k;
   c->capture_be = &k->be;
   k->saved_run_hook = c->run_hook;
@@ -653,6 +658,7 @@ void tg_capture_free(tg_ctx *c, tg_capture *k) {
   free(k->inputs);
   /* the planned storages are gone with the records (borrowed: they did not free the arena) */
   if (k->arena) CPU.free(c, k->arena, k->arena_bytes);
+  free(k->tag_rec);
   free(k->fail);
   free(k);
 }
@@ -944,12 +950,36 @@ int tg_capture_finish(tg_ctx *c, tg_capture *k) {
     k->recs[n++] = k->recs[i];
   }
   k->n = n;
+  if (k->n_tags) {
+    if (!(k->tag_rec = malloc(sizeof(int) * (size_t)k->n_tags))) {
+      free(order);
+      tg_err(c, "out of memory");
+      goto out;
+    }
+    for (int i = 0; i < k->n_tags; i++) k->tag_rec[i] = -1;
+    for (int i = 0; i < k->n; i++)
+      if (k->recs[i].tag >= 0) k->tag_rec[k->recs[i].tag] = i;
+  }
   free(order);
   rc = 0;
 out:
   free(T.b);
   free(T.slot);
   return rc;
+}
+
+int tg_capture_tag_last(tg_ctx *c) {
+  tg_capture *k = K(c);
+  if (!k || !c->capture_be || k->last_optim < 0) return -1;
+  int i = k->last_optim;
+  k->last_optim = -1;
+  return k->recs[i].tag = k->n_tags++;
+}
+
+bool tg_capture_optim_mu_product(const tg_capture *k, int tag, double *v) {
+  if (tag < 0 || tag >= k->n_tags || !k->tag_rec || k->tag_rec[tag] < 0) return false;
+  *v = k->recs[k->tag_rec[tag]].u.opt.mu_product;
+  return true;
 }
 
 void tg_capture_stats(const tg_capture *k, int64_t *records, int64_t *arena_bytes, int64_t *buffers,

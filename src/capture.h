@@ -40,6 +40,11 @@ void tg_capture_free(tg_ctx *c, tg_capture *k);
 void tg_capture_stats(const tg_capture *k, int64_t *records, int64_t *arena_bytes, int64_t *buffers,
                       int64_t *planned_bytes);
 
+/* while recording: a handle on the optimizer step just recorded (-1: none), and after the
+ * capture its running scalar (NAdam's mu_product, advanced by every replay) */
+int tg_capture_tag_last(tg_ctx *c);
+bool tg_capture_optim_mu_product(const tg_capture *k, int tag, double *v);
+
 /* the first refusal, reported at the end of the capture */
 void tg_capture_fail(tg_ctx *c, const char *fmt, ...);
 /* a custom Function's backward (Lua) while recording: refused; returns -1 */

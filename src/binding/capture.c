@@ -77,6 +77,17 @@ static int replay(lua_State *L) {
   int st = lua_gettop(L);
   for (lua_Integer i = 1, m = (lua_Integer)lua_rawlen(L, st); i <= m; i++) {
     lua_rawgeti(L, st, i);
+    if (lua_rawgeti(L, -1, 1) == LUA_TTABLE) { /* {state, tag}: NAdam's mu_product from its record */
+      lua_rawgeti(L, -2, 2);
+      double v;
+      if (tg_capture_optim_mu_product(u->k, (int)lua_tointeger(L, -1), &v)) {
+        lua_pushnumber(L, v);
+        lua_setfield(L, -3, "mu_product");
+      }
+      lua_pop(L, 3);
+      continue;
+    }
+    lua_pop(L, 1);
     if (lua_getfield(L, -1, "step") == LUA_TNUMBER && lua_isinteger(L, -1)) {
       lua_Integer v = lua_tointeger(L, -1);
       lua_pop(L, 1);
@@ -177,6 +188,14 @@ static int capture_record(lua_State *L) {
   return 0;
 }
 
+/* tg._capture_tag(): while capturing, a handle on the optimizer step just recorded (nil: none) */
+static int capture_tag(lua_State *L) {
+  int t = tg_capture_tag_last(tgL_ctx(L));
+  if (t < 0) return 0;
+  lua_pushinteger(L, t);
+  return 1;
+}
+
 /* tg._capture_info(step): records, arena bytes, planned buffers, their bytes (for tests and benchmarks) */
 static int capture_info(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
@@ -207,6 +226,9 @@ void tgL_register_capture(lua_State *L, int ctxi, int module) {
   lua_pushvalue(L, ctxi);
   lua_pushcclosure(L, capture_record, 1);
   lua_setfield(L, module, "_capture_record");
+  lua_pushvalue(L, ctxi);
+  lua_pushcclosure(L, capture_tag, 1);
+  lua_setfield(L, module, "_capture_tag");
   lua_pushcfunction(L, capture_info);
   lua_setfield(L, module, "_capture_info");
 }

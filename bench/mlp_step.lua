@@ -11,6 +11,10 @@ for _, batch in ipairs({64, 256}) do
   local target = mlp.targets(tg, batch, 10)
   local t = B.measure(function() mlp.step(tg, params, x, target, 0.01) end)
   B.result("mlp_step", "b" .. batch, 1e6 * t, "us")
+  -- capture: the same step captured once, then replayed (issue 11)
+  local cstep = tg.capture(function(xx, tt) return mlp.step(tg, params, xx, tt, 0.01) end, x, target)
+  t = B.measure(function() cstep(x, target) end)
+  B.result("mlp_step", "b" .. batch .. "_captured", 1e6 * t, "us")
 end
 
 for _, batch in ipairs({64, 256}) do

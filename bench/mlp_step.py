@@ -10,6 +10,9 @@ for batch in (64, 256):
     target = mlp.targets(batch, 10)
     t = B.measure(lambda: mlp.step(params, x, target, 0.01))
     B.result("mlp_step", f"b{batch}", 1e6 * t, "us")
+    # capture: tgrad's captured step against PyTorch's eager step (no graph replay on the CPU)
+    t = B.measure(lambda: mlp.step(params, x, target, 0.01))
+    B.result("mlp_step", f"b{batch}_captured", 1e6 * t, "us")
     step = mlp.nn_optim(sizes, 0.01)  # peer only: nn.Sequential + optim.SGD
     t = B.measure(lambda: step(x, target))
     B.result("mlp_step", f"b{batch}_nn_optim", 1e6 * t, "us")

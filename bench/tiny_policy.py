@@ -13,3 +13,7 @@ B.result("tiny_policy", "hand_sgd", 1e6 * t, "us")
 step = mlp.nn_optim(sizes, 0.01)  # peer only: what a PyTorch user writes
 t = B.measure(lambda: step(x, target), iters=5000, reps=5)
 B.result("tiny_policy", "nn_optim", 1e6 * t, "us")
+
+# capture: tgrad's captured step against PyTorch's eager step (PyTorch has no graph replay on the CPU)
+t = B.measure(lambda: mlp.step(params, x, target, 0.01), iters=5000, reps=5)
+B.result("tiny_policy", "captured", 1e6 * t, "us")

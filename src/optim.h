@@ -65,6 +65,8 @@ typedef struct tg_optim_args {
  * the ones the kind does not use may be NULL). Bumps the version counters of
  * param and of the state written. Returns 0, or -1 with ctx->err set. */
 int tg_optim_step(tg_ctx *c, tg_optim_args *a, tg_tensor *param, tg_tensor *const *state);
+/* the scalars derived from a->step (bias corrections...); NAdam also advances a->mu_product */
+void tg_optim_derive(tg_optim_args *a);
 
 /* the CPU kernel behind the backend slot optim_step (cpu_optim.c): param, grad and
  * the state all contiguous, same dtype and size */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "capture.h"
 #include "tg.h"
 
 /* ------------------------------------------------------------------ dtype */
@@ -112,6 +113,7 @@ static void *limit_error(tg_ctx *c, size_t nbytes) {
 }
 
 tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes) {
+  if (c->capture_be && be == c->capture_be) be = &tg_cpu_backend; /* capture: memory is the CPU's */
   if (over_limit(c, nbytes)) {
     reclaim(c, nbytes);
     if (over_limit(c, nbytes)) return limit_error(c, nbytes);
@@ -382,10 +384,12 @@ static int64_t flat_offset(const tg_tensor *t, int64_t i) {
 }
 
 int64_t tg_get_flat_i64(const tg_tensor *t, int64_t i) {
+  tg_capture_read(t); /* capture: a value read on the host */
   return ((const int64_t *)t->storage->data)[flat_offset(t, i)];
 }
 
 double tg_get_flat(const tg_tensor *t, int64_t i) {
+  tg_capture_read(t); /* capture: a value read on the host */
   int64_t off = flat_offset(t, i);
   const char *p = t->storage->data;
   switch (t->dtype) {

@@ -166,6 +166,10 @@ struct tg_ctx {
   /* cnn: major collections under a generational collector (binding/memory.c) */
   size_t gc_major_base;    /* live_bytes after the last major tgrad ran (or probed) */
   uint64_t gc_majors;
+  /* ---- capture: tg.capture (src/capture.h). While recording, capture_be is the recording
+   * backend tg_backend_of answers for CPU tensors (NULL otherwise) */
+  struct tg_capture *capture;
+  const tg_backend *capture_be;
 };
 
 tg_ctx *tg_ctx_new(void);

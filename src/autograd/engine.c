@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "../tg.h"
+#include "../capture.h"
 
 typedef struct entry {
   tg_node *node; /* NULL = empty slot */
@@ -145,6 +146,7 @@ static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_
                      "(the tensor's .data changed shape after the graph was built)", a, b);
   }
   if (!var->grad) {
+    if (c->capture_be) tg_capture_note_fresh_grad(c, var); /* capture: overwrite, not accumulate, on replay */
     if (create_graph) { var->grad = tg_tensor_ref(g); return 0; }
     bool stealable = g->refs == 1 && g->storage->refs == 1 && !g->grad_fn && tg_is_contiguous(g) &&
                      g->offset == 0 && g->dtype == var->dtype;
@@ -155,6 +157,9 @@ static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_
     return 0;
   }
   if (create_graph || var->grad->grad_fn) {
+    if (c->capture_be) /* capture: the .grad is replaced, a replay would add to the old one */
+      tg_capture_fail(c, "tg.capture: backward adds into a .grad that has a graph (create_graph) by replacing it, "
+                         "which a replay cannot follow; reset the gradients (zero_grad()) inside the captured step");
     tg_tensor *s = tg_add(c, var->grad, g);
     if (!s) return -1;
     tg_tensor_unref(var->grad);

@@ -194,7 +194,12 @@ enum {
 
 extern const tg_backend tg_cpu_backend;
 
-static inline const tg_backend *tg_backend_of(const tg_tensor *t) { return t->storage->backend; }
+static inline const tg_backend *tg_backend_of(const tg_tensor *t) {
+  const tg_storage *s = t->storage;
+  /* capture: a context recording a step (src/capture.h) answers its recording backend for CPU tensors */
+  if (__builtin_expect(s->ctx && s->ctx->capture_be && s->backend == &tg_cpu_backend, 0)) return s->ctx->capture_be;
+  return s->backend;
+}
 /* cuda boundary: the backend that moves data between a and b's devices (the non-CPU one) */
 static inline const tg_backend *tg_backend_across(const tg_tensor *dst, const tg_tensor *src) {
   return tg_backend_of(dst) != &tg_cpu_backend ? tg_backend_of(dst) : tg_backend_of(src);

@@ -147,4 +147,8 @@ tg_tensor *tgL_check_host(lua_State *L, int idx);
 void tgL_register_cuda(lua_State *L, int ctxi, int module, int methods);
 void tgL_register_activation(lua_State *L, int ctxi, int module, int methods); /* act: activation.c */
 
+/* capture: tg.capture (capture.c): register, and the refusal of a value read to Lua while recording */
+void tgL_register_capture(lua_State *L, int ctxi, int module);
+int tgL_capture_refuse(lua_State *L, const char *what);
+
 #endif

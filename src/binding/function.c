@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "../capture.h"
 
 #define CTX tg_ctx *c = tgL_ctx(L)
 
@@ -441,6 +442,7 @@ static bool expandable_to(const tg_meta *m, const tg_tensor *g) {
 }
 
 static int function_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
+  if (c->capture_be) return tg_capture_refuse_lua(c); /* capture: Lua during backward */
   tgL_state *bs = bstate(c);
   lua_State *L = bs->run_L;
   if (!L) return tg_err(c, "custom Functions can only run backward inside backward()");

@@ -95,6 +95,7 @@ int luaopen_tgrad(lua_State *L) {
   tgL_register_host(L, ctxi, module, methods); /* host: after creation (set_num_threads) */
   tgL_register_cuda(L, ctxi, module, methods); /* cuda: binding/cuda.c */
   tgL_register_activation(L, ctxi, module, methods); /* act: binding/activation.c */
+  tgL_register_capture(L, ctxi, module); /* capture: binding/capture.c */
   tgL_register_mem(L, ctxi, module, methods); /* mem: out= and tg.scope (binding/out.c, scope.c); last: wraps tg.f */
   lua_pushvalue(L, methods);
   lua_setfield(L, module, "_Tensor");

@@ -8,6 +8,7 @@
 
 #include "binding.h"
 #include "../optim.h"
+#include "../capture.h"
 
 /* one step; pushes true, or false (nothing done) when the parameter has no gradient */
 static int run(lua_State *L, tg_ctx *c, tg_optim_args *a, tg_tensor *p, tg_tensor *s0, tg_tensor *s1,
@@ -43,6 +44,7 @@ static int o_zero_grad(lua_State *L) {
     }
     lua_pop(L, 1); /* still in the list */
     tg_tensor *g = t->grad;
+    if (c->capture_be) tg_capture_note_grad_reset(c, t); /* capture */
     if (!g) continue;
     if (set_to_none) {
       t->grad = NULL;

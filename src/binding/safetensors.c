@@ -509,6 +509,7 @@ static int st_write(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
   FILE *f = check_file(L, 1);
   tg_tensor *t = tgL_check(L, 2);
+  if (c->capture) return tgL_capture_refuse(L, "tg.save()"); /* capture */
   if (tg_backend_of(t) != &tg_cpu_backend) return luaL_error(L, "tgrad.save: the tensor must be on the cpu");
   tg_tensor **box = tgL_newbox(L); /* holds the contiguous copy, if one is made */
   *box = tg_contiguous_raw(c, t);

@@ -6,6 +6,7 @@
 
 #include "../backend/backend.h"
 #include "binding.h"
+#include "../capture.h"
 
 static tg_tensor **check_box(lua_State *L, int idx) {
   tg_tensor **box = tgL_testbox(L, idx);
@@ -229,6 +230,7 @@ static int t_newindex(lua_State *L) {
       set_requires_grad(L, t, lua_toboolean(L, 3));
     } else if (!strcmp(k, "grad")) {
       tg_tensor *g = tgL_opt(L, 3);
+      if (c->capture_be) tg_capture_note_grad_reset(c, t); /* capture */
       if (g == t) return luaL_error(L, "can't assign Variable as its own grad");
       if (g && !tg_same_shape(g, t)) return luaL_error(L, "assigned grad has data of a different size");
       if (g && g->dtype != t->dtype) return luaL_error(L, "assigned grad has data of a different type");
@@ -310,6 +312,7 @@ static void push_elem(lua_State *L, const tg_tensor *t, int64_t i) {
 }
 
 static int m_item(lua_State *L) {
+  if (tgL_ctx(L)->capture) return tgL_capture_refuse(L, "item()"); /* capture */
   tg_tensor *t = tgL_check_host(L, 1); /* cuda boundary: a device tensor is copied back */
   int64_t n = tg_numel(t);
   if (n != 1) return luaL_error(L, "a Tensor with %I elements cannot be converted to Scalar", (lua_Integer)n);
@@ -330,6 +333,7 @@ static void tolist_rec(lua_State *L, const tg_tensor *t, int d, int64_t *flat) {
 }
 
 static int m_tolist(lua_State *L) {
+  if (tgL_ctx(L)->capture) return tgL_capture_refuse(L, "tolist()"); /* capture */
   tg_tensor *t = tgL_check_host(L, 1); /* cuda boundary: a device tensor is copied back */
   int64_t flat = 0;
   luaL_checkstack(L, t->ndim + 4, "tensor too deep");
@@ -339,6 +343,7 @@ static int m_tolist(lua_State *L) {
 
 /* flat row-major values as one Lua array (for printing and fixtures) */
 static int m_flat(lua_State *L) {
+  if (tgL_ctx(L)->capture) return tgL_capture_refuse(L, "tostring()/print()"); /* capture */
   tg_tensor *t = tgL_check_host(L, 1); /* cuda boundary: a device tensor is copied back */
   int64_t n = tg_numel(t);
   lua_createtable(L, (int)n, 0);

@@ -17,7 +17,7 @@ static const tg_node_kind to_copy_kind = {"ToCopyBackward0", to_copy_backward, N
 
 /* a contiguous copy of x on backend be (x itself when it is there already) */
 tg_tensor *tg_to_backend(tg_ctx *c, tg_tensor *x, const tg_backend *be) {
-  if (tg_backend_of(x) == be) return tg_tensor_ref(x);
+  if (x->storage->backend == be) return tg_tensor_ref(x); /* not tg_backend_of: capture's recording backend */
   if (!be->copy_across) return tg_errp(c, "the %s backend cannot copy across devices", be->name);
   /* a strided source is made contiguous on its own device first */
   tg_tensor *src = tg_is_contiguous(x) ? tg_tensor_ref(x) : NULL;

@@ -64,6 +64,39 @@ static int check_like(tg_ctx *c, const char *opt, const char *what, const tg_ten
   return 0;
 }
 
+/* the per-step scalars from a->step, as Python computes them (also capture's replay) */
+void tg_optim_derive(tg_optim_args *a) {
+  if (a->kind == TG_OPTIM_ADAM) {
+    double bias_correction1 = 1 - pow(a->beta1, a->step);
+    double bias_correction2 = 1 - pow(a->beta2, a->step);
+    a->step_size = a->lr / bias_correction1;
+    a->bias_correction2_sqrt = pow(bias_correction2, 0.5);
+  } else if (a->kind == TG_OPTIM_ADAGRAD) {
+    a->step_size = a->lr / (1 + (a->step - 1) * a->lr_decay);
+  } else if (a->kind == TG_OPTIM_ADAMAX) {
+    a->step_size = a->lr / (1 - pow(a->beta1, a->step));
+  } else if (a->kind == TG_OPTIM_NADAM) {
+    double step = a->step;
+    a->bias_correction2 = 1 - pow(a->beta2, step);
+    double mu = a->beta1 * (1.0 - 0.5 * pow(0.96, step * a->momentum_decay));
+    double mu_next = a->beta1 * (1.0 - 0.5 * pow(0.96, (step + 1) * a->momentum_decay));
+    a->mu_product *= mu;
+    double mu_product_next = a->mu_product * mu_next;
+    a->coef1 = -a->lr * (1.0 - mu) / (1.0 - a->mu_product);
+    a->coef2 = (-a->lr * mu_next) / (1.0 - mu_product_next);
+  } else if (a->kind == TG_OPTIM_RADAM) {
+    double step = a->step;
+    a->bias_correction1 = 1 - pow(a->beta1, step);
+    a->bias_correction2 = 1 - pow(a->beta2, step);
+    a->bias_correction2_sqrt = pow(a->bias_correction2, 0.5);
+    double rho_inf = 2 / (1 - a->beta2) - 1;
+    double rho_t = rho_inf - 2 * step * pow(a->beta2, step) / a->bias_correction2;
+    a->rectify = rho_t > 5.0;
+    if (a->rectify)
+      a->coef1 = pow((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t), 0.5);
+  }
+}
+
 int tg_optim_step(tg_ctx *c, tg_optim_args *a, tg_tensor *param, tg_tensor *const *state) {
   if ((unsigned)a->kind >= TG_OPTIM_NKINDS) return tg_err(c, "optimizer step: unknown kind %d", (int)a->kind);
   const char *opt = kind_names[a->kind];
@@ -96,36 +129,7 @@ int tg_optim_step(tg_ctx *c, tg_optim_args *a, tg_tensor *param, tg_tensor *cons
   }
   const tg_backend *be = tg_backend_of(param);
   if (!be->optim_step) return tg_err(c, "%s: the %s backend has no optimizer kernel", opt, be->name);
-  /* the per-step scalars, as Python computes them */
-  if (a->kind == TG_OPTIM_ADAM) {
-    double bias_correction1 = 1 - pow(a->beta1, a->step);
-    double bias_correction2 = 1 - pow(a->beta2, a->step);
-    a->step_size = a->lr / bias_correction1;
-    a->bias_correction2_sqrt = pow(bias_correction2, 0.5);
-  } else if (a->kind == TG_OPTIM_ADAGRAD) {
-    a->step_size = a->lr / (1 + (a->step - 1) * a->lr_decay);
-  } else if (a->kind == TG_OPTIM_ADAMAX) {
-    a->step_size = a->lr / (1 - pow(a->beta1, a->step));
-  } else if (a->kind == TG_OPTIM_NADAM) {
-    double step = a->step;
-    a->bias_correction2 = 1 - pow(a->beta2, step);
-    double mu = a->beta1 * (1.0 - 0.5 * pow(0.96, step * a->momentum_decay));
-    double mu_next = a->beta1 * (1.0 - 0.5 * pow(0.96, (step + 1) * a->momentum_decay));
-    a->mu_product *= mu;
-    double mu_product_next = a->mu_product * mu_next;
-    a->coef1 = -a->lr * (1.0 - mu) / (1.0 - a->mu_product);
-    a->coef2 = (-a->lr * mu_next) / (1.0 - mu_product_next);
-  } else if (a->kind == TG_OPTIM_RADAM) {
-    double step = a->step;
-    a->bias_correction1 = 1 - pow(a->beta1, step);
-    a->bias_correction2 = 1 - pow(a->beta2, step);
-    a->bias_correction2_sqrt = pow(a->bias_correction2, 0.5);
-    double rho_inf = 2 / (1 - a->beta2) - 1;
-    double rho_t = rho_inf - 2 * step * pow(a->beta2, step) / a->bias_correction2;
-    a->rectify = rho_t > 5.0;
-    if (a->rectify)
-      a->coef1 = pow((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t), 0.5);
-  }
+  tg_optim_derive(a);
 
   if (tg_numel(param) == 0) return 0;
 

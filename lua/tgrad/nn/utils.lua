@@ -52,8 +52,9 @@ return function(tg)
       end
       local stacked = tg.stack(norms)
       local total = is_inf(norm_type) and stacked:amax() or stacked:norm(norm_type)
-      local tv = total:item()
-      if error_if_nonfinite and (tv ~= tv or tv == math.huge or tv == -math.huge) then
+      -- the value is read only for the check (as PyTorch): a captured step (tg.capture) may clip
+      local tv = error_if_nonfinite and total:item()
+      if tv and (tv ~= tv or tv == math.huge or tv == -math.huge) then
         error(("The total norm of order %s for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
           :format(tostring(norm_type == math.huge and "inf" or norm_type + 0.0)), 0)
       end

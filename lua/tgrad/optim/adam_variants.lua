@@ -55,7 +55,12 @@ return function(tg, Optimizer)
     end, function(p, s, step)
       local ok, mu_product = nadam(p, s.exp_avg, s.exp_avg_sq, step, s.mu_product, lr, b1, b2, eps, wd, md,
         decoupled, maximize)
-      if ok then s.mu_product = mu_product end
+      if ok then
+        s.mu_product = mu_product
+        local cs = tg._capture_states -- capture: a replay sets mu_product from its record
+        local tag = cs and tg._capture_tag()
+        if tag then cs[#cs + 1] = {s, tag} end
+      end
       return ok
     end)
   end

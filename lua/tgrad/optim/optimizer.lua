@@ -263,13 +263,19 @@ return function(tg)
       local s = state[p]
       if s and s[key] ~= nil then
         local step = s.step + 1
-        if update(p, s, step) then s.step = step end
+        if update(p, s, step) then
+          s.step = step
+          local cs = tg._capture_states -- capture: a replay advances this count (src/binding/capture.c)
+          if cs then cs[#cs + 1] = s end
+        end
       elseif has_grad(p) then
         s = init(p)
         s.step = 0
         state[p] = s
         update(p, s, 1)
         s.step = 1
+        local cs = tg._capture_states
+        if cs then cs[#cs + 1] = s end
       end
     end
   end
@@ -277,8 +283,12 @@ return function(tg)
 
   --- a zero tensor like p (contiguous, no grad), for the state
   function Optimizer._zeros(p, value)
+    -- capture: the state made on a parameter's first step is made once, not by every replay
+    local cs = tg._capture_states
+    if cs then tg._capture_record(false) end
     local z = tg.zeros(p.shape, {dtype = p.dtype, device = p.device})
     if value and value ~= 0 then z:fill_(value) end
+    if cs then tg._capture_record(true) end
     return z
   end
 

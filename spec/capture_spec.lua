@@ -73,6 +73,17 @@ local function mlp(opt_ctor)
 end
 
 describe("tg.capture: a replayed step equals running the step", function()
+  it("the core activations (fused backward kernels) replay bit for bit, 20 steps", function()
+    compare(function()
+      tg.manual_seed(11)
+      local m = nn.Sequential(nn.Linear(12, 24), nn.ELU(), nn.Linear(24, 24), nn.LeakyReLU(0.1),
+                              nn.Linear(24, 24), nn.Hardswish(), nn.Linear(24, 24), nn.Mish(),
+                              nn.Linear(24, 24), nn.Sigmoid(), nn.Linear(24, 24), nn.SiLU(),
+                              nn.Linear(24, 24), nn.GELU(), nn.Linear(24, 5))
+      return m, tg.optim.Adam(m:parameters(), {lr = 1e-2})
+    end, train_step(F.cross_entropy), class_batches(20, {12}, 5, 3), 20)
+  end)
+
   it("MLP + cross_entropy + SGD with momentum, 100 steps, bit for bit", function()
     local _, o1, m2, o2 = compare(mlp(function(p) return tg.optim.SGD(p, {lr = 0.05, momentum = 0.9}) end),
       train_step(F.cross_entropy), class_batches(100, {12}, 5, 1), 100)

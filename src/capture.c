@@ -20,7 +20,7 @@ enum {
   S_REDUCE, S_SCAN, S_CUMPROD_GRAD, S_SORT, S_TAKE_ALONG, S_PUT_ALONG, S_BN, S_BN_BWD, S_GN, S_GN_BWD, S_EMB,
   S_EMB_BWD, S_EMB_SCALE, S_EMB_RENORM, S_OPTIM, S_CONV, S_MAXPOOL, S_AMAXPOOL, S_MAXPOOL_BWD, S_AVGPOOL,
   S_AAVGPOOL, S_CHECK_INDEX, S_GATHER, S_SCATTER, S_INDEX_SELECT, S_INDEX_ADD, S_WHERE, S_TRI,
-  S_RESAMPLE,
+  S_RESAMPLE, S_ACTIVATION,
   S_NOP /* a fill folded into a constant */
 };
 
@@ -183,6 +183,19 @@ static int r_unary_p(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, co
   int np = op == TG_OP_GELU ? 1 : op == TG_OP_SOFTPLUS ? 2 : 4; /* elementwise.c's parameter lists */
   memcpy(r->d, params, sizeof(double) * (size_t)np);
   W(0, out), R(1, x);
+  return 0;
+#undef SLOT
+}
+/* act's slot: forward (g NULL) or the fused input gradient; p: 4 doubles (a node's dp or
+ * activation.c's q[4]) for the TG_ACT ops and gelu/softplus, absent for relu/sigmoid/tanh/silu */
+static int r_activation(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const tg_tensor *g,
+                        const double *p) {
+#define SLOT S_ACTIVATION
+  RUN(CPU.activation(c, op, out, x, g, p));
+  r->op = op;
+  r->b[0] = p != NULL;
+  if (p) memcpy(r->d, p, sizeof r->d);
+  W(0, out), R(1, x), R(2, g);
   return 0;
 #undef SLOT
 }
@@ -555,8 +568,8 @@ static intptr_t r_unknown(tg_ctx *c, ...) {
   return -1;
 }
 
-/* the known slots end with ctx_close; anything after it is new */
-#define KNOWN_END (offsetof(tg_backend, ctx_close) + sizeof(void (*)(void)))
+/* the known slots end with activation (act); anything after it is new */
+#define KNOWN_END (offsetof(tg_backend, activation) + sizeof(void (*)(void)))
 
 static void build_vtable(tg_backend *be) {
   memcpy(be, &CPU, sizeof *be);
@@ -572,6 +585,7 @@ static void build_vtable(tg_backend *be) {
   be->resample = r_resample, be->check_index = r_check_index, be->gather = r_gather, be->scatter = r_scatter;
   be->index_select = r_index_select, be->index_add = r_index_add, be->where = r_where, be->tri = r_tri;
   be->mask_positions = r_mask_positions, be->copy_across = r_copy_across;
+  be->activation = CPU.activation ? r_activation : NULL; /* act */
   typedef void (*fnp)(void);
   for (size_t off = KNOWN_END; off + sizeof(fnp) <= sizeof *be; off += sizeof(fnp)) {
     fnp f = (fnp)r_unknown;
@@ -1015,6 +1029,7 @@ static int run_rec(tg_ctx *c, tg_capture *k, cap_rec *r) {
     case S_UNARY: return CPU.unary(c, (tg_op)r->op, t[0], t[1]);
     case S_UNARY_P: return CPU.unary_p(c, (tg_op)r->op, t[0], t[1], r->d);
     case S_BINARY: return CPU.binary(c, (tg_op)r->op, t[0], t[1], t[2]);
+    case S_ACTIVATION: return CPU.activation(c, (tg_op)r->op, t[0], t[1], t[2], r->b[0] ? r->d : NULL);
     case S_SUM: return CPU.sum(c, t[0], t[1], r->red);
     case S_MM: return CPU.mm(c, t[0], t[1], t[2]);
     case S_RANDOM: return CPU.random(c, t[0], r->b[0]);

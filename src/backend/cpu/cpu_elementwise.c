@@ -15,6 +15,10 @@
 #define TG_SM_SIGMOID(x) ((x) >= 0 ? 1 / (1 + TG_VEXP(-(x))) : TG_VEXP(x) / (1 + TG_VEXP(x)))
 #undef TG_SM_SILU
 #define TG_SM_SILU(x) ((x) / (1 + TG_VEXP(-(x))))
+/* act: float32 tanh vectorised too (cpu_vtanh.h) */
+#include "cpu_vtanh.h"
+#undef TG_SM_TANH
+#define TG_SM_TANH(x) TG_VTANH(x)
 
 typedef float f32;
 typedef double f64;

@@ -27,7 +27,7 @@ typedef double f64;
 #define F_HARDTANH (v < a0 ? a0 : (v > a1 ? a1 : v))
 #define F_HARDSWISH (v * (v + C(3) < 0 ? C(0) : (v + C(3) > C(6) ? C(6) : v + C(3))) / C(6))
 #define F_HARDSIGMOID ((v + C(3) < 0 ? C(0) : (v + C(3) > C(6) ? C(6) : v + C(3))) / C(6))
-#define F_MISH (v * tanh(SOFTPLUS1(v)))
+#define F_MISH (v * TG_VTANH(SOFTPLUS1(v)))
 #define F_LOGSIGMOID ((v < 0 ? v : C(0)) - log1p(VEXP(-fabs(v))))
 
 /* ---- backward expressions of (d = g, v = saved) */
@@ -43,7 +43,7 @@ typedef double f64;
 #define B_GELU_ERF                                                                              \
   (d * (C(0.5) * (C(1) + erf(v * C(0.70710678118654752440))) +                                 \
         v * C(0.39894228040143267794) * VEXP(C(-0.5) * v * v)))
-#define GELU_TH(v) tanh(C(0.79788456080286535588) * ((v) + C(0.044715) * (v) * (v) * (v)))
+#define GELU_TH(v) TG_VTANH(C(0.79788456080286535588) * ((v) + C(0.044715) * (v) * (v) * (v)))
 #define B_GELU_TANH                                                                             \
   ({                                                                                            \
     T th_ = GELU_TH(v);                                                                         \
@@ -58,7 +58,7 @@ typedef double f64;
 #define B_HARDSIGMOID (v > C(-3) && v < C(3) ? d * C(1.0f / 6.0f) : C(0)) /* PyTorch's float 1/6 */
 #define B_MISH                                                                                  \
   ({                                                                                            \
-    T t_ = tanh(SOFTPLUS1(v));                                                                  \
+    T t_ = TG_VTANH(SOFTPLUS1(v));                                                                  \
     d * (t_ + v * SIGM(v) * (C(1) - t_ * t_));                                                  \
   })
 #define B_LOGSIGMOID (d * SIGM(-v))

@@ -51,6 +51,9 @@ static void blas_threads(int nt) {
 #define TG_BLAS_THREADED_MNK 0
 #endif
 
+/* below this many multiply-adds a product stays on one thread (its split costs more) */
+#define TG_SPLIT_MNK ((int64_t)64 * 64 * 64)
+
 /* one 2-D product: out contiguous m x n */
 static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a, int64_t sa0,
                 int64_t sa1, char *b, int64_t sb0, int64_t sb1, char *o) {
@@ -70,14 +73,31 @@ static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a
     return 1; /* caller makes the operands contiguous */
   if (m == 0 || n == 0) return 0;
   enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  /* One thread pool: the product is split across tgrad's OpenMP threads, each calling the BLAS
+   * on one thread. OpenBLAS's own pthread pool and OpenMP's spin-waiting workers, used one after
+   * the other, fought for the cores: at 2 threads on 2 cores an MLP step ran 4x slower than at 1. */
+  int nt = m * n * k < TG_BLAS_THREADED_MNK || m * n * k < TG_SPLIT_MNK ? 1 : c->num_threads;
+  bool split_m = m >= n;
+  int64_t len = split_m ? m : n;
+  if (nt > len) nt = (int)len;
+  size_t es = tg_dtype_size(dt);
   pthread_mutex_lock(&blas_lock);
-  blas_threads(m * n * k < TG_BLAS_THREADED_MNK ? 1 : c->num_threads);
-  if (dt == TG_FLOAT32)
-    cblas_sgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0f, (float *)a, (int)lda, (float *)b,
-                (int)ldb, 0.0f, (float *)o, (int)(n > 0 ? n : 1));
-  else
-    cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0, (double *)a, (int)lda, (double *)b,
-                (int)ldb, 0.0, (double *)o, (int)(n > 0 ? n : 1));
+  blas_threads(1);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int t = 0; t < nt; t++) {
+    int64_t lo = len * t / nt, hi = len * (t + 1) / nt;
+    int64_t mm = split_m ? hi - lo : m, nn = split_m ? n : hi - lo;
+    char *at = a + (split_m ? lo * sa0 : 0) * (int64_t)es, *bt = b + (split_m ? 0 : lo * sb1) * (int64_t)es;
+    char *ot = o + (split_m ? lo * n : lo) * (int64_t)es;
+    if (mm > 0 && nn > 0) {
+      if (dt == TG_FLOAT32)
+        cblas_sgemm(CblasRowMajor, TA, TB, (int)mm, (int)nn, (int)k, 1.0f, (float *)at, (int)lda, (float *)bt,
+                    (int)ldb, 0.0f, (float *)ot, (int)n);
+      else
+        cblas_dgemm(CblasRowMajor, TA, TB, (int)mm, (int)nn, (int)k, 1.0, (double *)at, (int)lda, (double *)bt,
+                    (int)ldb, 0.0, (double *)ot, (int)n);
+    }
+  }
   pthread_mutex_unlock(&blas_lock);
   return 0;
 }

@@ -12,7 +12,12 @@
 #undef TG_SM_EXP
 #define TG_SM_EXP(x) TG_VEXP(x)
 #undef TG_SM_SIGMOID
-#define TG_SM_SIGMOID(x) ((x) >= 0 ? 1 / (1 + TG_VEXP(-(x))) : TG_VEXP(x) / (1 + TG_VEXP(x)))
+/* one exp per element: exp(-|x|) is the exp of both branches (the same bits as writing each) */
+#define TG_SM_SIGMOID(x)                                                  \
+  ({                                                                      \
+    __typeof__(x) e_ = TG_VEXP((x) < 0 ? (x) : -(x));                     \
+    (x) >= 0 ? 1 / (1 + e_) : e_ / (1 + e_);                              \
+  })
 #undef TG_SM_SILU
 #define TG_SM_SILU(x) ((x) / (1 + TG_VEXP(-(x))))
 /* float32 tanh: Cephes' polynomial / exp form (cpu_vmath.h; helper kern) */

@@ -143,6 +143,19 @@ local FLOATS = {"0.5", "-1.5", "0/0", "math.huge", "-math.huge", "1e308", "-0.0"
 local STRINGS = {'"sum"', '"mean"', '"none"', '"x"', '""', '"float64"', '"trunc"', '"floor"', '"cpu"', '"ij,jk->ik"',
                  '"i->"', '"ii"'}
 local DTYPES = {"tg.float32", "tg.float64", "tg.int64", "tg.bool"}
+-- capture: bodies for tg.capture statements (replayable ones and ones it must refuse)
+local CAPTURE_BODIES = {
+  "return (a * b):sum()",
+  "local l = (a:relu() + b):mean(); if l.requires_grad then l:backward() end; return l",
+  "a:add_(b); return a",
+  "return a:exp() * b:sigmoid()",
+  "return a:sum():item()",
+  "return tostring(a)",
+  "return tg.nonzero(a)",
+  "a:register_hook(function(g) return g end); return (a * 2):sum()",
+  "return tg.matmul(a, b), a:t()",
+}
+
 local HOOKS = {"hook_id", "hook_double", "hook_nil", "hook_err", "hook_shape", "hook_dtype", "hook_int", "callable",
                "fn_sum", "fn_id", "fn_bad"}
 
@@ -295,7 +308,10 @@ local function statement()
       ("tg.sum(%s, %s, {out = %s, keepdim = %s})"):format(y, pick(SMALL), x, pick({"true", "false"})),
       ("do local s <close> = tg.scope(); %s = %s + 1; if %s then s:keep(%s) end end"):format(x, y, pick({"true", "false"}), x),
       ("%s = tg.scope(function() local t = %s * 2; return t, %s end)"):format(x, y, slot()),
-      ("tg.scope(function() %s:sum():backward() end)"):format(y)})
+      ("tg.scope(function() %s:sum():backward() end)"):format(y),
+      -- capture: a step captured from a random body (some refused), then replayed on other slots
+      ("CAP = tg.capture(function(a, b) %s end, %s, %s)"):format(pick(CAPTURE_BODIES), y, slot()),
+      ("if CAP then %s = CAP(%s, %s) end"):format(x, y, slot())})
   elseif r <= 74 then
     return ("%s = tg.tensor(%s%s)"):format(x, nested_literal(4), chance(0.3) and ", {dtype = " .. pick(DTYPES) .. "}" or "")
   elseif r <= 75 then -- a table claiming a length (huge ones: KNOWN bugs, see below)

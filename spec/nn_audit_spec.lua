@@ -1008,7 +1008,8 @@ end)
 
 -------------------------------------------------------------------------- training
 describe("nn audit: training", function()
-  it("a small CNN trained 3 SGD steps (nesterov, weight decay) equals PyTorch's losses and weights", function()
+  -- the fixture's CNN in float64 with PyTorch's initial weights, and its batch
+  local function small_cnn()
     local Small = nn.Module:extend("Small")
     function Small:__init()
       self.body = nn.Sequential(nn.Conv2d(1, 3, 3, {padding = 1}), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2))
@@ -1019,7 +1020,11 @@ describe("nn audit: training", function()
     local sd = {}
     for k, v in pairs(A.train.state0) do sd[k] = build(v) end
     m:load_state_dict(sd)
-    local X, Y = build(A.train.x), build(A.train.y)
+    return m, build(A.train.x), build(A.train.y)
+  end
+
+  it("a small CNN trained 3 SGD steps (nesterov, weight decay) equals PyTorch's losses and weights", function()
+    local m, X, Y = small_cnn()
     local opt = tg.optim.SGD(m:parameters(), {lr = 0.1, momentum = 0.9, weight_decay = 1e-3, nesterov = true})
     for i = 1, 3 do
       opt:zero_grad()
@@ -1033,17 +1038,7 @@ describe("nn audit: training", function()
 
   for _, oc in ipairs(A.optims) do
     it(oc.name .. " " .. oc.opts .. " on the same CNN equals PyTorch (losses and every weight)", function()
-      local Small = nn.Module:extend("Small")
-      function Small:__init()
-        self.body = nn.Sequential(nn.Conv2d(1, 3, 3, {padding = 1}), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2))
-        self.head = nn.Linear(12, 2)
-      end
-      function Small:forward(x) return self.head(self.body(x):flatten(2)) end
-      local m = Small():double()
-      local sd = {}
-      for k, v in pairs(A.train.state0) do sd[k] = build(v) end
-      m:load_state_dict(sd)
-      local X, Y = build(A.train.x), build(A.train.y)
+      local m, X, Y = small_cnn()
       local opt = tg.optim[oc.name](m:parameters(), ctor(oc.opts))
       for i, want in ipairs(oc.losses) do
         local loss = opt:step(function()

@@ -23,7 +23,6 @@ static int l_activation(lua_State *L) {
   tg_tensor **box = tgL_newbox(L);
   *box = tg_activation(c, op, x, p);
   if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 

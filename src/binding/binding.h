@@ -58,7 +58,6 @@ tg_tensor *tgL_opt(lua_State *L, int idx);       /* nil -> NULL */
 bool tgL_is_tensor(lua_State *L, int idx);
 /* a tensor, or a Lua number / boolean / table turned into one (new ref) */
 tg_tensor *tgL_to_tensor(lua_State *L, tg_ctx *c, int idx, tg_dtype like);
-void tgL_gc_step(lua_State *L, tg_ctx *c);       /* let the GC feel tensor memory */
 
 /* argument parsing */
 int tgL_dim(lua_State *L, tg_ctx *c, int idx, int ndim); /* 1-based/negative -> 0-based */

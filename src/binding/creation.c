@@ -168,7 +168,6 @@ static int f_tensor(lua_State *L) {
   free(p->vals), free(p->ivals);
   p->vals = NULL, p->ivals = NULL;
   tgL_apply_requires_grad(L, c, opts, t);
-  tgL_gc_step(L, c);
   return 1;
 }
 
@@ -194,7 +193,6 @@ static int sized(lua_State *L, double fill, bool do_fill, int kind /*0 fill,1 ra
   else *box = tg_tensor_empty(c, dt, n, size);
   if (!*box) return tgL_raise(L, c);
   tgL_apply_requires_grad(L, c, opts, *box);
-  tgL_gc_step(L, c);
   return 1;
 }
 static int f_zeros(lua_State *L) { return sized(L, 0, true, 0, "zeros"); }

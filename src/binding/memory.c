@@ -5,14 +5,15 @@
  *
  * The collector policy. Lua cannot see tensor bytes (they live outside its
  * heap), so every byte of tensor memory allocated is reported to it as Lua
- * debt: after each `step` bytes (256 KiB by default) tgL_gc_step runs one
+ * debt: after each `step` bytes (256 KiB by default) gc_step_now runs one
  * incremental step, lua_gc(LUA_GCSTEP, kb), sized by the bytes allocated
  * since the last one times `scale`. Garbage tensors are then reclaimed at the
  * pace Lua's own pause/stepmul settings give its own objects: no forced full
  * collection, however large the host's heap. A stopped collector
  * (collectgarbage("stop")) is left stopped. The one full collection tgrad
  * runs itself is on an allocation failure (or a pass over the memory limit),
- * followed by one retry. */
+ * followed by one retry; under a generational collector it also runs the major
+ * collection Lua would run had it seen the tensor bytes (gen_major below). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,6 @@ void tgL_gc_account(lua_State *L, tg_ctx *c) {
   c->alloc_pending += TG_BOX_COST;
   if (c->alloc_pending >= c->gc.min_step) gc_step_now(L, c);
 }
-
-/* after an op: the debt waits for the next box (tgL_gc_account) */
-void tgL_gc_step(lua_State *L, tg_ctx *c) { (void)L, (void)c; }
 
 static void gc_step_now(lua_State *L, tg_ctx *c) {
   if (c->alloc_pending < c->gc.min_step) return;

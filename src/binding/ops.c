@@ -15,7 +15,6 @@ static int unary_fn(lua_State *L, tg_op op) {
   tg_tensor **box = tgL_newbox_c(L, c);
   *box = tg_unary(c, op, x);
   if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 
@@ -78,7 +77,6 @@ static int binary_fn(lua_State *L, tg_op op) {
   if (!ba) tg_tensor_unref(a);
   if (!bb) tg_tensor_unref(b);
   if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 
@@ -110,7 +108,6 @@ static int op_gelu(lua_State *L) {
   tg_tensor **box = tgL_newbox(L);
   *box = tg_gelu(c, x, approx);
   if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 
@@ -124,7 +121,6 @@ static int op_softplus(lua_State *L) {
   tg_tensor **box = tgL_newbox(L);
   *box = tg_softplus(c, x, beta, th);
   if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 
@@ -165,7 +161,6 @@ static int op_clamp(lua_State *L) {
     *box = tg_clamp(c, x, tlo == LUA_TNUMBER ? &vlo : NULL, thi == LUA_TNUMBER ? &vhi : NULL, ints);
     if (!*box) return tgL_raise(L, c);
   }
-  tgL_gc_step(L, c);
   return 1;
 }
 
@@ -185,7 +180,6 @@ static int op_logical_not(lua_State *L) {
     tg_tensor **box = tgL_newbox_c(L, c);          \
     *box = f(c, a, b);                             \
     if (!*box) return tgL_raise(L, c);             \
-    tgL_gc_step(L, c);                             \
     return 1;                                      \
   }
 BINARY_TENSOR_FN(matmul, tg_matmul)

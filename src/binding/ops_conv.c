@@ -89,7 +89,6 @@ static int conv_fn(lua_State *L, int nsp, bool transposed) {
   tg_tensor **box = tgL_newbox(L);
   *box = tg_convolution(c, x, w, b, &o);
   if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 

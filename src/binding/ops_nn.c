@@ -30,7 +30,6 @@ static int softmax_fn(lua_State *L, bool log) {
   *box = log ? tg_log_softmax(c, in, d) : tg_softmax(c, in, d);
   if (cast) tg_tensor_unref(in);
   if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 static int op_softmax(lua_State *L) { return softmax_fn(L, false); }
@@ -95,7 +94,6 @@ static int64_t integer_opt(lua_State *L, int opts, const char *key, int64_t dflt
   tg_tensor **box = tgL_newbox(L);     \
   *box = (expr);                       \
   if (!*box) return tgL_raise(L, c);   \
-  tgL_gc_step(L, c);                   \
   return 1
 
 static int op_nll_loss(lua_State *L) {

@@ -56,7 +56,6 @@ static tg_tensor *opt_tensor_at(lua_State *L, int idx, int opts, const char *fna
   tg_tensor **box = tgL_newbox(L);   \
   *box = (expr);                     \
   if (!*box) return tgL_raise(L, c); \
-  tgL_gc_step(L, c);                 \
   return 1
 
 static int op_batch_norm(lua_State *L) {

@@ -98,7 +98,6 @@ static int max_pool(lua_State *L, int n) {
   *b1 = n == 1 ? tg_max_pool1d(c, x, k[0], s[0], p[0], d[0], ceil, b2)
                : tg_max_pool2d(c, x, k, s, p, d, ceil, b2);
   if (!*b1) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return ri ? 2 : 1;
 }
 static int op_max_pool1d(lua_State *L) { return max_pool(L, 1); }
@@ -130,7 +129,6 @@ static int avg_pool(lua_State *L, int n) {
   tg_tensor **b = tgL_newbox(L);
   *b = n == 1 ? tg_avg_pool1d(c, x, k[0], s[0], p[0], ceil, cip) : tg_avg_pool2d(c, x, k, s, p, ceil, cip, divisor);
   if (!*b) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 static int op_avg_pool1d(lua_State *L) { return avg_pool(L, 1); }
@@ -188,7 +186,6 @@ static int max_unpool(lua_State *L, int n) {
   tg_tensor **b = tgL_newbox(L);
   *b = n == 1 ? tg_max_unpool1d(c, x, idx, os[0]) : tg_max_unpool2d(c, x, idx, os);
   if (!*b) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 static int op_max_unpool1d(lua_State *L) { return max_unpool(L, 1); }
@@ -241,7 +238,6 @@ static int adaptive_pool(lua_State *L, int n, bool max) {
   if (max) *b1 = n == 1 ? tg_adaptive_max_pool1d(c, x, os[0], b2) : tg_adaptive_max_pool2d(c, x, os, b2);
   else *b1 = n == 1 ? tg_adaptive_avg_pool1d(c, x, os[0]) : tg_adaptive_avg_pool2d(c, x, os);
   if (!*b1) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return ri ? 2 : 1;
 }
 static int op_adaptive_avg_pool1d(lua_State *L) { return adaptive_pool(L, 1, false); }
@@ -301,7 +297,6 @@ static int op_pad(lua_State *L) {
   tg_tensor **b = tgL_newbox(L);
   *b = tg_pad(c, x, n, pad, m, value);
   if (!*b) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 
@@ -414,7 +409,6 @@ static int op_interpolate(lua_State *L) {
     *box = tg_upsample(c, x, m, dim, osz, use_scales ? scale : NULL, ac);
   }
   if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 

@@ -60,7 +60,6 @@ static tg_tensor *dtype_input(lua_State *L, tg_ctx *c, tg_tensor *x, int opts) {
 static int push_cast_result(lua_State *L, tg_ctx *c, tg_tensor **box, tg_tensor *in) {
   tg_tensor_unref(in);
   if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 
@@ -70,7 +69,6 @@ static int push2(lua_State *L, tg_ctx *c, tg_tensor **vbox, tg_tensor *v, tg_ten
   *vbox = v;
   tg_tensor **ib = tgL_newbox(L);
   *ib = i;
-  tgL_gc_step(L, c);
   return 2;
 }
 
@@ -85,7 +83,6 @@ static int push2(lua_State *L, tg_ctx *c, tg_tensor **vbox, tg_tensor *v, tg_ten
     tg_tensor **box = tgL_newbox(L);                               \
     *box = expr;                                                   \
     if (!*box) return tgL_raise(L, c);                             \
-    tgL_gc_step(L, c);                                             \
     return 1;                                                      \
   }
 DIMS_FN(amax, "dim keepdim", tg_amax(c, x, n, dims, keepdim, true))

@@ -11,7 +11,6 @@
 
 static int push_result(lua_State *L, tg_ctx *c, tg_tensor **box) {
   if (!*box) return tgL_raise(L, c);
-  tgL_gc_step(L, c);
   return 1;
 }
 

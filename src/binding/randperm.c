@@ -88,7 +88,6 @@ static int f_randperm(lua_State *L) {
     *box = o;
   }
   tgL_apply_requires_grad(L, c, opts, *box);
-  tgL_gc_step(L, c);
   return 1;
 }
 

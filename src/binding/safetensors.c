@@ -492,7 +492,6 @@ static int st_load(lua_State *L) {
       unsigned char *b = dst;
       for (int64_t k = 0; k < numel; k++) b[k] = b[k] != 0;
     }
-    tgL_gc_step(L, c);
     lua_pushvalue(L, name_idx);
     lua_rawseti(L, order, (lua_Integer)i + 1);
     lua_rawset(L, out); /* name -> tensor */

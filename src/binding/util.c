@@ -72,13 +72,11 @@ void tgL_forget_boxes(lua_State *L, int idx) {
   }
 }
 
-/* tgL_gc_step: binding/memory.c (the collector policy) */
 
 int tgL_push(lua_State *L, tg_ctx *c, tg_tensor *t) {
   if (!t) return tgL_raise(L, c);
   tg_tensor **box = tgL_newbox_c(L, c);
   *box = t;
-  tgL_gc_step(L, c);
   return 1;
 }
 

@@ -12,8 +12,7 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define TG_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
-#define TG_CLONES/* act: activation forward and fused backward (cpu_activation.c; helper act) */
-int tg_cpu_activation(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const tg_tensor *g, const double *p);
+#define TG_CLONES
 
 #endif
 

@@ -10,7 +10,6 @@
 
 #include "../tg.h"
 #include "../capture.h"
-#include "autograd.h"
 
 typedef struct entry {
   tg_node *node; /* NULL = empty slot */
@@ -135,21 +134,6 @@ static int buf_add(tg_ctx *c, tg_tensor **slot, tg_tensor *g) {
   return 0;
 }
 
-/* tiny: a gradient that is a view (a bias's gradient summed to its shape by a
- * view, a weight's back through TBackward0) whose memory nothing else can see:
- * the only holder of its root base, which only it holds. It becomes a plain
- * tensor (the base let go), so that the rule below steals it instead of copying.
- * Not while a capture records (it keeps its own account of buffers). */
-static void unview_if_alone(tg_ctx *c, tg_tensor *g) {
-  tg_tensor *b = g->view_base;
-  if (!b || c->capture_be || g->refs != 1 || g->grad_fn || g->hooks || b->refs != 1 || b->storage != g->storage ||
-      g->storage->refs != 2 || b->grad_fn || b->hooks || b->grad)
-    return;
-  g->view_base = NULL;
-  g->view_meta = TG_VIEW_DEFAULT;
-  tg_tensor_unref(b);
-}
-
 /* Leaf .grad accumulation: steal the incoming buffer when nothing else sees
  * it (and it is a plain contiguous tensor), else copy; add in place after. */
 static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_graph) {
@@ -164,7 +148,6 @@ static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_
   if (!var->grad) {
     if (c->capture_be) tg_capture_note_fresh_grad(c, var); /* capture: overwrite, not accumulate, on replay */
     if (create_graph) { var->grad = tg_tensor_ref(g); return 0; }
-    if (g->view_base) unview_if_alone(c, g);
     bool stealable = g->refs == 1 && g->storage->refs == 1 && !g->grad_fn && tg_is_contiguous(g) &&
                      g->offset == 0 && g->dtype == var->dtype;
     if (stealable) { var->grad = tg_tensor_ref(g); return 0; }

@@ -52,23 +52,6 @@ static tg_tensor *mm_plain(tg_ctx *c, tg_tensor *x, tg_tensor *y, bool batched) 
   return mm_raw(c, x, y, batched ? 3 : 2, osz);
 }
 
-/* tiny: PyTorch's mm_mat2_backward. When mat2 is a transposed contiguous matrix (a
- * Linear's weight through t()), its gradient m1^T @ g is computed as (g^T @ m1)^T,
- * in mat2's own layout: TBackward0 then hands AccumulateGrad a contiguous gradient
- * to steal instead of a transposed one to copy. Grad mode off (no graph), 2-D. */
-static bool transposed_contig(const tg_tensor *t) {
-  return t->ndim == 2 && t->size[0] > 1 && t->size[1] > 1 && t->stride[0] == 1 && t->stride[1] == t->size[0];
-}
-static tg_tensor *mat2_grad_in_layout(tg_ctx *c, tg_tensor *g, tg_tensor *m1) {
-  tg_tensor v;
-  stack_transpose(&v, g, 0, 1);
-  tg_tensor *p = mm_plain(c, &v, m1, false);
-  if (!p) return NULL;
-  tg_tensor *r = tg_transpose(c, p, 0, 1);
-  tg_tensor_unref(p);
-  return r;
-}
-
 static int mm_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   tg_tensor *a = tg_unpack(c, n, 0), *b = a ? tg_unpack(c, n, 1) : NULL, *t = NULL;
   int rc = -1;
@@ -81,9 +64,7 @@ static int mm_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin)
       stack_transpose(&v, b, d0, d1);
       if (!(gin[0] = mm_plain(c, gout[0], &v, batched))) goto done;
     }
-    if (tg_needs_input_grad(n, 1) && !batched && transposed_contig(b)) { /* tiny: in b's layout */
-      if (!(gin[1] = mat2_grad_in_layout(c, gout[0], a))) goto done;
-    } else if (tg_needs_input_grad(n, 1)) {
+    if (tg_needs_input_grad(n, 1)) {
       stack_transpose(&v, a, d0, d1);
       if (!(gin[1] = mm_plain(c, &v, gout[0], batched))) goto done;
     }
@@ -335,9 +316,7 @@ static int addmm_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **g
     tg_tensor_unref(t), tg_tensor_unref(p);
     t = p = NULL;
   }
-  if (tg_needs_input_grad(n, 2) && !c->grad_enabled && !batched && alpha == 1.0 && transposed_contig(m2)) {
-    if (!(gin[2] = mat2_grad_in_layout(c, g, m1))) goto done; /* tiny: in m2's layout */
-  } else if (tg_needs_input_grad(n, 2)) { /* alpha * m1^T @ g */
+  if (tg_needs_input_grad(n, 2)) { /* alpha * m1^T @ g */
     if (!(t = tg_transpose(c, m1, d0, d1)) || !(p = batched ? tg_bmm(c, t, g) : tg_mm(c, t, g))) goto done;
     if (!(gin[2] = alpha == 1.0 ? tg_tensor_ref(p) : tg_mul_scalar(c, p, alpha))) goto done;
   }

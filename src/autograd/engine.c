@@ -148,9 +148,15 @@ static int accumulate_grad(tg_ctx *c, tg_tensor *var, tg_tensor *g, bool create_
   if (!var->grad) {
     if (c->capture_be) tg_capture_note_fresh_grad(c, var); /* capture: overwrite, not accumulate, on replay */
     if (create_graph) { var->grad = tg_tensor_ref(g); return 0; }
-    bool stealable = g->refs == 1 && g->storage->refs == 1 && !g->grad_fn && tg_is_contiguous(g) &&
-                     g->offset == 0 && g->dtype == var->dtype;
-    if (stealable) { var->grad = tg_tensor_ref(g); return 0; }
+    bool plain = g->refs == 1 && !g->grad_fn && tg_is_contiguous(g) && g->offset == 0 && g->dtype == var->dtype;
+    if (plain && g->storage->refs == 1) { var->grad = tg_tensor_ref(g); return 0; }
+    /* a view whose base only it holds, over the whole buffer (a gradient that
+     * came out transposed back, as F.linear's weight's does): nothing else can
+     * see the buffer either, so .grad takes it as a plain tensor (no view base) */
+    const tg_tensor *b = g->view_base;
+    if (plain && b && b->refs == 1 && !b->view_base && g->storage->refs == 2 && b->storage == g->storage &&
+        g->storage->nbytes == (size_t)tg_numel(g) * tg_dtype_size(g->dtype))
+      return (var->grad = tg_tensor_alias(c, g)) ? 0 : -1;
     tg_tensor *cp = tg_cast_raw(c, g, var->dtype);
     if (!cp) return -1;
     var->grad = cp;

@@ -45,6 +45,14 @@ static void stack_transpose(tg_tensor *v, const tg_tensor *t, int d0, int d1) {
   s = v->stride[d0]; v->stride[d0] = v->stride[d1]; v->stride[d1] = s;
 }
 
+/* The transpose of a contiguous matrix (F.linear's w:t()): its gradient is
+ * computed as the transpose of a product that comes out in w's own layout,
+ * as PyTorch's mm_mat2_backward does, so that the leaf gets a contiguous
+ * gradient instead of a strided copy of a transposed one. */
+static bool col_major(const tg_tensor *t, int d0, int d1) {
+  return t->size[d0] > 1 && t->size[d1] > 1 && t->stride[d0] == 1 && t->stride[d1] == t->size[d0];
+}
+
 /* x @ y with y's last two dims the product's: the shape of the result */
 static tg_tensor *mm_plain(tg_ctx *c, tg_tensor *x, tg_tensor *y, bool batched) {
   int64_t osz[3] = {x->size[0], x->size[1], y->size[batched + 1]};
@@ -52,37 +60,50 @@ static tg_tensor *mm_plain(tg_ctx *c, tg_tensor *x, tg_tensor *y, bool batched) 
   return mm_raw(c, x, y, batched ? 3 : 2, osz);
 }
 
+/* X @ Y for a gradient, X = x or x^T (tx), Y = y or y^T (ty); when `flip`,
+ * computed as (Y^T @ X^T)^T: a transposed view of a product laid out like
+ * the column-major operand it is the gradient of. Without grad mode BLAS
+ * reads the transposes in place (stack views); with it, the ops are
+ * recorded (double backward). */
+static tg_tensor *grad_product(tg_ctx *c, tg_tensor *x, bool tx, tg_tensor *y, bool ty, bool batched, bool flip) {
+  int d0 = batched, d1 = batched + 1;
+  if (flip) { /* (Y^T @ X^T): the left operand is y, transposed unless ty */
+    tg_tensor *s = x; bool st = tx;
+    x = y, tx = !ty, y = s, ty = !st;
+  }
+  tg_tensor *p = NULL;
+  if (!c->grad_enabled) {
+    tg_tensor xv, yv;
+    if (tx) stack_transpose(&xv, x, d0, d1);
+    if (ty) stack_transpose(&yv, y, d0, d1);
+    p = mm_plain(c, tx ? &xv : x, ty ? &yv : y, batched);
+  } else {
+    tg_tensor *xt = tx ? tg_transpose(c, x, d0, d1) : tg_tensor_ref(x);
+    tg_tensor *yt = xt ? (ty ? tg_transpose(c, y, d0, d1) : tg_tensor_ref(y)) : NULL;
+    if (yt) p = batched ? tg_bmm(c, xt, yt) : tg_mm(c, xt, yt);
+    tg_tensor_unref(xt), tg_tensor_unref(yt);
+  }
+  if (!p || !flip) return p;
+  tg_tensor *r = tg_transpose(c, p, d0, d1);
+  tg_tensor_unref(p);
+  return r;
+}
+
 static int mm_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
-  tg_tensor *a = tg_unpack(c, n, 0), *b = a ? tg_unpack(c, n, 1) : NULL, *t = NULL;
+  tg_tensor *a = tg_unpack(c, n, 0), *b = a ? tg_unpack(c, n, 1) : NULL;
   int rc = -1;
   bool batched = n->ip[0];
   int d0 = batched, d1 = batched + 1;
   if (!b) goto done;
-  if (!c->grad_enabled) { /* nothing to record: BLAS reads the transposes in place */
-    tg_tensor v;
-    if (tg_needs_input_grad(n, 0)) {
-      stack_transpose(&v, b, d0, d1);
-      if (!(gin[0] = mm_plain(c, gout[0], &v, batched))) goto done;
-    }
-    if (tg_needs_input_grad(n, 1)) {
-      stack_transpose(&v, a, d0, d1);
-      if (!(gin[1] = mm_plain(c, &v, gout[0], batched))) goto done;
-    }
-    rc = 0;
+  if (tg_needs_input_grad(n, 0) && /* g @ b^T */
+      !(gin[0] = grad_product(c, gout[0], false, b, true, batched, col_major(a, d0, d1))))
     goto done;
-  }
-  if (tg_needs_input_grad(n, 0)) { /* g @ b^T */
-    if (!(t = tg_transpose(c, b, d0, d1))) goto done;
-    if (!(gin[0] = batched ? tg_bmm(c, gout[0], t) : tg_mm(c, gout[0], t))) goto done;
-    tg_tensor_unref(t), t = NULL;
-  }
-  if (tg_needs_input_grad(n, 1)) { /* a^T @ g */
-    if (!(t = tg_transpose(c, a, d0, d1))) goto done;
-    if (!(gin[1] = batched ? tg_bmm(c, t, gout[0]) : tg_mm(c, t, gout[0]))) goto done;
-  }
+  if (tg_needs_input_grad(n, 1) && /* a^T @ g */
+      !(gin[1] = grad_product(c, a, true, gout[0], false, batched, col_major(b, d0, d1))))
+    goto done;
   rc = 0;
 done:
-  tg_tensor_unref(a), tg_tensor_unref(b), tg_tensor_unref(t);
+  tg_tensor_unref(a), tg_tensor_unref(b);
   return rc;
 }
 static const tg_node_kind mm_kind = {"MmBackward0", mm_backward, NULL};
@@ -305,24 +326,23 @@ tg_tensor *tg_outer(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
 static int addmm_backward(tg_ctx *c, tg_node *n, tg_tensor **gout, tg_tensor **gin) {
   double beta = n->dp[0], alpha = n->dp[1];
   bool batched = n->ip[0];
-  tg_tensor *g = gout[0], *m1 = tg_unpack(c, n, 0), *m2 = m1 ? tg_unpack(c, n, 1) : NULL, *t = NULL, *p = NULL;
+  tg_tensor *g = gout[0], *m1 = tg_unpack(c, n, 0), *m2 = m1 ? tg_unpack(c, n, 1) : NULL, *p = NULL;
   int rc = -1;
   int d0 = batched, d1 = batched + 1;
   if (!m2) goto done;
   if (tg_needs_input_grad(n, 0) && !(gin[0] = beta == 1.0 ? tg_tensor_ref(g) : tg_mul_scalar(c, g, beta))) goto done;
   if (tg_needs_input_grad(n, 1)) { /* alpha * g @ m2^T */
-    if (!(t = tg_transpose(c, m2, d0, d1)) || !(p = batched ? tg_bmm(c, g, t) : tg_mm(c, g, t))) goto done;
+    if (!(p = grad_product(c, g, false, m2, true, batched, col_major(m1, d0, d1)))) goto done;
     if (!(gin[1] = alpha == 1.0 ? tg_tensor_ref(p) : tg_mul_scalar(c, p, alpha))) goto done;
-    tg_tensor_unref(t), tg_tensor_unref(p);
-    t = p = NULL;
+    tg_tensor_unref(p), p = NULL;
   }
   if (tg_needs_input_grad(n, 2)) { /* alpha * m1^T @ g */
-    if (!(t = tg_transpose(c, m1, d0, d1)) || !(p = batched ? tg_bmm(c, t, g) : tg_mm(c, t, g))) goto done;
+    if (!(p = grad_product(c, m1, true, g, false, batched, col_major(m2, d0, d1)))) goto done;
     if (!(gin[2] = alpha == 1.0 ? tg_tensor_ref(p) : tg_mul_scalar(c, p, alpha))) goto done;
   }
   rc = 0;
 done:
-  tg_tensor_unref(m1), tg_tensor_unref(m2), tg_tensor_unref(t), tg_tensor_unref(p);
+  tg_tensor_unref(m1), tg_tensor_unref(m2), tg_tensor_unref(p);
   return rc;
 }
 static const tg_node_kind addmm_kind = {"AddmmBackward0", addmm_backward, NULL};

@@ -31,11 +31,15 @@ end
 
 --- tg._entry(work [, keep_unplaced]): an entry point that runs work(...) and
 -- re-raises its errors at the entry point's caller (tg._rethrow), results as work's
+-- (tiny: the results pass through as varargs, no table per call; `finish` is
+-- tail-called, so level 2 of its _rethrow is still the entry point's caller)
 function tg._entry(work, keep_unplaced)
+  local function finish(ok, ...)
+    if ok then return ... end
+    tg._rethrow((...), 2, keep_unplaced)
+  end
   return function(...)
-    local r = table.pack(pcall(work, ...))
-    if not r[1] then tg._rethrow(r[2], 2, keep_unplaced) end
-    return table.unpack(r, 2, r.n)
+    return finish(pcall(work, ...))
   end
 end
 
@@ -48,9 +52,14 @@ require("tgrad.einsum")(tg)    -- tg.einsum (helper: shape)
 local set_grad_enabled = tg.set_grad_enabled
 
 -- a guard whose closing restores the previous mode (for `local g <close> = ...`)
+-- (tiny: two shared guards, one per previous mode, so a guard allocates nothing)
+local GUARDS = {}
+for _, prev in ipairs({true, false}) do
+  GUARDS[prev] = setmetatable({}, {__close = function() set_grad_enabled(prev) end,
+                                   __name = "tgrad.grad_mode_guard"})
+end
 local function mode_guard(prev)
-  return setmetatable({}, {__close = function() set_grad_enabled(prev) end,
-                           __name = "tgrad.grad_mode_guard"})
+  return GUARDS[prev and true or false]
 end
 
 -- run fn with the given mode, restoring the previous mode even on error

@@ -131,6 +131,7 @@ extern const tg_lua_source tg_lua_sources[];
 
 /* optim (helper optim): tg._optim, the fused optimizer steps (optim.c) */
 void tgL_register_optim(lua_State *L, int ctxi, int module, int methods);
+void tgL_register_nn_fast(lua_State *L, int ctxi, int module); /* tiny: nn_fast.c */
 /* ---- autograd edge cases (issue 9): reentrant backward (function.c) */
 /* tg_run_backward for the binding: a reentrant backward nested so deep that the
  * C stack is nearly full continues on a helper thread with a fresh stack (as

@@ -90,6 +90,7 @@ int luaopen_tgrad(lua_State *L) {
   tgL_register_files(L, ctxi, module, methods); /* files and pictures (issue 8) */
   tgL_register_norm(L, ctxi, module, methods); /* norm: ops_norm.c */
   tgL_register_optim(L, ctxi, module, methods); /* optim */
+  tgL_register_nn_fast(L, ctxi, module); /* tiny: F.linear fast path (binding/nn_fast.c) */
   tgL_register_conv(L, ctxi, module, methods); /* helper conv */
   tgL_register_pool(L, ctxi, module, methods); /* pool */
   tgL_register_host(L, ctxi, module, methods); /* host: after creation (set_num_threads) */

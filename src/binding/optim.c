@@ -74,6 +74,28 @@ static int o_sgd(lua_State *L) {
   return run(L, c, &a, p, buf, NULL, NULL);
 }
 
+/* tiny: sgd_list(params, lr, weight_decay, maximize): sgd without momentum over a
+ * list of parameters in one call (PyTorch's foreach SGD), the parameters without a
+ * gradient skipped; each update is the one o_sgd makes */
+static int o_sgd_list(lua_State *L) {
+  tg_ctx *c = tgL_ctx(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  tg_optim_args a;
+  memset(&a, 0, sizeof a);
+  a.kind = TG_OPTIM_SGD;
+  a.lr = NUM(2), a.weight_decay = NUM(3), a.maximize = BOOL(4);
+  lua_Integer n = luaL_len(L, 1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    tg_tensor *p = tgL_check(L, -1);
+    lua_pop(L, 1); /* still in the list */
+    if (!p->grad) continue;
+    tg_tensor *st[TG_OPTIM_MAX_STATE] = {NULL};
+    if (tg_optim_step(c, &a, p, st) < 0) return tgL_raise(L, c);
+  }
+  return 0;
+}
+
 /* adam(p, exp_avg, exp_avg_sq, max_exp_avg_sq|nil, step, lr, beta1, beta2, eps, weight_decay,
  *      amsgrad, maximize, decoupled) */
 static int o_adam(lua_State *L) {
@@ -197,6 +219,7 @@ void tgL_register_optim(lua_State *L, int ctxi, int module, int methods) {
                                  {"adagrad", o_adagrad}, {"adadelta", o_adadelta}, {"adamax", o_adamax},
                                  {"nadam", o_nadam},     {"radam", o_radam},       {"rprop", o_rprop},
                                  {"asgd", o_asgd},       {"has_grad", o_has_grad}, {"zero_grad", o_zero_grad},
+                                 {"sgd_list", o_sgd_list}, /* tiny */
                                  {NULL, NULL}};
   lua_createtable(L, 0, 12);
   tgL_setfuncs(L, -1, ctxi, fns);

@@ -103,10 +103,20 @@ return function(tg, nn)
   Sequential.__setitem = setitem
   function Sequential:__len() return count(self) end
 
-  function Sequential:forward(x, ...)
-    local out = table.pack(x, ...)
-    for _, m in OD.iter(rawget(self, "_modules")) do out = table.pack(m(table.unpack(out, 1, out.n))) end
-    return table.unpack(out, 1, out.n)
+  -- (tiny: the values pass from module to module as varargs, no table per layer;
+  -- the keys are read live at each step, as OD.iter does)
+  local function run_from(d, i, ...)
+    local keys, map = d.keys, d.map
+    while true do
+      i = i + 1
+      local k = keys[i]
+      if k == nil then return ... end
+      local m = map[k]
+      if m ~= nil then return run_from(d, i, m(...)) end
+    end
+  end
+  function Sequential:forward(...)
+    return run_from(rawget(self, "_modules"), 0, ...)
   end
 
   --- s:append(m): adds m at the end (named by its position); returns s

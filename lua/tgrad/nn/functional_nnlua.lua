@@ -308,9 +308,21 @@ return function(tg, F)
     if f and tg[name] == nil then F[name] = tg._entry(f) end
   end
 
+  -- tiny: linear's common case (2-D input, 2-D weight, 1-D bias or none; one dtype
+  -- and device) is one C call with the same core ops (binding/nn_fast.c); anything
+  -- else (other shapes, errors) takes the entry point above, by a tail call, so its
+  -- errors still name the caller's line
+  local linear_fast, linear_lua = tg._nn_linear, F.linear
+  F.linear = function(x, w, b, ...)
+    local y = linear_fast(x, w, b, ...)
+    if y then return y end
+    return linear_lua(x, w, b, ...)
+  end
+
   --- relu(x [, inplace]) with the inplace flag PyTorch's F.relu takes
   local core_relu = tg.relu
   F.relu = function(x, inplace)
+    if not inplace then return core_relu(x) end -- (tiny: no type() call on the common path)
     if type(inplace) == "table" then inplace = inplace.inplace end
     if inplace then return x:relu_() end
     return core_relu(x)

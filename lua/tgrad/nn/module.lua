@@ -71,24 +71,28 @@ return function(tg, nn)
   -- the metamethods a class passes on to its subclasses (Lua reads metamethods raw)
   local INHERITED = {"__call", "__tostring", "__len", "__pairs", "__getitem", "__setitem", "__setkey", "__close"}
 
+  -- (tiny: no C calls on the way to a method or a parameter: self._parameters and
+  -- the other dictionaries are raw fields of a set-up instance, read without a
+  -- metamethod; only the key "_parameters" itself, absent before setup, must not
+  -- recurse. type(k) is asked only of classes with a __getitem.)
   local function make_index(cls)
     return function(self, k)
-      local p = rawget(self, "_parameters")
+      if k == "_parameters" then return cls[k] end
+      local p = self._parameters
       if p then
-        local v = rawget(self, "_attrs")[k]
+        local v = self._attrs[k]
         if v ~= nil then return v end
         v = p.map[k]
         if v ~= nil then return v end
-        v = rawget(self, "_buffers").map[k]
+        v = self._buffers.map[k]
         if v ~= nil then return v end
-        v = rawget(self, "_modules").map[k]
+        v = self._modules.map[k]
         if v ~= nil then return v end
       end
-      if type(k) == "number" then
-        local gi = cls.__getitem
-        if gi then return gi(self, k) end
-      elseif type(k) == "table" and not is_tensor(k) and cls.__getitem then
-        return cls.__getitem(self, k)
+      local gi = cls.__getitem
+      if gi then
+        local tk = type(k)
+        if tk == "number" or (tk == "table" and not is_tensor(k)) then return gi(self, k) end
       end
       return cls[k]
     end
@@ -777,8 +781,9 @@ return function(tg, nn)
 
   --- m(...) runs the forward pre-hooks, forward, then the forward hooks
   local function call_impl(self, ...)
-    local pre, post = rawget(self, "_forward_pre_hooks"), rawget(self, "_forward_hooks")
-    local bw = (#rawget(self, "_backward_hooks").keys > 0 or #rawget(self, "_backward_pre_hooks").keys > 0)
+    -- (tiny: the hook dictionaries are raw fields: plain reads, no rawget calls)
+    local pre, post = self._forward_pre_hooks, self._forward_hooks
+    local bw = (#self._backward_hooks.keys > 0 or #self._backward_pre_hooks.keys > 0)
                and tg.is_grad_enabled()
     if #pre.keys == 0 and #post.keys == 0 and not bw then return self:forward(...) end
     local args = pack(...)

@@ -21,6 +21,10 @@ return function(tg, Optimizer)
   function SGD:_step_group(g)
     local lr, wd, mom, damp = g.lr, g.weight_decay, g.momentum, g.dampening
     local nesterov, maximize = g.nesterov and true or false, g.maximize and true or false
+    if mom == 0 then -- tiny: no state, one C call for the whole group (the same updates)
+      C.sgd_list(g.params, lr, wd, maximize)
+      return
+    end
     local state, sgd, has_grad = self.state, C.sgd, Optimizer._has_grad
     for _, p in ipairs(g.params) do
       if mom ~= 0 then

@@ -24,6 +24,15 @@
 #include <string.h>
 
 #define MR 6
+/* Operands read in place instead of packed (bench/gemm_packed.c, AVX2): B when its rows are contiguous and
+ * it is small (k x n <= DIRECT_B_MAX floats: it stays in L2, e.g. the MLP's 256 x 128 layer: 1.0x OpenBLAS
+ * in place, 0.95x packed); a big B or an A in place ran 5-15% slower than packed. */
+#ifndef DIRECT_A
+#define DIRECT_A 0
+#endif
+#ifndef DIRECT_B_MAX
+#define DIRECT_B_MAX 32768
+#endif
 #ifndef BROW
 #define BROW 1
 #endif
@@ -120,14 +129,16 @@
   }                                                                                                           \
   /* the last panel of A when it has at most 4 rows (m = 64: 10 panels of 6 + 4): 8 accumulators, */        \
   /* a third fewer FMAs than the full kernel on its zero rows */                                              \
-  TGT static void NAME##_kernel4(int64_t kc, const float *restrict ap, const float *restrict bp, float *o,      \
+  TGT static void NAME##_kernel4(int64_t kc, const float *restrict ap, int64_t lda, const float *restrict bp, int64_t ldb, float *o,      \
                                  int64_t ldo, int64_t mr, int64_t nr, int add) {                              \
     enum { NR = 2 * VL };                                                                                     \
     V c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};                 \
     _Pragma("GCC unroll 4")                                                                                   \
     for (int64_t p = 0; p < kc; p++) {                                                                        \
-      V b0 = ALIGNED_LOAD(bp + p * NR, V), b1 = ALIGNED_LOAD(bp + p * NR + VL, V);                            \
-      const float *a = ap + p * MR;                                                                           \
+      V b0, b1;                                                                                               \
+      memcpy(&b0, bp + p * ldb, sizeof b0);                                                                   \
+      memcpy(&b1, bp + p * ldb + VL, sizeof b1);                                                              \
+      const float *a = ap + p * lda;                                                                          \
       c00 += a[0] * b0; c01 += a[0] * b1;                                                                     \
       c10 += a[1] * b0; c11 += a[1] * b1;                                                                     \
       c20 += a[2] * b0; c21 += a[2] * b1;                                                                     \
@@ -142,7 +153,7 @@
       for (int64_t c = 0; c < nr; c++) o[r * ldo + c] = add ? o[r * ldo + c] + t[r * NR + c] : t[r * NR + c];  \
   }                                                                                                           \
   /* the MR x NR block of C: o (row stride ldo) = or += ap panel @ bp panel; mr x nr of it are stored */       \
-  TGT static void NAME##_kernel(int64_t kc, const float *restrict ap, const float *restrict bp, float *o,       \
+  TGT static void NAME##_kernel(int64_t kc, const float *restrict ap, int64_t lda, const float *restrict bp, int64_t ldb, float *o,       \
                                 int64_t ldo, int64_t mr, int64_t nr, int add) {                               \
     enum { NR = 2 * VL };                                                                                     \
     V c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};                                       \
@@ -150,8 +161,10 @@
     for (int r = 0; r < MR; r++) { __builtin_prefetch(o + r * ldo, 1); __builtin_prefetch(o + r * ldo + NR - 1, 1); } \
     _Pragma("GCC unroll 4")                                                                                  \
     for (int64_t p = 0; p < kc; p++) {                                                                        \
-      V b0 = ALIGNED_LOAD(bp + p * NR, V), b1 = ALIGNED_LOAD(bp + p * NR + VL, V);                            \
-      const float *a = ap + p * MR;                                                                           \
+      V b0, b1;                                                                                               \
+      memcpy(&b0, bp + p * ldb, sizeof b0);                                                                   \
+      memcpy(&b1, bp + p * ldb + VL, sizeof b1);                                                              \
+      const float *a = ap + p * lda;                                                                          \
       c00 += a[0] * b0; c01 += a[0] * b1;                                                                     \
       c10 += a[1] * b0; c11 += a[1] * b1;                                                                     \
       c20 += a[2] * b0; c21 += a[2] * b1;                                                                     \
@@ -194,15 +207,36 @@
         int64_t kc = k - pc < KC ? k - pc : KC;                                                               \
         /* an even split of k: no thin last block */                                                          \
         if (k - pc > KC && k - pc < 2 * KC) kc = (k - pc + 1) / 2;                                            \
-        NAME##_pack_b(kc, nc, b + pc * sb0 + jc * sb1, sb0, sb1, bp);                                         \
+        /* B in place: its full panels are read with stride sb0, only a last partial one is packed; */        \
+        /* A in place (columns contiguous, DIRECT_A): the same for its panels of MR rows */                   \
+        bool bdirect = sb1 == 1 && k * n <= DIRECT_B_MAX, adirect = DIRECT_A && sa0 == 1;                                  \
+        int64_t nfull = nc / NR * NR;                                                                         \
+        if (!bdirect) NAME##_pack_b(kc, nc, b + pc * sb0 + jc * sb1, sb0, sb1, bp);                           \
+        else if (nfull < nc) NAME##_pack_b(kc, nc - nfull, b + pc * sb0 + (jc + nfull) * sb1, sb0, sb1, bp); \
         for (int64_t ic = 0; ic < m; ic += MC) {                                                              \
-          int64_t mc = m - ic < MC ? m - ic : MC;                                                             \
-          NAME##_pack_a(mc, kc, a + ic * sa0 + pc * sa1, sa0, sa1, ap);                                       \
-          for (int64_t jr = 0; jr < nc; jr += NR)                                                             \
-            for (int64_t ir = 0; ir < mc; ir += MR)                                                           \
-              (mc - ir <= 4 ? NAME##_kernel4 : NAME##_kernel)(kc, ap + ir * kc, bp + jr * kc,                 \
+          int64_t mc = m - ic < MC ? m - ic : MC, mfull = mc / MR * MR;                                       \
+          const float *ablk = a + ic * sa0 + pc * sa1;                                                        \
+          if (!adirect) NAME##_pack_a(mc, kc, ablk, sa0, sa1, ap);                                            \
+          else if (mfull < mc) NAME##_pack_a(mc - mfull, kc, ablk + mfull * sa0, sa0, sa1, ap);               \
+          for (int64_t jr = 0; jr < nc; jr += NR) {                                                           \
+            const float *bpan = bp + jr * kc;                                                                 \
+            int64_t ldb = NR;                                                                                 \
+            if (bdirect) {                                                                                    \
+              if (jr < nfull) bpan = b + pc * sb0 + jc + jr, ldb = sb0;                                       \
+              else bpan = bp;                                                                                 \
+            }                                                                                                 \
+            for (int64_t ir = 0; ir < mc; ir += MR) {                                                         \
+              const float *apan = ap + ir * kc;                                                               \
+              int64_t lda = MR;                                                                               \
+              if (adirect) {                                                                                  \
+                if (ir < mfull) apan = ablk + ir, lda = sa1;                                                  \
+                else apan = ap;                                                                               \
+              }                                                                                               \
+              (mc - ir <= 4 ? NAME##_kernel4 : NAME##_kernel)(kc, apan, lda, bpan, ldb,                       \
                   o + (ic + ir) * ldo + jc + jr, ldo, mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, \
                   pc > 0);                                                                                    \
+            }                                                                                                 \
+          }                                                                                                   \
         }                                                                                                     \
         if (kc != KC && k - pc > kc) pc += kc - KC; /* the split block: step by kc, not KC */                 \
       }                                                                                                       \

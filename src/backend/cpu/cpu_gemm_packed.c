@@ -51,7 +51,7 @@
 #define T_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
 #define T_AVX2 __attribute__((target("avx2,fma")))
 #endif
-#define T_BASE
+#define T_BASE /* the SSE2 build, for tests only (TG_GEMM_PACKED_FORCE_BASE) */
 
 #define ALIGNED_LOAD(p, V) (*(const V *)(p))
 
@@ -80,6 +80,33 @@
         }                                                                                                     \
       }                                                                                                       \
     }                                                                                                         \
+  }                                                                                                           \
+  /* 8 x 8 block transposed: d[q * ldd + r] = s[r * lds + q] (vector shuffles: unpack, shufps, perm2f128) */  \
+  TGT static void NAME##_tr8(const float *s, int64_t lds, float *d, int64_t ldd) {                            \
+    typedef float v8 __attribute__((vector_size(32)));                                                        \
+    typedef int i8 __attribute__((vector_size(32)));                                                          \
+    v8 r0, r1, r2, r3, r4, r5, r6, r7;                                                                        \
+    memcpy(&r0, s, 32); memcpy(&r1, s + lds, 32); memcpy(&r2, s + 2 * lds, 32); memcpy(&r3, s + 3 * lds, 32); \
+    memcpy(&r4, s + 4 * lds, 32); memcpy(&r5, s + 5 * lds, 32); memcpy(&r6, s + 6 * lds, 32);                 \
+    memcpy(&r7, s + 7 * lds, 32);                                                                             \
+    const i8 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};                              \
+    const i8 s44 = {0, 1, 8, 9, 4, 5, 12, 13}, sEE = {2, 3, 10, 11, 6, 7, 14, 15};                            \
+    const i8 p20 = {0, 1, 2, 3, 8, 9, 10, 11}, p31 = {4, 5, 6, 7, 12, 13, 14, 15};                            \
+    v8 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);                                \
+    v8 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);                                \
+    v8 t4 = __builtin_shuffle(r4, r5, lo), t5 = __builtin_shuffle(r4, r5, hi);                                \
+    v8 t6 = __builtin_shuffle(r6, r7, lo), t7 = __builtin_shuffle(r6, r7, hi);                                \
+    v8 u0 = __builtin_shuffle(t0, t2, s44), u1 = __builtin_shuffle(t0, t2, sEE);                              \
+    v8 u2 = __builtin_shuffle(t1, t3, s44), u3 = __builtin_shuffle(t1, t3, sEE);                              \
+    v8 u4 = __builtin_shuffle(t4, t6, s44), u5 = __builtin_shuffle(t4, t6, sEE);                              \
+    v8 u6 = __builtin_shuffle(t5, t7, s44), u7 = __builtin_shuffle(t5, t7, sEE);                              \
+    v8 o0 = __builtin_shuffle(u0, u4, p20), o1 = __builtin_shuffle(u1, u5, p20);                              \
+    v8 o2 = __builtin_shuffle(u2, u6, p20), o3 = __builtin_shuffle(u3, u7, p20);                              \
+    v8 o4 = __builtin_shuffle(u0, u4, p31), o5 = __builtin_shuffle(u1, u5, p31);                              \
+    v8 o6 = __builtin_shuffle(u2, u6, p31), o7 = __builtin_shuffle(u3, u7, p31);                              \
+    memcpy(d, &o0, 32); memcpy(d + ldd, &o1, 32); memcpy(d + 2 * ldd, &o2, 32); memcpy(d + 3 * ldd, &o3, 32); \
+    memcpy(d + 4 * ldd, &o4, 32); memcpy(d + 5 * ldd, &o5, 32); memcpy(d + 6 * ldd, &o6, 32);                 \
+    memcpy(d + 7 * ldd, &o7, 32);                                                                             \
   }                                                                                                           \
   /* B[p0 .. p0+kc, j0 .. j0+nc] -> panels of NR columns: bp[panel][p][c], zero columns past nc */              \
   TGT static void NAME##_pack_b(int64_t kc, int64_t nc, const float *b, int64_t sb0, int64_t sb1, float *bp) { \
@@ -110,12 +137,7 @@
         /* columns of B contiguous (a transposed view): blocks of 8 k-steps per column */                     \
         int64_t p = 0;                                                                                        \
         for (; p + 8 <= kc; p += 8)                                                                           \
-          for (int c = 0; c < NR; c++) {                                                                      \
-            const float *s = bj + c * sb1 + p;                                                                \
-            float *d = bp + p * NR + c;                                                                       \
-            d[0] = s[0]; d[NR] = s[1]; d[2 * NR] = s[2]; d[3 * NR] = s[3];                                    \
-            d[4 * NR] = s[4]; d[5 * NR] = s[5]; d[6 * NR] = s[6]; d[7 * NR] = s[7];                           \
-          }                                                                                                   \
+          for (int c = 0; c < NR; c += 8) NAME##_tr8(bj + c * sb1 + p, sb1, bp + p * NR + c, NR);             \
         for (; p < kc; p++)                                                                                   \
           for (int c = 0; c < NR; c++) bp[p * NR + c] = bj[c * sb1 + p];                                      \
       } else {                                                                                                \
@@ -249,8 +271,13 @@ typedef float v8f __attribute__((vector_size(32)));
 GEMM_PACKED(gemm_avx512, T_AVX512, v16f, 16)
 GEMM_PACKED(gemm_avx2, T_AVX2, v8f, 8)
 #endif
+#if defined(TG_GEMM_PACKED_FORCE_EMU16)
+GEMM_PACKED(gemm_emu16, T_AVX2, v16f, 16)
+#endif
+#if defined(TG_GEMM_PACKED_FORCE_BASE)
 typedef float v4f __attribute__((vector_size(16)));
 GEMM_PACKED(gemm_base, T_BASE, v4f, 4)
+#endif
 
 bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
                         int64_t sb0, int64_t sb1, float *o, int64_t ldo) {
@@ -259,6 +286,20 @@ bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t
     for (int64_t i = 0; i < m; i++) memset(o + i * ldo, 0, (size_t)n * sizeof *o);
     return true;
   }
+  /* the CPU's vector unit: without AVX2 + FMA (or off x86-64 / GCC) the BLAS's own kernels are faster than
+   * this one in SSE2 (~27 GF/s on the Zen 3, a third of OpenBLAS): false, the caller uses the BLAS */
+#if defined(TG_GEMM_PACKED_FORCE_BASE) || defined(TG_GEMM_PACKED_FORCE_EMU16)
+#elif defined(TG_PACKED_X86)
+  __builtin_cpu_init();
+  int isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")
+                ? 2
+            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1
+                                                                              : 0;
+  if (!isa) return false;
+#else
+  return false;
+#endif
   enum { NRMAX = 32 };
   int64_t kc = k < KC ? k : KC, mc = m < MC ? m : MC, nc = n < NC ? n : NC;
   /* one allocation, 64-byte aligned panels (the kernel's vector loads of B) */
@@ -267,16 +308,16 @@ bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t
   float *buf = aligned_alloc(64, (na + nb) * sizeof(float));
   if (!buf) return false;
   float *ap = buf, *bp = buf + na;
-#ifdef TG_PACKED_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512bw"))
+#if defined(TG_GEMM_PACKED_FORCE_BASE) /* tests: the SSE2 build on any CPU */
+  gemm_base(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
+#elif defined(TG_GEMM_PACKED_FORCE_EMU16) /* tests: the AVX-512 build's 6 x 32 blocking, in AVX2 instructions */
+  gemm_emu16(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
+#elif defined(TG_PACKED_X86)
+  if (isa == 2)
     gemm_avx512(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
-  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    gemm_avx2(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
   else
+    gemm_avx2(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
 #endif
-    gemm_base(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
   free(buf);
   return true;
 }

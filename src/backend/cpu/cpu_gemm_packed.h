@@ -16,8 +16,13 @@
 bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
                         int64_t sb0, int64_t sb1, float *o, int64_t ldo);
 
-/* Which float32 products go to it rather than the BLAS (measured with
- * bench/gemm_packed.c against OpenBLAS on AVX2). */
+/* Which float32 products go to it rather than the BLAS (those above the small
+ * kernel's bound reach it; bench/gemm_packed.c against OpenBLAS 0.3.21 on Zen 3,
+ * one thread, interleaved): the MLP's x^T @ g 1.1-1.3x OpenBLAS (its k is the
+ * batch, and OpenBLAS first zeroes the 784 x 256 C in a pass of its own),
+ * g @ w^T 1.05-1.15x, x @ w 0.97-1.05x, squares to 512 at parity; above 512^3
+ * OpenBLAS keeps 5-15% ahead (n = 1024, 2048), and below 16
+ * columns the 16-wide tile wastes most of its lanes. */
 #ifndef TG_GEMM_PACKED_MNK
 #define TG_GEMM_PACKED_MNK ((int64_t)512 * 512 * 512)
 #endif

@@ -20,11 +20,12 @@ bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t
  * kernel's bound reach it; bench/gemm_packed.c against OpenBLAS 0.3.21 on Zen 3,
  * one thread, interleaved): the MLP's x^T @ g 1.1-1.3x OpenBLAS (its k is the
  * batch, and OpenBLAS first zeroes the 784 x 256 C in a pass of its own),
- * g @ w^T 1.05-1.15x, x @ w 0.97-1.05x, squares to 512 at parity; above 512^3
- * OpenBLAS keeps 5-15% ahead (n = 1024, 2048), and below 16
+ * g @ w^T 1.05-1.15x, x @ w 0.97-1.05x, squares to 256 at parity; n = 512
+ * at parity to 0.9x, 1024 and 2048 5-15% behind: up to 256 x 512 x 512 (the
+ * MLP's largest is 256 x 784 x 256), square 512 and up stay on OpenBLAS; below 16
  * columns the 16-wide tile wastes most of its lanes. */
 #ifndef TG_GEMM_PACKED_MNK
-#define TG_GEMM_PACKED_MNK ((int64_t)512 * 512 * 512)
+#define TG_GEMM_PACKED_MNK ((int64_t)256 * 512 * 512)
 #endif
 static inline bool tg_gemm_packed_ok(int64_t m, int64_t n, int64_t k) {
   return m > 0 && n >= 16 && k > 0 && m * n * k <= TG_GEMM_PACKED_MNK;

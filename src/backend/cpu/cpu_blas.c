@@ -5,6 +5,7 @@
 
 #include "cpu.h"
 #include "cpu_gemm_small.h" /* gemm: tgrad's kernel for small products */
+#include "cpu_gemm_packed.h" /* gemm2: tgrad's packed float32 GEMM for the MLP's shapes */
 
 /* Can this 2-D matrix (sizes r x k, strides sr, sk) go to BLAS directly?
  * Row-major: unit stride on columns -> NoTrans, ld = sr; unit stride on
@@ -67,6 +68,25 @@ static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a
                         : tg_gemm_small_f64(m, n, k, (const double *)a, sa0, sa1, (const double *)b, sb0, sb1,
                                             (double *)o)))
     return 0;
+  /* gemm2: float32 products up to 512^3 in tgrad's packed GEMM (any strides, C written once), split across
+   * the context's threads like the BLAS below; it returns false only when its buffers cannot be allocated */
+  if (dt == TG_FLOAT32 && tg_gemm_packed_ok(m, n, k)) {
+    int pt = m * n * k < TG_SPLIT_MNK ? 1 : c->num_threads;
+    bool pm = m >= n;
+    int64_t plen = pm ? m : n;
+    if (pt > plen) pt = (int)plen;
+    bool ok = true;
+#pragma omp parallel for num_threads(pt) schedule(static) if (pt > 1) reduction(&& : ok)
+    for (int t = 0; t < pt; t++) {
+      int64_t lo = plen * t / pt, hi = plen * (t + 1) / pt;
+      if (hi > lo)
+        ok = ok && (pm ? tg_gemm_packed_f32(hi - lo, n, k, (const float *)a + lo * sa0, sa0, sa1, (const float *)b, sb0,
+                                           sb1, (float *)o + lo * n, n)
+                       : tg_gemm_packed_f32(m, hi - lo, k, (const float *)a, sa0, sa1, (const float *)b + lo * sb1, sb0,
+                                           sb1, (float *)o + lo, n));
+    }
+    if (ok) return 0;
+  }
   bool ta, tb;
   int64_t lda, ldb;
   if (!blas_layout(m, k, sa0, sa1, &ta, &lda) || !blas_layout(k, n, sb0, sb1, &tb, &ldb))

@@ -1,0 +1,323 @@
+/* cpu_gemm_packed.c: a packed float32 GEMM in the style of BLIS/GotoBLAS.
+ *
+ * C (m x n) = A (m x k) @ B (k x n) is cut into blocks of KC along k and MC
+ * along m; each block of B (KC x n) is packed into panels of NR columns
+ * (KC x NR, contiguous, zero-padded past n) and each block of A (MC x KC)
+ * into panels of MR rows (KC x MR), so the micro-kernel streams both with
+ * unit stride whatever the operands' strides (a transposed view costs no
+ * copy beyond the packing every blocked GEMM does). The micro-kernel keeps an
+ * MR x NR block of C in vector registers over KC (one broadcast of A's
+ * element, NR / VL loads of B, MR * NR / VL FMAs per step) and writes C once:
+ * stored at the first k block (beta = 0, no separate zeroing pass: OpenBLAS
+ * spends ~8% of the MLP step scaling C by beta before its product), added at
+ * the next ones.
+ *
+ * Three builds of the whole driver, picked at run time by the CPU's features
+ * (never -march=native): AVX-512 (16-float vectors, 6 x 32 block), AVX2 + FMA
+ * (8-float vectors, 6 x 16: 12 accumulators + 2 loads + 1 broadcast of the 16
+ * ymm registers), and the x86-64 baseline (SSE2, 4-float vectors, 6 x 8).
+ * GCC's vector extensions, no intrinsics. Results differ from the BLAS's
+ * only by rounding (summation order, FMA). */
+#include "cpu_gemm_packed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MR 6
+/* Operands read in place instead of packed (bench/gemm_packed.c, AVX2): B when its rows are contiguous and
+ * it is small (k x n <= DIRECT_B_MAX floats: it stays in L2, e.g. the MLP's 256 x 128 layer: 1.0x OpenBLAS
+ * in place, 0.95x packed); a big B or an A in place ran 5-15% slower than packed. */
+#ifndef DIRECT_A
+#define DIRECT_A 0
+#endif
+#ifndef DIRECT_B_MAX
+#define DIRECT_B_MAX 32768
+#endif
+#ifndef BROW
+#define BROW 1
+#endif
+#ifndef KC
+#define KC 256
+#endif
+#ifndef MC
+#define MC 144 /* a multiple of MR: MC x KC floats of A (144 KiB) stay in L2 */
+#endif
+#ifndef NC
+#define NC 3072
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TG_PACKED_X86 1
+#define T_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
+#define T_AVX2 __attribute__((target("avx2,fma")))
+#endif
+#define T_BASE /* the SSE2 build, for tests only (TG_GEMM_PACKED_FORCE_BASE) */
+
+#define ALIGNED_LOAD(p, V) (*(const V *)(p))
+
+/* One build of the driver: NAME, the target attribute, the vector type V with VL floats. NR = 2 VL. */
+#define GEMM_PACKED(NAME, TGT, V, VL)                                                                          \
+  /* A[i0 .. i0+mc, p0 .. p0+kc] -> panels of MR rows: ap[panel][p][r], zero rows past mc */                   \
+  TGT static void NAME##_pack_a(int64_t mc, int64_t kc, const float *a, int64_t sa0, int64_t sa1, float *ap) { \
+    for (int64_t i = 0; i < mc; i += MR, ap += MR * kc) {                                                     \
+      int64_t mr = mc - i < MR ? mc - i : MR;                                                                \
+      const float *ai = a + i * sa0;                                                                          \
+      if (mr == MR && sa0 == 1) {                                                                             \
+        for (int64_t p = 0; p < kc; p++)                                                                      \
+          for (int r = 0; r < MR; r++) ap[p * MR + r] = ai[p * sa1 + r];                                      \
+      } else if (mr == MR && sa1 == 1) {                                                                      \
+        const float *a0 = ai, *a1 = ai + sa0, *a2 = ai + 2 * sa0, *a3 = ai + 3 * sa0, *a4 = ai + 4 * sa0,       \
+                    *a5 = ai + 5 * sa0;                                                                       \
+        for (int64_t p = 0; p < kc; p++) {                                                                    \
+          float *d = ap + p * MR;                                                                             \
+          d[0] = a0[p]; d[1] = a1[p]; d[2] = a2[p]; d[3] = a3[p]; d[4] = a4[p]; d[5] = a5[p];                 \
+        }                                                                                                     \
+      } else {                                                                                                \
+        for (int64_t p = 0; p < kc; p++) {                                                                    \
+          int r = 0;                                                                                          \
+          for (; r < mr; r++) ap[p * MR + r] = ai[r * sa0 + p * sa1];                                         \
+          for (; r < MR; r++) ap[p * MR + r] = 0;                                                             \
+        }                                                                                                     \
+      }                                                                                                       \
+    }                                                                                                         \
+  }                                                                                                           \
+  /* 8 x 8 block transposed: d[q * ldd + r] = s[r * lds + q] (vector shuffles: unpack, shufps, perm2f128) */  \
+  TGT static void NAME##_tr8(const float *s, int64_t lds, float *d, int64_t ldd) {                            \
+    typedef float v8 __attribute__((vector_size(32)));                                                        \
+    typedef int i8 __attribute__((vector_size(32)));                                                          \
+    v8 r0, r1, r2, r3, r4, r5, r6, r7;                                                                        \
+    memcpy(&r0, s, 32); memcpy(&r1, s + lds, 32); memcpy(&r2, s + 2 * lds, 32); memcpy(&r3, s + 3 * lds, 32); \
+    memcpy(&r4, s + 4 * lds, 32); memcpy(&r5, s + 5 * lds, 32); memcpy(&r6, s + 6 * lds, 32);                 \
+    memcpy(&r7, s + 7 * lds, 32);                                                                             \
+    const i8 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};                              \
+    const i8 s44 = {0, 1, 8, 9, 4, 5, 12, 13}, sEE = {2, 3, 10, 11, 6, 7, 14, 15};                            \
+    const i8 p20 = {0, 1, 2, 3, 8, 9, 10, 11}, p31 = {4, 5, 6, 7, 12, 13, 14, 15};                            \
+    v8 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);                                \
+    v8 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);                                \
+    v8 t4 = __builtin_shuffle(r4, r5, lo), t5 = __builtin_shuffle(r4, r5, hi);                                \
+    v8 t6 = __builtin_shuffle(r6, r7, lo), t7 = __builtin_shuffle(r6, r7, hi);                                \
+    v8 u0 = __builtin_shuffle(t0, t2, s44), u1 = __builtin_shuffle(t0, t2, sEE);                              \
+    v8 u2 = __builtin_shuffle(t1, t3, s44), u3 = __builtin_shuffle(t1, t3, sEE);                              \
+    v8 u4 = __builtin_shuffle(t4, t6, s44), u5 = __builtin_shuffle(t4, t6, sEE);                              \
+    v8 u6 = __builtin_shuffle(t5, t7, s44), u7 = __builtin_shuffle(t5, t7, sEE);                              \
+    v8 o0 = __builtin_shuffle(u0, u4, p20), o1 = __builtin_shuffle(u1, u5, p20);                              \
+    v8 o2 = __builtin_shuffle(u2, u6, p20), o3 = __builtin_shuffle(u3, u7, p20);                              \
+    v8 o4 = __builtin_shuffle(u0, u4, p31), o5 = __builtin_shuffle(u1, u5, p31);                              \
+    v8 o6 = __builtin_shuffle(u2, u6, p31), o7 = __builtin_shuffle(u3, u7, p31);                              \
+    memcpy(d, &o0, 32); memcpy(d + ldd, &o1, 32); memcpy(d + 2 * ldd, &o2, 32); memcpy(d + 3 * ldd, &o3, 32); \
+    memcpy(d + 4 * ldd, &o4, 32); memcpy(d + 5 * ldd, &o5, 32); memcpy(d + 6 * ldd, &o6, 32);                 \
+    memcpy(d + 7 * ldd, &o7, 32);                                                                             \
+  }                                                                                                           \
+  /* B[p0 .. p0+kc, j0 .. j0+nc] -> panels of NR columns: bp[panel][p][c], zero columns past nc */              \
+  TGT static void NAME##_pack_b(int64_t kc, int64_t nc, const float *b, int64_t sb0, int64_t sb1, float *bp) { \
+    enum { NR = 2 * VL };                                                                                     \
+    for (int64_t j = 0; j < nc; j += NR, bp += NR * kc) {                                                     \
+      int64_t nr = nc - j < NR ? nc - j : NR;                                                                \
+      const float *bj = b + j * sb1;                                                                          \
+      if (nr == NR && sb1 == 1 && !BROW) {                                                                    \
+        for (int64_t p = 0; p < kc; p++) {                                                                    \
+          V v0, v1;                                                                                           \
+          memcpy(&v0, bj + p * sb0, sizeof v0);                                                               \
+          memcpy(&v1, bj + p * sb0 + VL, sizeof v1);                                                          \
+          memcpy(bp + p * NR, &v0, sizeof v0);                                                                \
+          memcpy(bp + p * NR + VL, &v1, sizeof v1);                                                           \
+        }                                                                                                     \
+      } else if (nr == NR && sb1 == 1) { /* rows of B read in order: the whole width, row by row */           \
+        int64_t full = (nc - j) / NR;                                                                         \
+        for (int64_t p = 0; p < kc; p++)                                                                      \
+          for (int64_t q = 0; q < full; q++) {                                                                \
+            V v0, v1;                                                                                         \
+            memcpy(&v0, bj + p * sb0 + q * NR, sizeof v0);                                                    \
+            memcpy(&v1, bj + p * sb0 + q * NR + VL, sizeof v1);                                               \
+            memcpy(bp + q * NR * kc + p * NR, &v0, sizeof v0);                                                \
+            memcpy(bp + q * NR * kc + p * NR + VL, &v1, sizeof v1);                                           \
+          }                                                                                                   \
+        j += (full - 1) * NR; bp += (full - 1) * NR * kc;                                                     \
+      } else if (nr == NR && sb0 == 1) {                                                                      \
+        /* columns of B contiguous (a transposed view): blocks of 8 k-steps per column */                     \
+        int64_t p = 0;                                                                                        \
+        for (; p + 8 <= kc; p += 8)                                                                           \
+          for (int c = 0; c < NR; c += 8) NAME##_tr8(bj + c * sb1 + p, sb1, bp + p * NR + c, NR);             \
+        for (; p < kc; p++)                                                                                   \
+          for (int c = 0; c < NR; c++) bp[p * NR + c] = bj[c * sb1 + p];                                      \
+      } else {                                                                                                \
+        for (int64_t p = 0; p < kc; p++) {                                                                    \
+          int c = 0;                                                                                          \
+          for (; c < nr; c++) bp[p * NR + c] = bj[p * sb0 + c * sb1];                                         \
+          for (; c < NR; c++) bp[p * NR + c] = 0;                                                             \
+        }                                                                                                     \
+      }                                                                                                       \
+    }                                                                                                         \
+  }                                                                                                           \
+  /* the last panel of A when it has at most 4 rows (m = 64: 10 panels of 6 + 4): 8 accumulators, */        \
+  /* a third fewer FMAs than the full kernel on its zero rows */                                              \
+  TGT static void NAME##_kernel4(int64_t kc, const float *restrict ap, int64_t lda, const float *restrict bp, int64_t ldb, float *o,      \
+                                 int64_t ldo, int64_t mr, int64_t nr, int add) {                              \
+    enum { NR = 2 * VL };                                                                                     \
+    V c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};                 \
+    _Pragma("GCC unroll 4")                                                                                   \
+    for (int64_t p = 0; p < kc; p++) {                                                                        \
+      V b0, b1;                                                                                               \
+      memcpy(&b0, bp + p * ldb, sizeof b0);                                                                   \
+      memcpy(&b1, bp + p * ldb + VL, sizeof b1);                                                              \
+      const float *a = ap + p * lda;                                                                          \
+      c00 += a[0] * b0; c01 += a[0] * b1;                                                                     \
+      c10 += a[1] * b0; c11 += a[1] * b1;                                                                     \
+      c20 += a[2] * b0; c21 += a[2] * b1;                                                                     \
+      c30 += a[3] * b0; c31 += a[3] * b1;                                                                     \
+    }                                                                                                         \
+    float t[4 * NR] __attribute__((aligned(64)));                                                             \
+    memcpy(t + 0 * NR, &c00, sizeof c00); memcpy(t + 0 * NR + VL, &c01, sizeof c01);                          \
+    memcpy(t + 1 * NR, &c10, sizeof c10); memcpy(t + 1 * NR + VL, &c11, sizeof c11);                          \
+    memcpy(t + 2 * NR, &c20, sizeof c20); memcpy(t + 2 * NR + VL, &c21, sizeof c21);                          \
+    memcpy(t + 3 * NR, &c30, sizeof c30); memcpy(t + 3 * NR + VL, &c31, sizeof c31);                          \
+    for (int64_t r = 0; r < mr; r++)                                                                          \
+      for (int64_t c = 0; c < nr; c++) o[r * ldo + c] = add ? o[r * ldo + c] + t[r * NR + c] : t[r * NR + c];  \
+  }                                                                                                           \
+  /* the MR x NR block of C: o (row stride ldo) = or += ap panel @ bp panel; mr x nr of it are stored */       \
+  TGT static void NAME##_kernel(int64_t kc, const float *restrict ap, int64_t lda, const float *restrict bp, int64_t ldb, float *o,       \
+                                int64_t ldo, int64_t mr, int64_t nr, int add) {                               \
+    enum { NR = 2 * VL };                                                                                     \
+    V c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};                                       \
+    V c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};                                       \
+    for (int r = 0; r < MR; r++) { __builtin_prefetch(o + r * ldo, 1); __builtin_prefetch(o + r * ldo + NR - 1, 1); } \
+    _Pragma("GCC unroll 4")                                                                                  \
+    for (int64_t p = 0; p < kc; p++) {                                                                        \
+      V b0, b1;                                                                                               \
+      memcpy(&b0, bp + p * ldb, sizeof b0);                                                                   \
+      memcpy(&b1, bp + p * ldb + VL, sizeof b1);                                                              \
+      const float *a = ap + p * lda;                                                                          \
+      c00 += a[0] * b0; c01 += a[0] * b1;                                                                     \
+      c10 += a[1] * b0; c11 += a[1] * b1;                                                                     \
+      c20 += a[2] * b0; c21 += a[2] * b1;                                                                     \
+      c30 += a[3] * b0; c31 += a[3] * b1;                                                                     \
+      c40 += a[4] * b0; c41 += a[4] * b1;                                                                     \
+      c50 += a[5] * b0; c51 += a[5] * b1;                                                                     \
+    }                                                                                                         \
+    if (mr == MR && nr == NR) {                                                                               \
+      V *rows[MR][2] = {{&c00, &c01}, {&c10, &c11}, {&c20, &c21}, {&c30, &c31}, {&c40, &c41}, {&c50, &c51}};  \
+      for (int r = 0; r < MR; r++) {                                                                          \
+        float *d = o + r * ldo;                                                                               \
+        V v0 = *rows[r][0], v1 = *rows[r][1];                                                                 \
+        if (add) {                                                                                            \
+          V o0, o1;                                                                                           \
+          memcpy(&o0, d, sizeof o0);                                                                          \
+          memcpy(&o1, d + VL, sizeof o1);                                                                     \
+          v0 += o0; v1 += o1;                                                                                 \
+        }                                                                                                     \
+        memcpy(d, &v0, sizeof v0);                                                                            \
+        memcpy(d + VL, &v1, sizeof v1);                                                                       \
+      }                                                                                                       \
+      return;                                                                                                 \
+    }                                                                                                         \
+    float t[MR * NR] __attribute__((aligned(64)));                                                            \
+    memcpy(t + 0 * NR, &c00, sizeof c00); memcpy(t + 0 * NR + VL, &c01, sizeof c01);                          \
+    memcpy(t + 1 * NR, &c10, sizeof c10); memcpy(t + 1 * NR + VL, &c11, sizeof c11);                          \
+    memcpy(t + 2 * NR, &c20, sizeof c20); memcpy(t + 2 * NR + VL, &c21, sizeof c21);                          \
+    memcpy(t + 3 * NR, &c30, sizeof c30); memcpy(t + 3 * NR + VL, &c31, sizeof c31);                          \
+    memcpy(t + 4 * NR, &c40, sizeof c40); memcpy(t + 4 * NR + VL, &c41, sizeof c41);                          \
+    memcpy(t + 5 * NR, &c50, sizeof c50); memcpy(t + 5 * NR + VL, &c51, sizeof c51);                          \
+    for (int64_t r = 0; r < mr; r++)                                                                          \
+      for (int64_t c = 0; c < nr; c++) o[r * ldo + c] = add ? o[r * ldo + c] + t[r * NR + c] : t[r * NR + c];  \
+  }                                                                                                           \
+  TGT static void NAME(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1,            \
+                       const float *b, int64_t sb0, int64_t sb1, float *o, int64_t ldo, float *ap, float *bp) { \
+    enum { NR = 2 * VL };                                                                                     \
+    for (int64_t jc = 0; jc < n; jc += NC) {                                                                  \
+      int64_t nc = n - jc < NC ? n - jc : NC;                                                                 \
+      for (int64_t pc = 0; pc < k; pc += KC) {                                                                \
+        int64_t kc = k - pc < KC ? k - pc : KC;                                                               \
+        /* an even split of k: no thin last block */                                                          \
+        if (k - pc > KC && k - pc < 2 * KC) kc = (k - pc + 1) / 2;                                            \
+        /* B in place: its full panels are read with stride sb0, only a last partial one is packed; */        \
+        /* A in place (columns contiguous, DIRECT_A): the same for its panels of MR rows */                   \
+        bool bdirect = sb1 == 1 && k * n <= DIRECT_B_MAX, adirect = DIRECT_A && sa0 == 1;                                  \
+        int64_t nfull = nc / NR * NR;                                                                         \
+        if (!bdirect) NAME##_pack_b(kc, nc, b + pc * sb0 + jc * sb1, sb0, sb1, bp);                           \
+        else if (nfull < nc) NAME##_pack_b(kc, nc - nfull, b + pc * sb0 + (jc + nfull) * sb1, sb0, sb1, bp); \
+        for (int64_t ic = 0; ic < m; ic += MC) {                                                              \
+          int64_t mc = m - ic < MC ? m - ic : MC, mfull = mc / MR * MR;                                       \
+          const float *ablk = a + ic * sa0 + pc * sa1;                                                        \
+          if (!adirect) NAME##_pack_a(mc, kc, ablk, sa0, sa1, ap);                                            \
+          else if (mfull < mc) NAME##_pack_a(mc - mfull, kc, ablk + mfull * sa0, sa0, sa1, ap);               \
+          for (int64_t jr = 0; jr < nc; jr += NR) {                                                           \
+            const float *bpan = bp + jr * kc;                                                                 \
+            int64_t ldb = NR;                                                                                 \
+            if (bdirect) {                                                                                    \
+              if (jr < nfull) bpan = b + pc * sb0 + jc + jr, ldb = sb0;                                       \
+              else bpan = bp;                                                                                 \
+            }                                                                                                 \
+            for (int64_t ir = 0; ir < mc; ir += MR) {                                                         \
+              const float *apan = ap + ir * kc;                                                               \
+              int64_t lda = MR;                                                                               \
+              if (adirect) {                                                                                  \
+                if (ir < mfull) apan = ablk + ir, lda = sa1;                                                  \
+                else apan = ap;                                                                               \
+              }                                                                                               \
+              (mc - ir <= 4 ? NAME##_kernel4 : NAME##_kernel)(kc, apan, lda, bpan, ldb,                       \
+                  o + (ic + ir) * ldo + jc + jr, ldo, mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, \
+                  pc > 0);                                                                                    \
+            }                                                                                                 \
+          }                                                                                                   \
+        }                                                                                                     \
+        if (kc != KC && k - pc > kc) pc += kc - KC; /* the split block: step by kc, not KC */                 \
+      }                                                                                                       \
+    }                                                                                                         \
+  }
+
+#ifdef TG_PACKED_X86
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+GEMM_PACKED(gemm_avx512, T_AVX512, v16f, 16)
+GEMM_PACKED(gemm_avx2, T_AVX2, v8f, 8)
+#endif
+#if defined(TG_GEMM_PACKED_FORCE_EMU16)
+GEMM_PACKED(gemm_emu16, T_AVX2, v16f, 16)
+#endif
+#if defined(TG_GEMM_PACKED_FORCE_BASE)
+typedef float v4f __attribute__((vector_size(16)));
+GEMM_PACKED(gemm_base, T_BASE, v4f, 4)
+#endif
+
+bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
+                        int64_t sb0, int64_t sb1, float *o, int64_t ldo) {
+  if (m <= 0 || n <= 0) return true;
+  if (k <= 0) {
+    for (int64_t i = 0; i < m; i++) memset(o + i * ldo, 0, (size_t)n * sizeof *o);
+    return true;
+  }
+  /* the CPU's vector unit: without AVX2 + FMA (or off x86-64 / GCC) the BLAS's own kernels are faster than
+   * this one in SSE2 (~27 GF/s on the Zen 3, a third of OpenBLAS): false, the caller uses the BLAS */
+#if defined(TG_GEMM_PACKED_FORCE_BASE) || defined(TG_GEMM_PACKED_FORCE_EMU16)
+#elif defined(TG_PACKED_X86)
+  __builtin_cpu_init();
+  int isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")
+                ? 2
+            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1
+                                                                              : 0;
+  if (!isa) return false;
+#else
+  return false;
+#endif
+  enum { NRMAX = 32 };
+  int64_t kc = k < KC ? k : KC, mc = m < MC ? m : MC, nc = n < NC ? n : NC;
+  /* one allocation, 64-byte aligned panels (the kernel's vector loads of B) */
+  size_t na = (size_t)((mc + MR - 1) / MR * MR * kc), nb = (size_t)((nc + NRMAX - 1) / NRMAX * NRMAX * kc);
+  na = (na + 15) & ~(size_t)15;
+  float *buf = aligned_alloc(64, (na + nb) * sizeof(float));
+  if (!buf) return false;
+  float *ap = buf, *bp = buf + na;
+#if defined(TG_GEMM_PACKED_FORCE_BASE) /* tests: the SSE2 build on any CPU */
+  gemm_base(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
+#elif defined(TG_GEMM_PACKED_FORCE_EMU16) /* tests: the AVX-512 build's 6 x 32 blocking, in AVX2 instructions */
+  gemm_emu16(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
+#elif defined(TG_PACKED_X86)
+  if (isa == 2)
+    gemm_avx512(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
+  else
+    gemm_avx2(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
+#endif
+  free(buf);
+  return true;
+}

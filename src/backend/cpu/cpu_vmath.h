@@ -2,7 +2,7 @@
  * call it (libm's expf is a call per element: ~4 ns, 10x a vector lane).
  *
  * tg_vexpf is Cephes' expf: x = n ln2 + r with |r| <= ln2/2, exp(r) by a
- * degree-6 polynomial (about 1 ulp), 2^n built in the exponent bits. Every
+ * degree-7 polynomial (under 1 ulp), 2^n built in the exponent bits. Every
  * step is plain arithmetic, so the vector body and the scalar tail of a loop
  * compute the same bits. 2^n is applied as two factors, so results that
  * underflow to subnormals round once, as libm's do. */
@@ -26,14 +26,22 @@ static inline float tg_vexpf(float x) {
   float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = xc - n * 0.693359375f;   /* ln2 in two parts: the first is exact in float */
   r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  int32_t k = (int32_t)n, k1 = k / 2, k2 = k - k1;
+  /* exp(r) = 1 + r + r^2 P(r), P of degree 5 with SLEEF's expf_u10 coefficients
+   * (Cephes' were fitted for a separate multiply and add: with the FMAs GCC
+   * forms in the AVX2/AVX-512 clones they reached 1.01 ulp). Checked over every
+   * float in [-104, 88.7] against double exp: 0.987 ulp with FMA, 0.966 without. */
+  float p = 1.98527617612853646278381e-4f;
+  p = p * r + 1.39304355252534151077271e-3f;
+  p = p * r + 8.33336077630519866943359e-3f;
+  p = p * r + 4.16664853692054748535156e-2f;
+  p = p * r + 1.66666671633720397949219e-1f;
+  p = p * r + 0.5f;
+  float r2 = r * r;
+  p = r2 * p + r;
+  p = p + 1.0f;
+  /* k >> 1 (floor) rather than k / 2: one shift instead of three vector ops,
+   * and both halves stay in [-75, 64], so p * 2^k1 is exact as before */
+  int32_t k = (int32_t)n, k1 = k >> 1, k2 = k - k1;
   return p * tg_pow2i(k1) * tg_pow2i(k2);
 }
 

@@ -317,6 +317,60 @@ describe("tg.capture: a replayed step equals running the step", function()
   end)
 end)
 
+describe("tg.capture: optimizer hyper-parameters changed between replays", function()
+  -- a step whose fn counts its runs (the capture and re-captures), with an optimizer
+  -- that setup(o) returns a change(i) function for, called before step i; compared
+  -- bit for bit with the same steps uncaptured
+  local function scheduled(opt_ctor, n, setup)
+    local b = class_batches(n, {12}, 5, 21)
+    local m1, o1 = mlp(opt_ctor)()
+    local m2, o2 = mlp(opt_ctor)()
+    local c1, c2 = setup(o1), setup(o2)
+    local runs = 0
+    local f1 = train_step(F.cross_entropy)(m1, o1)
+    local inner = train_step(F.cross_entropy)(m2, o2)
+    local f2 = function(x, y) runs = runs + 1; return inner(x, y) end
+    local x, y = b(1)
+    local step, out = tg.capture(f2, x, y)
+    same(f1(x, y), out)
+    for i = 2, n do
+      c1(i); c2(i)
+      x, y = b(i)
+      same(f1(x, y), (step(x, y)))
+    end
+    same_params(m1, m2)
+    return runs
+  end
+
+  it("a scheduler's lr: the next call captures the step again with it (SGD momentum + StepLR)", function()
+    local runs = scheduled(function(p) return tg.optim.SGD(p, {lr = 0.1, momentum = 0.9}) end, 30, function(o)
+      local s = tg.optim.lr_scheduler.StepLR(o, {step_size = 5, gamma = 0.5})
+      return function() s:step() end
+    end)
+    assert.are.equal(6, runs) -- the capture, then one re-capture after each lr change (5 in 29 scheduler steps)
+  end)
+
+  it("Adam's betas and weight_decay set by hand between replays", function()
+    local runs = scheduled(function(p) return tg.optim.Adam(p, {lr = 1e-2}) end, 12, function(o)
+      return function(i)
+        if i == 4 then o.param_groups[1].betas = {0.8, 0.99} end
+        if i == 8 then o.param_groups[1].weight_decay = 0.01 end
+      end
+    end)
+    assert.are.equal(3, runs)
+  end)
+
+  it("unchanged hyper-parameters replay without running fn; a new param group captures again", function()
+    assert.are.equal(1, scheduled(function(p) return tg.optim.SGD(p, {lr = 0.05}) end, 10,
+      function() return function() end end))
+    assert.are.equal(2, scheduled(function(p) return tg.optim.SGD(p, {lr = 0.05}) end, 6, function(o)
+      return function(i)
+        if i == 3 then o:add_param_group({params = {tg.zeros(2, {requires_grad = true})}, lr = 0.1}) end
+      end
+    end))
+  end)
+end)
+
 describe("tg.capture refuses what a replay cannot do", function()
   local x = tg.tensor({1.0, 2.0, 3.0})
   local function refused(fn, text, ...)

@@ -7,7 +7,10 @@
  * step(...) returns the very objects fn returned, their values updated.
  * Optimizer states whose `step` count the captured step advanced are advanced
  * by every replay (lua/tgrad/optim/optimizer.lua notes them in
- * tg._capture_states). */
+ * tg._capture_states). The optimizers that stepped are noted too
+ * (tg._capture_groups) with a snapshot of their groups' hyper-parameters: a
+ * replay after one changed (a scheduler's lr) captures the step again, which
+ * runs it as written with the new values, as an uncaptured step would. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +27,135 @@ typedef struct cap_ud {
   bool *is_tensor;
 } cap_ud;
 
-/* uservalues of the userdata: 1 the results (a list), 2 the optimizer states, 3 the non-tensor arguments */
-enum { UV_RES = 1, UV_STATES, UV_ARGS };
+/* uservalues of the userdata: 1 the results (a list), 2 the optimizer states, 3 the non-tensor arguments,
+ * 4 fn, 5 the optimizers' snapshots ({optimizer, {n groups, {group, {key = value}}...}}...), 6 tg */
+enum { UV_RES = 1, UV_STATES, UV_ARGS, UV_FN, UV_SNAP, UV_MODULE, UV_N = UV_MODULE };
+
+/* a group's hyper-parameters: its numbers, booleans and strings, and lists of numbers (betas, etas) one level down */
+static void snap_value(lua_State *L, int v) {
+  v = lua_absindex(L, v);
+  if (lua_type(L, v) != LUA_TTABLE) {
+    lua_pushvalue(L, v);
+    return;
+  }
+  lua_Integer n = (lua_Integer)lua_rawlen(L, v);
+  lua_createtable(L, (int)n, 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, v, i);
+    lua_rawseti(L, -2, i);
+  }
+}
+
+static bool snap_equal(lua_State *L, int now, int then) {
+  now = lua_absindex(L, now), then = lua_absindex(L, then);
+  if (lua_type(L, then) != LUA_TTABLE) return lua_rawequal(L, now, then);
+  if (lua_type(L, now) != LUA_TTABLE || lua_rawlen(L, now) != lua_rawlen(L, then)) return false;
+  for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, then); i <= n; i++) {
+    lua_rawgeti(L, now, i), lua_rawgeti(L, then, i);
+    bool eq = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (!eq) return false;
+  }
+  return true;
+}
+
+/* the snapshot of the optimizers at index opts (a list) */
+static void snap_optimizers(lua_State *L, int opts) {
+  opts = lua_absindex(L, opts);
+  lua_newtable(L);
+  int out = lua_gettop(L);
+  for (lua_Integer i = 1, m = (lua_Integer)lua_rawlen(L, opts); i <= m; i++) {
+    lua_rawgeti(L, opts, i);
+    int opt = lua_gettop(L);
+    lua_createtable(L, 2, 0);
+    lua_pushvalue(L, opt), lua_rawseti(L, -2, 1);
+    lua_newtable(L);
+    int gs = lua_gettop(L);
+    if (lua_getfield(L, opt, "param_groups") == LUA_TTABLE) {
+      int groups = lua_gettop(L);
+      lua_Integer ng = (lua_Integer)lua_rawlen(L, groups);
+      lua_pushinteger(L, ng), lua_rawseti(L, gs, 1);
+      for (lua_Integer g = 1; g <= ng; g++) {
+        lua_createtable(L, 2, 0);
+        lua_rawgeti(L, groups, g);
+        int grp = lua_gettop(L);
+        lua_pushvalue(L, grp), lua_rawseti(L, -3, 1);
+        lua_newtable(L);
+        if (lua_type(L, grp) == LUA_TTABLE) {
+          lua_pushnil(L);
+          while (lua_next(L, grp)) {
+            int t = lua_type(L, -1);
+            bool keep = lua_type(L, -2) == LUA_TSTRING && (t == LUA_TNUMBER || t == LUA_TBOOLEAN || t == LUA_TSTRING ||
+                                                            (t == LUA_TTABLE && strcmp(lua_tostring(L, -2), "params")));
+            if (keep) {
+              lua_pushvalue(L, -2);
+              snap_value(L, -2);
+              lua_rawset(L, -5);
+            }
+            lua_pop(L, 1);
+          }
+        }
+        lua_rawseti(L, -3, 2);
+        lua_pop(L, 1);
+        lua_rawseti(L, gs, g + 1);
+      }
+    }
+    lua_pop(L, 1);
+    lua_rawseti(L, -2, 2);
+    lua_rawseti(L, out, i);
+    lua_pop(L, 1);
+  }
+}
+
+/* has any noted optimizer's groups, or a value in them, changed since the snapshot at index snap? */
+static bool snap_changed(lua_State *L, int snap) {
+  snap = lua_absindex(L, snap);
+  int top = lua_gettop(L);
+  bool changed = false;
+  for (lua_Integer i = 1, m = (lua_Integer)lua_rawlen(L, snap); i <= m && !changed; i++) {
+    lua_rawgeti(L, snap, i);
+    lua_rawgeti(L, -1, 1);
+    int opt = lua_gettop(L);
+    lua_rawgeti(L, -2, 2);
+    int gs = lua_gettop(L);
+    if (lua_getfield(L, opt, "param_groups") != LUA_TTABLE) {
+      changed = true;
+      break;
+    }
+    int groups = lua_gettop(L);
+    lua_rawgeti(L, gs, 1);
+    lua_Integer ng = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if ((lua_Integer)lua_rawlen(L, groups) != ng) changed = true;
+    for (lua_Integer g = 1; g <= ng && !changed; g++) {
+      lua_rawgeti(L, gs, g + 1);
+      lua_rawgeti(L, -1, 1);
+      lua_rawgeti(L, groups, g);
+      if (!lua_rawequal(L, -1, -2) || lua_type(L, -1) != LUA_TTABLE) changed = true;
+      int grp = lua_gettop(L);
+      lua_rawgeti(L, grp - 2, 2);
+      int vals = lua_gettop(L);
+      if (!changed) {
+        lua_pushnil(L);
+        while (lua_next(L, vals)) {
+          lua_pushvalue(L, -2);
+          lua_rawget(L, grp);
+          bool eq = snap_equal(L, -1, -2);
+          lua_pop(L, 2);
+          if (!eq) {
+            changed = true;
+            lua_pop(L, 1);
+            break;
+          }
+        }
+      }
+      lua_settop(L, groups);
+    }
+    lua_settop(L, top);
+  }
+  lua_settop(L, top);
+  return changed;
+}
 
 int tgL_capture_refuse(lua_State *L, const char *what) {
   return luaL_error(L,
@@ -42,6 +172,31 @@ static int cap_gc(lua_State *L) {
   free(u->in), u->in = NULL;
   free(u->is_tensor), u->is_tensor = NULL;
   return 0;
+}
+
+/* an optimizer's hyper-parameters changed: tg.capture(fn, args...) again, and this step takes over the
+ * new capture (its records, results and snapshots); returns fn's results of that run */
+static int recapture(lua_State *L, cap_ud *u, int n) {
+  int ud = lua_upvalueindex(2);
+  lua_getiuservalue(L, ud, UV_MODULE);
+  lua_getfield(L, -1, "capture");
+  lua_remove(L, -2);
+  lua_getiuservalue(L, ud, UV_FN);
+  for (int i = 1; i <= n; i++) lua_pushvalue(L, i);
+  int base = lua_gettop(L) - n - 2;
+  lua_call(L, n + 1, LUA_MULTRET);
+  int nres = lua_gettop(L) - base - 1;
+  lua_getupvalue(L, base + 1, 2);
+  cap_ud *v = luaL_checkudata(L, -1, CAPTURE_MT);
+  tg_capture *k = u->k; /* the old records go with the new userdata's collection */
+  u->k = v->k, v->k = k;
+  u->nres = v->nres;
+  for (int i = 1; i <= UV_N; i++) {
+    lua_getiuservalue(L, -1, i);
+    lua_setiuservalue(L, ud, i);
+  }
+  lua_pop(L, 1);
+  return nres;
 }
 
 static int replay(lua_State *L) {
@@ -71,6 +226,10 @@ static int replay(lua_State *L) {
                              "takes new tensors only (pass a value that changes as a tensor)", i + 1);
     }
   }
+  lua_getiuservalue(L, lua_upvalueindex(2), UV_SNAP);
+  bool changed = snap_changed(L, -1);
+  lua_pop(L, 1);
+  if (changed) return recapture(L, u, n);
   if (tg_capture_replay(c, u->k, u->in, n) < 0) return tgL_raise(L, c);
   /* the optimizer states' step counts, as running the step would advance them */
   lua_getiuservalue(L, lua_upvalueindex(2), UV_STATES);
@@ -114,7 +273,7 @@ static int capture(lua_State *L) {
   if (!lua_isfunction(L, 1)) return luaL_error(L, "tg.capture: expected a function, got %s", luaL_typename(L, 1));
   if (c->capture) return luaL_error(L, "tg.capture: a capture is already running (captures do not nest)");
   int nargs = lua_gettop(L) - 1;
-  cap_ud *u = lua_newuserdatauv(L, sizeof *u, 3);
+  cap_ud *u = lua_newuserdatauv(L, sizeof *u, UV_N);
   memset(u, 0, sizeof *u);
   luaL_setmetatable(L, CAPTURE_MT);
   int ud = lua_gettop(L);
@@ -129,10 +288,16 @@ static int capture(lua_State *L) {
     lua_rawseti(L, -2, i + 1);
   }
   lua_setiuservalue(L, ud, UV_ARGS);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, ud, UV_FN);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_setiuservalue(L, ud, UV_MODULE);
   lua_newtable(L);
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, ud, UV_STATES);
   int states = lua_gettop(L);
+  lua_newtable(L);
+  int opts = lua_gettop(L);
 
   if (!(u->k = tg_capture_begin(c))) return tgL_raise(L, c);
   for (int i = 0; i < nargs; i++) {
@@ -146,6 +311,8 @@ static int capture(lua_State *L) {
   }
   lua_pushvalue(L, states);
   lua_setfield(L, lua_upvalueindex(2), "_capture_states");
+  lua_pushvalue(L, opts);
+  lua_setfield(L, lua_upvalueindex(2), "_capture_groups");
   int base = lua_gettop(L);
   lua_pushvalue(L, 1);
   for (int i = 0; i < nargs; i++) lua_pushvalue(L, i + 2);
@@ -153,6 +320,8 @@ static int capture(lua_State *L) {
   tg_capture_stop(c);
   lua_pushnil(L);
   lua_setfield(L, lua_upvalueindex(2), "_capture_states");
+  lua_pushnil(L);
+  lua_setfield(L, lua_upvalueindex(2), "_capture_groups");
   if (status != LUA_OK) {
     tg_capture_free(c, u->k);
     u->k = NULL;
@@ -166,6 +335,8 @@ static int capture(lua_State *L) {
     lua_rawseti(L, -2, i);
   }
   lua_setiuservalue(L, ud, UV_RES);
+  snap_optimizers(L, opts);
+  lua_setiuservalue(L, ud, UV_SNAP);
   /* the step's garbage goes now, so that the plan sees which buffers only the records hold */
   lua_gc(L, LUA_GCCOLLECT);
   if (tg_capture_finish(c, u->k) < 0) {

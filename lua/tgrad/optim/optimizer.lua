@@ -199,6 +199,8 @@ return function(tg)
     local loss
     if closure ~= nil then loss = tg.enable_grad(closure) end
     local guard <close> = tg.no_grad()
+    local cg = tg._capture_groups -- capture: a replay re-captures when these groups' values change
+    if cg then cg[#cg + 1] = self end
     for _, group in ipairs(self.param_groups) do self:_step_group(group) end
     return loss
   end, true)

@@ -142,10 +142,17 @@ int tg_cpu_pointwise_loss(tg_ctx *c, tg_loss_kind k, tg_tensor *out, const tg_te
   bool logits = k == TG_LOSS_BCE_LOGITS || k == TG_LOSS_BCE_LOGITS_GRAD;
   loss_arg la = {k, p, scale, w != NULL, w != NULL && !logits, &bad};
   if (tg_numel(out) == 0) return 0;
-  const tg_tensor *ts[4] = {out, x, y, w};
-  tg_iter it;
-  tg_iter_init(&it, w ? 4 : 3, ts);
-  tg_iter_run(c, &it, out->dtype == TG_FLOAT32 ? loss_loop_float : loss_loop_double, &la, true);
+  if (out->dtype == TG_FLOAT32 && tg_is_contiguous(out) && tg_is_contiguous(x) && tg_is_contiguous(y) &&
+      (!w || tg_is_contiguous(w))) { /* helper rows: the vectorised float path */
+    bad = tg_cpu_loss_contig_float(c, k, tg_data(out), tg_data(x), tg_data(y), w ? tg_data(w) : NULL, tg_numel(out),
+                                   p, scale, la.w_mul);
+    if (bad < 0) return -1;
+  } else {
+    const tg_tensor *ts[4] = {out, x, y, w};
+    tg_iter it;
+    tg_iter_init(&it, w ? 4 : 3, ts);
+    tg_iter_run(c, &it, out->dtype == TG_FLOAT32 ? loss_loop_float : loss_loop_double, &la, true);
+  }
   if (bad) return tg_err(c, "all elements of input should be between 0 and 1");
   return 0;
 }

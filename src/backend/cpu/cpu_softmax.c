@@ -8,9 +8,10 @@
  *  - inner > 1 (a non-last dim): columns of up to COLS contiguous values are
  *    walked row by row (j over C), so every inner loop is a contiguous vector
  *    loop; the per-column max and sums live in a small stack buffer.
- * Sums of float values are taken in float vector lanes over chunks of CHUNK
- * terms and the chunk sums added in double: about as accurate as a double sum
- * for any row length, at the speed of a float one.
+ * Sums of float values are taken in float vector lanes over chunks of
+ * SM_CHUNK terms (SM_CROWS rows per column in the column path) and the chunk
+ * sums added in double: within a few ulp of a double sum for any row length,
+ * at the speed of a float one.
  * Work is split over (outer row, column block) tasks; every task computes its
  * values alone, so any thread count gives the same bits.
  * Semantics as PyTorch: a row of all -inf gives nan; a nan anywhere in a row
@@ -25,7 +26,8 @@
 #include "cpu_vmath.h"
 
 #define SM_GRAIN 32768 /* elements: below this one thread */
-#define SM_CHUNK 1024  /* float terms summed in vector lanes before a double add */
+#define SM_CHUNK 256   /* float terms summed in vector lanes before a double add */
+#define SM_CROWS 16    /* column path: rows summed in float per column before a double add */
 #define SM_COLS 256    /* inner columns per block in the non-last-dim path */
 
 static inline float sm_log_float(double s) { return logf((float)s); }
@@ -122,7 +124,7 @@ static inline double sm_log_double(double s) { return log(s); }
           ps[i] += e;                                                                              \
         }                                                                                          \
       }                                                                                            \
-      if ((j + 1) % SM_CHUNK == 0 || j + 1 == C)                                                   \
+      if ((j + 1) % SM_CROWS == 0 || j + 1 == C)                                                   \
         for (int64_t i = 0; i < w; i++) acc[i] += (double)ps[i], ps[i] = 0;                        \
     }                                                                                              \
     /* reuse ps: log(sum) or 1 / sum */                                                            \
@@ -149,7 +151,7 @@ static inline double sm_log_double(double s) { return log(s); }
       } else {                                                                                     \
         _Pragma("omp simd") for (int64_t i = 0; i < w; i++) ps[i] += gr[i] * yr[i];                \
       }                                                                                            \
-      if ((j + 1) % SM_CHUNK == 0 || j + 1 == C)                                                   \
+      if ((j + 1) % SM_CROWS == 0 || j + 1 == C)                                                   \
         for (int64_t i = 0; i < w; i++) acc[i] += (double)ps[i], ps[i] = 0;                        \
     }                                                                                              \
     for (int64_t i = 0; i < w; i++) ps[i] = (T)acc[i];                                             \

@@ -4,7 +4,7 @@
  * A tensor is seen as (outer, C, inner) around the softmax dim.
  *  - inner == 1 (the last dim of a contiguous tensor): one row of C contiguous
  *    values at a time: max, exp-and-sum (tg_vexpf for float), scale; each loop
- *    is `omp simd`, compiled for AVX-512 / AVX2 / baseline (TG_CLONES).
+ *    is `omp simd`, compiled for AVX-512 / AVX2 / baseline (ROWS_CLONES).
  *  - inner > 1 (a non-last dim): columns of up to COLS contiguous values are
  *    walked row by row (j over C), so every inner loop is a contiguous vector
  *    loop; the per-column max and sums live in a small stack buffer.
@@ -23,6 +23,7 @@
 
 #include "cpu.h"
 #include "cpu_nn.h"
+#include "cpu_rows.h"
 #include "cpu_vmath.h"
 
 #define SM_GRAIN 32768 /* elements: below this one thread */
@@ -34,14 +35,15 @@ static inline float sm_log_float(double s) { return logf((float)s); }
 static inline double sm_log_double(double s) { return log(s); }
 
 /* Row kernels (inner == 1). x, y (and g) hold C values. */
+#define SM_INLINE __attribute__((always_inline)) inline
 #define SM_ROW_KERNELS(T, EXP)                                                                     \
-  TG_CLONES static T sm_max_##T(const T *x, int64_t C) {                                           \
+  static SM_INLINE T sm_max_##T(const T *x, int64_t C) {                                           \
     T m = -INFINITY;                                                                               \
     _Pragma("omp simd reduction(max : m)") for (int64_t j = 0; j < C; j++) m = x[j] > m ? x[j] : m; \
     return m;                                                                                      \
   }                                                                                                \
   /* sum of exp(x - m), storing the exponentials in y when y != NULL */                          \
-  TG_CLONES static double sm_expsum_##T(const T *x, T *y, int64_t C, T m) {                        \
+  static SM_INLINE double sm_expsum_##T(const T *x, T *y, int64_t C, T m) {                        \
     double s = 0;                                                                                  \
     for (int64_t j0 = 0; j0 < C; j0 += SM_CHUNK) {                                                 \
       int64_t j1 = j0 + SM_CHUNK < C ? j0 + SM_CHUNK : C;                                          \
@@ -59,14 +61,14 @@ static inline double sm_log_double(double s) { return log(s); }
     }                                                                                              \
     return s;                                                                                      \
   }                                                                                                \
-  TG_CLONES static void sm_scale_##T(T *y, int64_t C, T inv) {                                     \
+  static SM_INLINE void sm_scale_##T(T *y, int64_t C, T inv) {                                     \
     _Pragma("omp simd") for (int64_t j = 0; j < C; j++) y[j] *= inv;                               \
   }                                                                                                \
-  TG_CLONES static void sm_logout_##T(const T *x, T *y, int64_t C, T m, T ls) {                    \
+  static SM_INLINE void sm_logout_##T(const T *x, T *y, int64_t C, T m, T ls) {                    \
     _Pragma("omp simd") for (int64_t j = 0; j < C; j++) y[j] = (x[j] - m) - ls;                    \
   }                                                                                                \
   /* sum(g) (log) or sum(g y) */                                                                  \
-  TG_CLONES static double sm_dot_##T(const T *g, const T *y, int64_t C, bool log) {                \
+  static SM_INLINE double sm_dot_##T(const T *g, const T *y, int64_t C, bool log) {                \
     double s = 0;                                                                                  \
     for (int64_t j0 = 0; j0 < C; j0 += SM_CHUNK) {                                                 \
       int64_t j1 = j0 + SM_CHUNK < C ? j0 + SM_CHUNK : C;                                          \
@@ -81,14 +83,14 @@ static inline double sm_log_double(double s) { return log(s); }
     return s;                                                                                      \
   }                                                                                                \
   /* softmax gx = y (g - s); log_softmax gx = g - exp(y) s */                                     \
-  TG_CLONES static void sm_bwd_out_##T(const T *g, const T *y, T *o, int64_t C, T s, bool log) {   \
+  static SM_INLINE void sm_bwd_out_##T(const T *g, const T *y, T *o, int64_t C, T s, bool log) {   \
     if (log) {                                                                                     \
       _Pragma("omp simd") for (int64_t j = 0; j < C; j++) o[j] = g[j] - EXP(y[j]) * s;             \
     } else {                                                                                       \
       _Pragma("omp simd") for (int64_t j = 0; j < C; j++) o[j] = y[j] * (g[j] - s);                \
     }                                                                                              \
   }                                                                                                \
-  static void sm_row_##T(const T *x, T *y, int64_t C, bool log) {                                  \
+  static SM_INLINE void sm_row_##T(const T *x, T *y, int64_t C, bool log) {                                  \
     T m = sm_max_##T(x, C);                                                                        \
     if (log) {                                                                                     \
       double s = sm_expsum_##T(x, NULL, C, m);                                                     \
@@ -98,13 +100,20 @@ static inline double sm_log_double(double s) { return log(s); }
       sm_scale_##T(y, C, (T)(1.0 / s));                                                            \
     }                                                                                              \
   }                                                                                                \
-  static void sm_bwd_row_##T(const T *g, const T *y, T *o, int64_t C, bool log) {                  \
+  static SM_INLINE void sm_bwd_row_##T(const T *g, const T *y, T *o, int64_t C, bool log) {                  \
     sm_bwd_out_##T(g, y, o, C, (T)sm_dot_##T(g, y, C, log), log);                                  \
+  }                                                                                                \
+  /* rows [r0, r1): one dispatch to the ISA's clone per range, the row helpers inlined in it */   \
+  ROWS_CLONES static void sm_rows_##T(const T *x, T *y, const T *g, int64_t r0, int64_t r1, int64_t C, bool log) { \
+    for (int64_t r = r0; r < r1; r++) {                                                            \
+      if (g) sm_bwd_row_##T(g + r * C, x + r * C, y + r * C, C, log);                              \
+      else sm_row_##T(x + r * C, y + r * C, C, log);                                               \
+    }                                                                                              \
   }
 
 /* Column-block kernels (inner > 1): x + j * in + i for j < C, i < w (w <= SM_COLS). */
 #define SM_COL_KERNELS(T, EXP)                                                                     \
-  TG_CLONES static void sm_cols_##T(const T *x, T *y, int64_t C, int64_t in, int64_t w, bool log) { \
+  ROWS_CLONES static void sm_cols_##T(const T *x, T *y, int64_t C, int64_t in, int64_t w, bool log) { \
     T mx[SM_COLS], ps[SM_COLS];                                                                    \
     double acc[SM_COLS];                                                                           \
     for (int64_t i = 0; i < w; i++) mx[i] = -INFINITY, ps[i] = 0, acc[i] = 0;                      \
@@ -139,7 +148,7 @@ static inline double sm_log_double(double s) { return log(s); }
       }                                                                                            \
     }                                                                                              \
   }                                                                                                \
-  TG_CLONES static void sm_bwd_cols_##T(const T *g, const T *y, T *o, int64_t C, int64_t in, int64_t w, \
+  ROWS_CLONES static void sm_bwd_cols_##T(const T *g, const T *y, T *o, int64_t C, int64_t in, int64_t w, \
                                         bool log) {                                                \
     T ps[SM_COLS];                                                                                 \
     double acc[SM_COLS];                                                                           \
@@ -180,11 +189,9 @@ SM_COL_KERNELS(double, exp)
     int nt = c->num_threads > 0 ? c->num_threads : 1;                                              \
     if (outer * C * in < SM_GRAIN || tasks < 2) nt = 1;                                            \
     if (nt > tasks) nt = (int)tasks;                                                               \
-    if (in == 1) {                                                                                 \
-      TG_PARALLEL_FOR(for (int64_t r = 0; r < outer; r++) {                                        \
-        if (g) sm_bwd_row_##T(g + r * C, x + r * C, o + r * C, C, log);                            \
-        else sm_row_##T(x + r * C, o + r * C, C, log);                                             \
-      });                                                                                          \
+    if (in == 1) { /* nt ranges of rows; each row computed alone: the same bits for any split */ \
+      TG_PARALLEL_FOR(for (int t = 0; t < nt; t++)                                                 \
+                        sm_rows_##T(x, o, g, outer * t / nt, outer * (t + 1) / nt, C, log););     \
       return;                                                                                      \
     }                                                                                              \
     TG_PARALLEL_FOR(for (int64_t t = 0; t < tasks; t++) {                                          \

@@ -15,7 +15,7 @@ export TG_THREADS=${TG_THREADS:-1}
 export OPENBLAS_NUM_THREADS=$TG_THREADS OMP_NUM_THREADS=$TG_THREADS
 ROUNDS=${BENCH_ROUNDS:-1}
 TIMEOUT=${BENCH_TIMEOUT:-900}
-WORKLOADS=${*:-seed_loop tiny_policy mlp_step nn_layers matmul elementwise per_op optim_step conv rss} # mem: rss
+WORKLOADS=${*:-seed_loop tiny_policy mlp_step nn_layers matmul elementwise rows per_op optim_step conv rss} # mem: rss
 
 # C references and the wall clock for the Lua scripts
 CC=${CC:-cc}

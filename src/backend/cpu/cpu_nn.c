@@ -1,11 +1,6 @@
-/* cpu_nn.c: fused CPU kernels for softmax / log_softmax (forward and
- * backward), nll_loss (a gather of the picked log-probabilities and its
- * adjoint scatter) and the elementwise loss terms.
- *
- * Softmax subtracts the row maximum and accumulates the sum of exponentials
- * in double for float32 too. A tensor is seen as (outer, C, inner) around the
- * softmax dim; inner == 1 (the last dim of a contiguous tensor) is the fast
- * path: one row of C contiguous values at a time. */
+/* cpu_nn.c: fused CPU kernels for nll_loss (a gather of the picked
+ * log-probabilities and its adjoint scatter) and the elementwise loss terms.
+ * Softmax / log_softmax live in cpu_softmax.c. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -14,179 +9,6 @@
 #include "cpu.h"
 #include "cpu_vmath.h"
 #include "cpu_nn.h"
-
-#define NN_PARALLEL_GRAIN 32768
-
-static void split_dims(const tg_tensor *x, int dim, int64_t *outer, int64_t *cn, int64_t *inner) {
-  *outer = 1, *inner = 1, *cn = x->ndim ? x->size[dim] : 1;
-  for (int d = 0; d < dim; d++) *outer *= x->size[d];
-  for (int d = dim + 1; d < x->ndim; d++) *inner *= x->size[d];
-}
-
-static int threads_for(tg_ctx *c, int64_t work, int64_t outer) {
-  int nt = c->num_threads > 0 ? c->num_threads : 1;
-  if (work < NN_PARALLEL_GRAIN || outer < 2) return 1;
-  return outer < nt ? (int)outer : nt;
-}
-
-/* ---------------------------------------------------------------- softmax */
-/* one block of C x inner values; mx (T) and acc (double) are inner-long scratch */
-#define SOFTMAX_KERNELS(T, EXP)                                                                      \
-  static void softmax_row_##T(const T *x, T *y, int64_t C, bool log) {                               \
-    T m = -INFINITY;                                                                                 \
-    _Pragma("omp simd reduction(max : m)") \
-    for (int64_t j = 0; j < C; j++) m = x[j] > m ? x[j] : m;                                         \
-    double s = 0;                                                                                    \
-    if (log) {                                                                                       \
-      _Pragma("omp simd reduction(+ : s)") \
-      for (int64_t j = 0; j < C; j++) s += EXP(x[j] - m);                                            \
-      T ls = (T)logf_or_log_##T(s);                                                                  \
-      _Pragma("omp simd") \
-      for (int64_t j = 0; j < C; j++) y[j] = (x[j] - m) - ls;                                        \
-    } else {                                                                                         \
-      _Pragma("omp simd reduction(+ : s)") \
-      for (int64_t j = 0; j < C; j++) {                                                              \
-        T e = EXP(x[j] - m);                                                                         \
-        y[j] = e;                                                                                    \
-        s += e;                                                                                      \
-      }                                                                                              \
-      double inv = 1.0 / s;                                                                          \
-      _Pragma("omp simd") \
-      for (int64_t j = 0; j < C; j++) y[j] = (T)(y[j] * inv);                                        \
-    }                                                                                                \
-  }                                                                                                  \
-  static void softmax_block_##T(const T *x, T *y, int64_t C, int64_t in, bool log, T *mx, double *acc) { \
-    for (int64_t i = 0; i < in; i++) mx[i] = -INFINITY, acc[i] = 0;                                  \
-    for (int64_t j = 0; j < C; j++) {                                                                \
-      const T *xr = x + j * in;                                                                      \
-      _Pragma("omp simd") \
-      for (int64_t i = 0; i < in; i++) mx[i] = xr[i] > mx[i] ? xr[i] : mx[i];                        \
-    }                                                                                                \
-    for (int64_t j = 0; j < C; j++) {                                                                \
-      const T *xr = x + j * in;                                                                      \
-      T *yr = y + j * in;                                                                            \
-      _Pragma("omp simd") \
-      for (int64_t i = 0; i < in; i++) {                                                             \
-        T e = EXP(xr[i] - mx[i]);                                                                    \
-        if (!log) yr[i] = e;                                                                         \
-        acc[i] += e;                                                                                 \
-      }                                                                                              \
-    }                                                                                                \
-    for (int64_t i = 0; i < in; i++) acc[i] = log ? (double)logf_or_log_##T(acc[i]) : 1.0 / acc[i];  \
-    for (int64_t j = 0; j < C; j++) {                                                                \
-      const T *xr = x + j * in;                                                                      \
-      T *yr = y + j * in;                                                                            \
-      if (log)                                                                                       \
-        _Pragma("omp simd") \
-        for (int64_t i = 0; i < in; i++) yr[i] = (xr[i] - mx[i]) - (T)acc[i];                        \
-      else                                                                                           \
-        _Pragma("omp simd") \
-        for (int64_t i = 0; i < in; i++) yr[i] = (T)(yr[i] * acc[i]);                                \
-    }                                                                                                \
-  }                                                                                                  \
-  /* backward: softmax gx = y (g - sum(g y)); log_softmax gx = g - exp(y) sum(g) */                  \
-  static void softmax_bwd_row_##T(const T *g, const T *y, T *o, int64_t C, bool log) {               \
-    double s = 0;                                                                                    \
-    if (log) {                                                                                       \
-      _Pragma("omp simd reduction(+ : s)") \
-      for (int64_t j = 0; j < C; j++) s += g[j];                                                     \
-      T ts = (T)s;                                                                                   \
-      _Pragma("omp simd") \
-      for (int64_t j = 0; j < C; j++) o[j] = g[j] - EXP(y[j]) * ts;                                  \
-    } else {                                                                                         \
-      _Pragma("omp simd reduction(+ : s)") \
-      for (int64_t j = 0; j < C; j++) s += (double)g[j] * y[j];                                      \
-      T ts = (T)s;                                                                                   \
-      _Pragma("omp simd") \
-      for (int64_t j = 0; j < C; j++) o[j] = y[j] * (g[j] - ts);                                     \
-    }                                                                                                \
-  }                                                                                                  \
-  static void softmax_bwd_block_##T(const T *g, const T *y, T *o, int64_t C, int64_t in, bool log,   \
-                                    double *acc) {                                                   \
-    for (int64_t i = 0; i < in; i++) acc[i] = 0;                                                     \
-    for (int64_t j = 0; j < C; j++) {                                                                \
-      const T *gr = g + j * in, *yr = y + j * in;                                                    \
-      if (log)                                                                                       \
-        for (int64_t i = 0; i < in; i++) acc[i] += gr[i];                                            \
-      else                                                                                           \
-        for (int64_t i = 0; i < in; i++) acc[i] += (double)gr[i] * yr[i];                            \
-    }                                                                                                \
-    for (int64_t j = 0; j < C; j++) {                                                                \
-      const T *gr = g + j * in, *yr = y + j * in;                                                    \
-      T *orow = o + j * in;                                                                          \
-      if (log)                                                                                       \
-        _Pragma("omp simd") \
-        for (int64_t i = 0; i < in; i++) orow[i] = gr[i] - EXP(yr[i]) * (T)acc[i];                   \
-      else                                                                                           \
-        _Pragma("omp simd") \
-        for (int64_t i = 0; i < in; i++) orow[i] = yr[i] * (gr[i] - (T)acc[i]);                      \
-    }                                                                                                \
-  }
-
-static inline float logf_or_log_float(double s) { return logf((float)s); }
-static inline double logf_or_log_double(double s) { return log(s); }
-SOFTMAX_KERNELS(float, tg_vexpf)
-SOFTMAX_KERNELS(double, exp)
-
-/* run fwd (g == NULL) or bwd over (outer, C, inner) blocks, in parallel when large */
-#define SOFTMAX_DRIVER(T)                                                                              \
-  static int softmax_run_##T(tg_ctx *c, T *o, const T *x, const T *g, int64_t outer, int64_t C,       \
-                             int64_t in, bool log) {                                                   \
-    int nt = threads_for(c, outer * C * in, outer);                                                    \
-    if (in == 1) {                                                                                     \
-      TG_PARALLEL_FOR(for (int64_t r = 0; r < outer; r++) {                                            \
-        if (g) softmax_bwd_row_##T(g + r * C, x + r * C, o + r * C, C, log);                           \
-        else softmax_row_##T(x + r * C, o + r * C, C, log);                                            \
-      });                                                                                              \
-      return 0;                                                                                        \
-    }                                                                                                  \
-    size_t per = (size_t)in * (sizeof(T) + sizeof(double));                                            \
-    char *buf = malloc(per * (size_t)nt);                                                              \
-    if (!buf) return tg_err(c, "out of memory");                                                       \
-    TG_PARALLEL_FOR(for (int64_t r = 0; r < outer; r++) {                                              \
-      int tid = 0;                                                                                     \
-      if (nt > 1) tid = omp_tid();                                                                     \
-      double *acc = (double *)(buf + per * (size_t)tid);                                               \
-      T *mx = (T *)(acc + in);                                                                         \
-      int64_t off = r * C * in;                                                                        \
-      if (g) softmax_bwd_block_##T(g + off, x + off, o + off, C, in, log, acc);                        \
-      else softmax_block_##T(x + off, o + off, C, in, log, mx, acc);                                   \
-    });                                                                                                \
-    free(buf);                                                                                         \
-    return 0;                                                                                          \
-  }
-
-static inline int omp_tid(void) { return omp_get_thread_num(); }
-SOFTMAX_DRIVER(float)
-SOFTMAX_DRIVER(double)
-
-int tg_cpu_softmax(tg_ctx *c, tg_tensor *out, const tg_tensor *x, int dim, bool log) {
-  if (!tg_is_float(x->dtype) || out->dtype != x->dtype) return tg_err(c, "softmax: expected a floating point tensor");
-  int64_t outer, C, in;
-  split_dims(x, dim, &outer, &C, &in);
-  if (outer * C * in == 0) return 0;
-  tg_tensor *xc = tg_contiguous_raw(c, (tg_tensor *)x);
-  if (!xc) return -1;
-  int rc = x->dtype == TG_FLOAT32 ? softmax_run_float(c, tg_data(out), tg_data(xc), NULL, outer, C, in, log)
-                                  : softmax_run_double(c, tg_data(out), tg_data(xc), NULL, outer, C, in, log);
-  tg_tensor_unref(xc);
-  return rc;
-}
-
-int tg_cpu_softmax_backward(tg_ctx *c, tg_tensor *out, const tg_tensor *g, const tg_tensor *y, int dim, bool log) {
-  if (!tg_is_float(y->dtype) || g->dtype != y->dtype || out->dtype != y->dtype)
-    return tg_err(c, "softmax_backward: expected gradient and output of one floating point dtype");
-  int64_t outer, C, in;
-  split_dims(y, dim, &outer, &C, &in);
-  if (outer * C * in == 0) return 0;
-  tg_tensor *gc = tg_contiguous_raw(c, (tg_tensor *)g), *yc = gc ? tg_contiguous_raw(c, (tg_tensor *)y) : NULL;
-  int rc = -1;
-  if (yc)
-    rc = y->dtype == TG_FLOAT32 ? softmax_run_float(c, tg_data(out), tg_data(yc), tg_data(gc), outer, C, in, log)
-                                : softmax_run_double(c, tg_data(out), tg_data(yc), tg_data(gc), outer, C, in, log);
-  tg_tensor_unref(gc), tg_tensor_unref(yc);
-  return rc;
-}
 
 /* --------------------------------------------------------------- nll_loss */
 static int nll_bad_target(tg_ctx *c, int64_t t) {
@@ -320,10 +142,17 @@ int tg_cpu_pointwise_loss(tg_ctx *c, tg_loss_kind k, tg_tensor *out, const tg_te
   bool logits = k == TG_LOSS_BCE_LOGITS || k == TG_LOSS_BCE_LOGITS_GRAD;
   loss_arg la = {k, p, scale, w != NULL, w != NULL && !logits, &bad};
   if (tg_numel(out) == 0) return 0;
-  const tg_tensor *ts[4] = {out, x, y, w};
-  tg_iter it;
-  tg_iter_init(&it, w ? 4 : 3, ts);
-  tg_iter_run(c, &it, out->dtype == TG_FLOAT32 ? loss_loop_float : loss_loop_double, &la, true);
+  if (out->dtype == TG_FLOAT32 && tg_is_contiguous(out) && tg_is_contiguous(x) && tg_is_contiguous(y) &&
+      (!w || tg_is_contiguous(w))) { /* helper rows: the vectorised float path */
+    bad = tg_cpu_loss_contig_float(c, k, tg_data(out), tg_data(x), tg_data(y), w ? tg_data(w) : NULL, tg_numel(out),
+                                   p, scale, la.w_mul);
+    if (bad < 0) return -1;
+  } else {
+    const tg_tensor *ts[4] = {out, x, y, w};
+    tg_iter it;
+    tg_iter_init(&it, w ? 4 : 3, ts);
+    tg_iter_run(c, &it, out->dtype == TG_FLOAT32 ? loss_loop_float : loss_loop_double, &la, true);
+  }
   if (bad) return tg_err(c, "all elements of input should be between 0 and 1");
   return 0;
 }

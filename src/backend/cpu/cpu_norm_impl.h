@@ -41,6 +41,14 @@ TG_CLONES static void NAME(scale_shift)(const T *x, T *y, int64_t n, T scale, T 
   for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
 }
 
+/* y = ((x - mh) - ml) * scale + shift, the mean m = mh + ml split in two T's (helper
+ * rows): x - mh is exact near the mean, so a mean far from 0 (data at 1e4 with unit
+ * spread) loses nothing to its rounding, where x * scale - m * scale would cancel */
+TG_CLONES static void NAME(centre_scale_shift)(const T *x, T *y, int64_t n, T mh, T ml, T scale, T shift) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) y[i] = ((x[i] - mh) - ml) * scale + shift;
+}
+
 /* sg += sum(g), sgx += sum(g (x - mean)), in blocks as shifted_sums */
 TG_CLONES static void NAME(grad_sums)(const T *g, const T *x, int64_t n, double mean, double *sg, double *sgx) {
   const T m = (T)mean;
@@ -262,7 +270,7 @@ static void NAME(batch_norm_backward)(int nt, const T *g, const T *x, T *gx, T *
 /* ------------------------------------------------- group norm, layer norm */
 /* x (N, C, L), G groups: block ng = (n, group) is Cg * L contiguous values
  * (Cg = C / G); weight and bias per channel. Layer norm is G = 1, L = 1. */
-static void NAME(gn_block)(const T *x, T *y, T *mean, T *rstd, const T *w, const T *b, int64_t C, int64_t L,
+TG_CLONES static void NAME(gn_block)(const T *x, T *y, T *mean, T *rstd, const T *w, const T *b, int64_t C, int64_t L,
                            int64_t G, int64_t ng, double eps) {
   int64_t Cg = C / G, K = Cg * L, g0 = (ng % G) * Cg;
   const T *xb = x + ng * K;
@@ -272,26 +280,27 @@ static void NAME(gn_block)(const T *x, T *y, T *mean, T *rstd, const T *w, const
   double rs = 1.0 / sqrt(v + eps);
   mean[ng] = (T)m;
   rstd[ng] = (T)rs;
+  T tm = (T)m, tl = (T)(m - (double)tm); /* the mean as two T's (helper rows) */
   if (!w && !b) {
-    NAME(scale_shift)(xb, yb, K, (T)rs, (T)(-m * rs));
+    NAME(centre_scale_shift)(xb, yb, K, tm, tl, (T)rs, 0);
   } else if (L == 1) {
     const T *wg = w ? w + g0 : NULL, *bg = b ? b + g0 : NULL;
-    T tm = (T)m, tr = (T)rs;
+    T tr = (T)rs;
     if (w && b) {
 #pragma omp simd
-      for (int64_t j = 0; j < K; j++) yb[j] = (xb[j] - tm) * tr * wg[j] + bg[j];
+      for (int64_t j = 0; j < K; j++) yb[j] = ((xb[j] - tm) - tl) * tr * wg[j] + bg[j];
     } else if (w) {
 #pragma omp simd
-      for (int64_t j = 0; j < K; j++) yb[j] = (xb[j] - tm) * tr * wg[j];
+      for (int64_t j = 0; j < K; j++) yb[j] = ((xb[j] - tm) - tl) * tr * wg[j];
     } else {
 #pragma omp simd
-      for (int64_t j = 0; j < K; j++) yb[j] = (xb[j] - tm) * tr + bg[j];
+      for (int64_t j = 0; j < K; j++) yb[j] = ((xb[j] - tm) - tl) * tr + bg[j];
     }
   } else {
     for (int64_t k = 0; k < Cg; k++) {
       double scale = rs * (w ? (double)w[g0 + k] : 1.0);
-      double shift = (b ? (double)b[g0 + k] : 0.0) - m * scale;
-      NAME(scale_shift)(xb + k * L, yb + k * L, L, (T)scale, (T)shift);
+      double shift = b ? (double)b[g0 + k] : 0.0;
+      NAME(centre_scale_shift)(xb + k * L, yb + k * L, L, tm, tl, (T)scale, (T)shift);
     }
   }
 }
@@ -349,7 +358,7 @@ TG_CLONES static void NAME(row_grad_sums)(const T *g, const T *x, const T *w, in
 
 /* one block's backward: gx, and this thread's partial sums of the weight and
  * bias gradients (dw[c] += sum_l g xhat, db[c] += sum_l g) */
-static void NAME(gn_bwd_block)(const T *g, const T *x, T *gx, double *dw, double *db, const T *mean, const T *rstd,
+TG_CLONES static void NAME(gn_bwd_block)(const T *g, const T *x, T *gx, double *dw, double *db, const T *mean, const T *rstd,
                                const T *w, int64_t C, int64_t L, int64_t G, int64_t ng) {
   int64_t Cg = C / G, K = Cg * L, g0 = (ng % G) * Cg;
   const T *gb_ = g + ng * K, *xb = x + ng * K;

@@ -1,7 +1,7 @@
 /* cpu_loss_fast.c (helper rows, issue 11): the pointwise loss terms and their
  * input gradients on contiguous float32 operands, computed in float with
  * vector-friendly math (tg_vexpf, tg_vlogf) in `omp simd` loops compiled for
- * AVX-512 / AVX2 / baseline (ROWS_CLONES). cpu_nn.c's generic strided loop
+ * AVX-512 / AVX2 / baseline (TG_CLONES). cpu_nn.c's generic strided loop
  * (double arithmetic, libm) remains for float64, broadcast and strided
  * operands. Formulas as cpu_nn.c's loss_term; split across threads in fixed
  * chunks, so every thread count gives the same bits. */
@@ -11,7 +11,6 @@
 
 #include "cpu.h"
 #include "cpu_nn.h"
-#include "cpu_rows.h"
 #include "cpu_vmath.h"
 
 #define LF_GRAIN 65536
@@ -34,7 +33,7 @@ static inline float lf_sigmoid(float x) {
 
 /* V: the term from xv, yv, wv (1 without w) and p; BAD: 1 where the input is invalid */
 #define LF_KERNEL(NAME, V, BAD)                                                                     \
-  ROWS_CLONES static int lf_##NAME(int64_t n, float *o, const float *x, const float *y, const float *w, \
+  TG_CLONES static int lf_##NAME(int64_t n, float *o, const float *x, const float *y, const float *w, \
                                  float p, float sc, bool w_mul) {                                    \
     int bad = 0;                                                                                     \
     (void)p;                                                                                         \

@@ -4,7 +4,7 @@
  * A tensor is seen as (outer, C, inner) around the softmax dim.
  *  - inner == 1 (the last dim of a contiguous tensor): one row of C contiguous
  *    values at a time: max, exp-and-sum (tg_vexpf for float), scale; each loop
- *    is `omp simd`, compiled for AVX-512 / AVX2 / baseline (ROWS_CLONES).
+ *    is `omp simd`, compiled for AVX-512 / AVX2 / baseline (TG_CLONES).
  *  - inner > 1 (a non-last dim): columns of up to COLS contiguous values are
  *    walked row by row (j over C), so every inner loop is a contiguous vector
  *    loop; the per-column max and sums live in a small stack buffer.
@@ -23,7 +23,6 @@
 
 #include "cpu.h"
 #include "cpu_nn.h"
-#include "cpu_rows.h"
 #include "cpu_vmath.h"
 
 #define SM_GRAIN 32768 /* elements: below this one thread */
@@ -104,7 +103,7 @@ static inline double sm_log_double(double s) { return log(s); }
     sm_bwd_out_##T(g, y, o, C, (T)sm_dot_##T(g, y, C, log), log);                                  \
   }                                                                                                \
   /* rows [r0, r1): one dispatch to the ISA's clone per range, the row helpers inlined in it */   \
-  ROWS_CLONES static void sm_rows_##T(const T *x, T *y, const T *g, int64_t r0, int64_t r1, int64_t C, bool log) { \
+  TG_CLONES static void sm_rows_##T(const T *x, T *y, const T *g, int64_t r0, int64_t r1, int64_t C, bool log) { \
     for (int64_t r = r0; r < r1; r++) {                                                            \
       if (g) sm_bwd_row_##T(g + r * C, x + r * C, y + r * C, C, log);                              \
       else sm_row_##T(x + r * C, y + r * C, C, log);                                               \
@@ -113,7 +112,7 @@ static inline double sm_log_double(double s) { return log(s); }
 
 /* Column-block kernels (inner > 1): x + j * in + i for j < C, i < w (w <= SM_COLS). */
 #define SM_COL_KERNELS(T, EXP)                                                                     \
-  ROWS_CLONES static void sm_cols_##T(const T *x, T *y, int64_t C, int64_t in, int64_t w, bool log) { \
+  TG_CLONES static void sm_cols_##T(const T *x, T *y, int64_t C, int64_t in, int64_t w, bool log) { \
     T mx[SM_COLS], ps[SM_COLS];                                                                    \
     double acc[SM_COLS];                                                                           \
     for (int64_t i = 0; i < w; i++) mx[i] = -INFINITY, ps[i] = 0, acc[i] = 0;                      \
@@ -148,7 +147,7 @@ static inline double sm_log_double(double s) { return log(s); }
       }                                                                                            \
     }                                                                                              \
   }                                                                                                \
-  ROWS_CLONES static void sm_bwd_cols_##T(const T *g, const T *y, T *o, int64_t C, int64_t in, int64_t w, \
+  TG_CLONES static void sm_bwd_cols_##T(const T *g, const T *y, T *o, int64_t C, int64_t in, int64_t w, \
                                         bool log) {                                                \
     T ps[SM_COLS];                                                                                 \
     double acc[SM_COLS];                                                                           \

@@ -75,4 +75,9 @@ int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const t
 /* act: activation forward and fused backward (cpu_activation.c; helper act) */
 int tg_cpu_activation(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const tg_tensor *g, const double *p);
 
+/* one pool for GEMMs outside tg_cpu_mm (conv): cpu_blas.c */
+void tg_cpu_blas_one_thread(void);
+void tg_cpu_gemm(int nt, tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
+                 const void *b, int64_t ldb, double beta, void *cm, int64_t ldc);
+
 #endif

@@ -122,6 +122,45 @@ static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a
   return 0;
 }
 
+/* OpenBLAS on one thread, set once under the lock: tgrad's own OpenMP threads split the work
+ * (one pool), so nothing changes the count afterwards and GEMMs may run from several threads */
+void tg_cpu_blas_one_thread(void) {
+  if (openblas_get_num_threads() == 1) return;
+  pthread_mutex_lock(&blas_lock);
+  blas_threads(1);
+  pthread_mutex_unlock(&blas_lock);
+}
+
+/* C[m x n] (row stride ldc) = op(A) op(B) + beta C, alpha 1, float32 or float64, on the one pool:
+ * split by rows of C (or columns, when wider) across nt of the context's threads, the BLAS on one
+ * thread in each (conv's GEMMs; nt 1 inside a team that is already running) */
+void tg_cpu_gemm(int nt, tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
+                 const void *b, int64_t ldb, double beta, void *cm, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  tg_cpu_blas_one_thread();
+  bool split_m = m >= n;
+  int64_t len = split_m ? m : n;
+  if (m * n * k < TG_SPLIT_MNK) nt = 1;
+  if (nt > len) nt = (int)len;
+  if (nt < 1) nt = 1;
+  size_t es = tg_dtype_size(dt);
+  enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  TG_PARALLEL_FOR(for (int t = 0; t < nt; t++) {
+    int64_t lo = len * t / nt, hi = len * (t + 1) / nt, mm = split_m ? hi - lo : m, nn = split_m ? n : hi - lo;
+    const char *at = (const char *)a + (split_m ? (ta ? lo : lo * lda) : 0) * (int64_t)es;
+    const char *bt = (const char *)b + (split_m ? 0 : (tb ? lo * ldb : lo)) * (int64_t)es;
+    char *ct = (char *)cm + (split_m ? lo * ldc : lo) * (int64_t)es;
+    if (mm > 0 && nn > 0) {
+      if (dt == TG_FLOAT32)
+        cblas_sgemm(CblasRowMajor, TA, TB, (int)mm, (int)nn, (int)k, 1.0f, (const float *)at, (int)lda,
+                    (const float *)bt, (int)ldb, (float)beta, (float *)ct, (int)ldc);
+      else
+        cblas_dgemm(CblasRowMajor, TA, TB, (int)mm, (int)nn, (int)k, 1.0, (const double *)at, (int)lda,
+                    (const double *)bt, (int)ldb, beta, (double *)ct, (int)ldc);
+    }
+  });
+}
+
 /* out[B?, m, n] = a[B?, m, k] @ b[B?, k, n]; returns 1 when a layout needs a copy */
 int tg_cpu_mm(tg_ctx *c, tg_tensor *out, const tg_tensor *a, const tg_tensor *b) {
   size_t es = tg_dtype_size(a->dtype);

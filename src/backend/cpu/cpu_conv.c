@@ -9,7 +9,6 @@
  * Threads (ctx->num_threads): samples are split across OpenMP threads, each
  * with its own column buffer and a one-thread GEMM; a single sample uses
  * threaded GEMMs and splits im2col/col2im by channel. */
-#include <cblas.h>
 #include <omp.h>
 #include <string.h>
 
@@ -135,24 +134,10 @@ IM2COL(float)
 IM2COL(double)
 
 /* ------------------------------------------------------------------ GEMM */
-/* row-major C[m x n] = A[m x k] (op) @ B[k x n] (op) + beta C, alpha 1 */
-static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
-                 const void *b, int64_t ldb, double beta, void *cm, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
-  if (dt == TG_FLOAT32)
-    cblas_sgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, (float)beta, cm,
-                (int)ldc);
-  else
-    cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, beta, cm, (int)ldc);
-}
-
-/* OpenBLAS's thread count is process-wide and costly to change (cpu_blas.c): set
- * for work big enough to be threaded and inside an OpenMP team (1); small work
- * leaves it (OpenBLAS runs small GEMMs serially anyway). */
-static void blas_threads(int n) {
-  if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
-}
+/* row-major C[m x n] = A[m x k] (op) @ B[k x n] (op) + beta C, alpha 1, split across nt of tgrad's
+ * threads with the BLAS on one thread each (tg_cpu_gemm, cpu_blas.c): OpenBLAS's own pool next to
+ * OpenMP's spin-waiting team made a 2-thread conv 3x slower than a 1-thread one */
+#define gemm(nt, ...) tg_cpu_gemm(nt, __VA_ARGS__)
 
 /* --------------------------------------------------------------- drivers */
 typedef struct conv_run {
@@ -220,7 +205,7 @@ static void forward_sample(const conv_run *r, int64_t s, char *col) {
   if (r->direct) col = (char *)x;
   else run_im2col(r, x, col);
   for (int64_t gr = 0; gr < g->groups; gr++)
-    gemm(r->dt, false, false, r->cog, r->o, r->ck, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
+    gemm(r->nt_inner, r->dt, false, false, r->cog, r->o, r->ck, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
          col + (size_t)(gr * r->ck * r->o) * es, r->o, r->bias ? 1.0 : 0.0, y + (size_t)(gr * r->cog * r->o) * es,
          r->o);
 }
@@ -237,7 +222,7 @@ static void transpose_sample(const conv_run *r, int64_t s, char *col) {
   }
   char *dst = r->direct ? x : col;
   for (int64_t gr = 0; gr < g->groups; gr++)
-    gemm(r->dt, true, false, r->ck, r->o, r->cog, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
+    gemm(r->nt_inner, r->dt, true, false, r->ck, r->o, r->cog, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
          y + (size_t)(gr * r->cog * r->o) * es, r->o, 0.0, dst + (size_t)(gr * r->ck * r->o) * es, r->o);
   if (!r->direct) {
     memset(x, 0, (size_t)(g->cin * r->i) * es);
@@ -256,7 +241,7 @@ static void weight_sample(const conv_run *r, int64_t s, char *col, char *dw) {
   if (r->direct) col = (char *)x;
   else run_im2col(r, x, col);
   for (int64_t gr = 0; gr < g->groups; gr++)
-    gemm(r->dt, false, true, r->cog, r->ck, r->o, y + (size_t)(gr * r->cog * r->o) * es, r->o,
+    gemm(r->nt_inner, r->dt, false, true, r->cog, r->ck, r->o, y + (size_t)(gr * r->cog * r->o) * es, r->o,
          col + (size_t)(gr * r->ck * r->o) * es, r->o, 1.0, dw + (size_t)(gr * r->cog * r->ck) * es, r->ck);
 }
 
@@ -301,14 +286,14 @@ static int conv_batched(tg_ctx *c, int kind, conv_run *r, int nt, bool big) {
   char *col = tg_cpu_alloc(c, total);
   if (!col) return tg_err(c, "out of memory");
   char *buf = col + colb * (size_t)nb;
-  if (big) blas_threads(nt);
+  int gnt = big ? nt : 1; /* the GEMM's threads */
   size_t xb = (size_t)(g->cin * r->i) * es, yb = planeb;
   for (int64_t s0 = 0; s0 < nsamp; s0 += nb) {
     int64_t m = nsamp - s0 < nb ? nsamp - s0 : nb, ld = m * o;
     if (kind == TG_CONV_FORWARD) {
       TG_PARALLEL_FOR(for (int64_t s = 0; s < m; s++) sample_im2col(r, r->a + (size_t)(s0 + s) * xb, col + (size_t)(s * o) * es, ld););
       for (int64_t gr = 0; gr < g->groups; gr++)
-        gemm(r->dt, false, false, r->cog, ld, r->ck, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
+        gemm(gnt, r->dt, false, false, r->cog, ld, r->ck, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
              col + (size_t)(gr * r->ck * ld) * es, ld, 0.0, buf + (size_t)(gr * r->cog * ld) * es, ld);
       TG_PARALLEL_FOR(for (int64_t s = 0; s < m; s++) {
         char *y = r->out + (size_t)(s0 + s) * yb;
@@ -318,7 +303,7 @@ static int conv_batched(tg_ctx *c, int kind, conv_run *r, int nt, bool big) {
     } else if (kind == TG_CONV_TRANSPOSE) {
       TG_PARALLEL_FOR(for (int64_t s = 0; s < m; s++) gather_planes(r, r->a + (size_t)(s0 + s) * yb, g->cout, buf, ld, s););
       for (int64_t gr = 0; gr < g->groups; gr++)
-        gemm(r->dt, true, false, r->ck, ld, r->cog, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
+        gemm(gnt, r->dt, true, false, r->ck, ld, r->cog, r->b + (size_t)(gr * r->cog * r->ck) * es, r->ck,
              buf + (size_t)(gr * r->cog * ld) * es, ld, 0.0, col + (size_t)(gr * r->ck * ld) * es, ld);
       TG_PARALLEL_FOR(for (int64_t s = 0; s < m; s++) {
         char *x = r->out + (size_t)(s0 + s) * xb;
@@ -332,7 +317,7 @@ static int conv_batched(tg_ctx *c, int kind, conv_run *r, int nt, bool big) {
         gather_planes(r, r->b + (size_t)(s0 + s) * yb, g->cout, buf, ld, s);
       });
       for (int64_t gr = 0; gr < g->groups; gr++)
-        gemm(r->dt, false, true, r->cog, r->ck, ld, buf + (size_t)(gr * r->cog * ld) * es, ld,
+        gemm(gnt, r->dt, false, true, r->cog, r->ck, ld, buf + (size_t)(gr * r->cog * ld) * es, ld,
              col + (size_t)(gr * r->ck * ld) * es, ld, 1.0, r->out + (size_t)(gr * r->cog * r->ck) * es, r->ck);
     }
   }
@@ -379,8 +364,7 @@ int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const t
     char *buf = total ? tg_cpu_alloc(c, total) : NULL;
     if (total && !buf) return tg_err(c, "out of memory");
     if (dwsz) memset(buf, 0, total);
-    blas_threads(1);
-    r.nt_inner = 1;
+    r.nt_inner = 1; /* inside this team: serial GEMMs and im2col */
 #pragma omp parallel num_threads(nt)
     {
       int t = omp_get_thread_num();
@@ -407,7 +391,6 @@ int tg_cpu_conv(tg_ctx *c, int kind, tg_tensor *out, const tg_tensor *a, const t
   }
   /* one thread per sample loop: threaded GEMMs, im2col split by channel (big work only) */
   r.nt_inner = big ? c->num_threads : 1;
-  if (big) blas_threads(r.nt_inner);
   char *col = colsz ? tg_cpu_alloc(c, colsz) : NULL;
   if (colsz && !col) return tg_err(c, "out of memory");
   for (int64_t s = 0; s < nsamp; s++) {

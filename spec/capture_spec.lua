@@ -7,15 +7,7 @@ local tg = require "tgrad"
 local nn, F = tg.nn, tg.nn.functional
 
 -- bit-for-bit equality of two tensors (values read outside any capture)
-local function same(a, b)
-  assert.are.same(a.shape, b.shape)
-  local x, y = a:_flat(), b:_flat()
-  for i = 1, #x do
-    if x[i] ~= y[i] and not (x[i] ~= x[i] and y[i] ~= y[i]) then
-      error(("element %d differs: %.17g vs %.17g"):format(i, x[i], y[i]), 2)
-    end
-  end
-end
+local function same(a, b) require("support.helpers").assert_same_bits(a, b, true) end
 
 local function same_params(m1, m2)
   local p1, p2 = m1:parameters(), m2:parameters()

@@ -10,16 +10,7 @@
 local tg = require "tgrad"
 local nn, F = tg.nn, tg.nn.functional
 
-local function same(a, b)
-  assert.are.same(a.shape, b.shape)
-  assert.are.equal(a.dtype, b.dtype)
-  local x, y = a:_flat(), b:_flat()
-  for i = 1, #x do
-    if x[i] ~= y[i] and not (x[i] ~= x[i] and y[i] ~= y[i]) then
-      error(("element %d differs: %.17g vs %.17g"):format(i, x[i], y[i]), 2)
-    end
-  end
-end
+local same = require("support.helpers").assert_same_bits
 
 local function names(fn)
   local out = {}

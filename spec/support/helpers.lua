@@ -35,6 +35,18 @@ function M.errors(pattern, fn, ...)
 end
 
 -- a float64 tensor from a list; requires grad unless rg is false
+-- bit-for-bit equality of two tensors: shape, and each element (nan equals nan); dtype too unless any_dtype
+function M.assert_same_bits(a, b, any_dtype)
+  luassert.are.same(a.shape, b.shape)
+  if not any_dtype then luassert.are.equal(a.dtype, b.dtype) end
+  local x, y = a:_flat(), b:_flat()
+  for i = 1, #x do
+    if x[i] ~= y[i] and not (x[i] ~= x[i] and y[i] ~= y[i]) then
+      error(("element %d differs: %.17g vs %.17g"):format(i, x[i], y[i]), 2)
+    end
+  end
+end
+
 function M.d64(list, rg) return tg.tensor(list, {dtype = tg.float64, requires_grad = rg ~= false}) end
 
 return M

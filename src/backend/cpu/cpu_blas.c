@@ -28,14 +28,12 @@ static bool blas_layout(int64_t r, int64_t k, int64_t sr, int64_t sk, bool *tran
   }
 NAIVE_MM(int64_t)
 
-/* OpenBLAS follows tg.set_num_threads. Its thread count is process-wide (one
- * setting shared by every lua_State in the process), so it is set before
- * each gemm from the calling state's ctx->num_threads, and only when it
- * differs (read back from OpenBLAS itself). States in other threads may ask
- * for other counts: setting the count while another thread is inside a gemm
- * crashes OpenBLAS, so "set the count + gemm" is one critical section under
- * a process-wide mutex (the one piece of process-wide mutable state in
- * tgrad; gemms of different states take turns, each with its own count). */
+/* OpenBLAS's thread count is process-wide (one setting shared by every
+ * lua_State in the process), and setting it while another thread is inside a
+ * gemm crashes OpenBLAS. tgrad sets it to 1 once, under a process-wide mutex
+ * (the one piece of process-wide mutable state in tgrad), and never changes
+ * it again: its own OpenMP threads split the products (tg_cpu_gemm), so GEMMs
+ * of different states may run at the same time. */
 static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void blas_threads(int nt) {
@@ -92,33 +90,11 @@ static int mm2d(tg_ctx *c, tg_dtype dt, int64_t m, int64_t n, int64_t k, char *a
   if (!blas_layout(m, k, sa0, sa1, &ta, &lda) || !blas_layout(k, n, sb0, sb1, &tb, &ldb))
     return 1; /* caller makes the operands contiguous */
   if (m == 0 || n == 0) return 0;
-  enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   /* One thread pool: the product is split across tgrad's OpenMP threads, each calling the BLAS
    * on one thread. OpenBLAS's own pthread pool and OpenMP's spin-waiting workers, used one after
    * the other, fought for the cores: at 2 threads on 2 cores an MLP step ran 4x slower than at 1. */
-  int nt = m * n * k < TG_BLAS_THREADED_MNK || m * n * k < TG_SPLIT_MNK ? 1 : c->num_threads;
-  bool split_m = m >= n;
-  int64_t len = split_m ? m : n;
-  if (nt > len) nt = (int)len;
-  size_t es = tg_dtype_size(dt);
-  pthread_mutex_lock(&blas_lock);
-  blas_threads(1);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (int t = 0; t < nt; t++) {
-    int64_t lo = len * t / nt, hi = len * (t + 1) / nt;
-    int64_t mm = split_m ? hi - lo : m, nn = split_m ? n : hi - lo;
-    char *at = a + (split_m ? lo * sa0 : 0) * (int64_t)es, *bt = b + (split_m ? 0 : lo * sb1) * (int64_t)es;
-    char *ot = o + (split_m ? lo * n : lo) * (int64_t)es;
-    if (mm > 0 && nn > 0) {
-      if (dt == TG_FLOAT32)
-        cblas_sgemm(CblasRowMajor, TA, TB, (int)mm, (int)nn, (int)k, 1.0f, (float *)at, (int)lda, (float *)bt,
-                    (int)ldb, 0.0f, (float *)ot, (int)n);
-      else
-        cblas_dgemm(CblasRowMajor, TA, TB, (int)mm, (int)nn, (int)k, 1.0, (double *)at, (int)lda, (double *)bt,
-                    (int)ldb, 0.0, (double *)ot, (int)n);
-    }
-  }
-  pthread_mutex_unlock(&blas_lock);
+  int nt = m * n * k < TG_BLAS_THREADED_MNK ? 1 : c->num_threads; /* tg_cpu_gemm keeps small ones serial too */
+  tg_cpu_gemm(nt, dt, ta, tb, m, n, k, a, lda, b, ldb, 0.0, o, n);
   return 0;
 }
 

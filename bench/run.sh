@@ -2,7 +2,7 @@
 # Runs the tgrad benchmarks next to PyTorch and the C references and prints
 # one table of ratios.  Usage: bench/run.sh [workload ...]   (or: make bench)
 # Env: BENCH_PYTHON (python with torch to compare with), TG_THREADS (default 1, both sides), BENCH_ROUNDS (default 1; the table
-# takes the median over rounds), BENCH_TIMEOUT (seconds per script, 900),
+# takes the median over rounds, or each side's best round with BENCH_AGG=best), BENCH_TIMEOUT (seconds per script, 900),
 # BENCH_THREADS (default "$TG_THREADS 2": every workload runs again with TG_THREADS set to each
 # further count, both sides, and the table gets a t/torch column per count; "1" for one column).
 set -u
@@ -80,5 +80,6 @@ echo
 echo "tgrad benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(getconf _NPROCESSORS_ONLN) cpus"
 echo "threads: TG_THREADS=$TG_THREADS (tgrad set_num_threads, torch.set_num_threads)," \
      "OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS, OMP_NUM_THREADS=$OMP_NUM_THREADS; extra columns: ${THREADS#$TG_THREADS}"
+[ "$ROUNDS" -gt 1 ] && echo "rounds: $ROUNDS, tgrad and torch alternating; each cell is the ${BENCH_AGG:-median} of its rounds"
 echo "peer: torch $TORCH_VERSION (${PY:-no python3 with torch found}); C: cblas_sgemm (OpenBLAS), STREAM-like loops"
 lua5.4 $B/report.lua "$RES"

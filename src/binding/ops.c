@@ -39,8 +39,10 @@ static tg_tensor *wrapped_arg(lua_State *L, tg_ctx *c, int idx, const char *fnam
 /* f(a, b [, {alpha = x}]): a and b tensors or Lua numbers (not both numbers);
  * alpha only for add and sub (a + alpha b, as torch.add) */
 static int binary_fn(lua_State *L, tg_op op) {
-  if (lua_type(L, 3) == LUA_TTABLE) { int r = tgL_out_binary(L, op); if (r >= 0) return r; } /* mem: {out = t} */
+  int t3 = lua_type(L, 3);
+  if (t3 == LUA_TTABLE) { int r = tgL_out_binary(L, op); if (r >= 0) return r; } /* mem: {out = t} */
   CTX;
+  if (t3 == LUA_TNONE) { int r = tgL_binary_number_fast(L, c, op); if (r) return r; } /* perop2: t op number */
   const char *fname = tg_op_infos[op].name;
   tg_tensor **ba = tgL_testbox_c(L, c, 1), **bb = tgL_testbox_c(L, c, 2);
   if (!ba && !bb)

@@ -1,0 +1,25 @@
+/* binary_fast.c (binding, perop2): a tensor and a Lua number without options
+ * (t * 2.5, 1 - t, tg.div(t, 3)) straight to tg_binary_number_fast: no 0-d
+ * wrapped tensor is made. Anything it does not take (a boolean, a freed
+ * tensor, an op that records a graph, ...) goes on to binary_fn's general
+ * path, which raises the usual errors. */
+#include "binding.h"
+#include "../ops/binary_fast.h"
+
+int tgL_binary_number_fast(lua_State *L, tg_ctx *c, tg_op op) {
+  int ni;
+  if (lua_type(L, 2) == LUA_TNUMBER) ni = 2;
+  else if (lua_type(L, 1) == LUA_TNUMBER) ni = 1;
+  else return 0;
+  tg_tensor **bt = tgL_testbox_c(L, c, 3 - ni);
+  if (!bt || !*bt) return 0;
+  int kind = lua_isinteger(L, ni) ? TG_NUM_INT : TG_NUM_FLOAT;
+  double v = kind == TG_NUM_FLOAT ? lua_tonumber(L, ni) : 0;
+  int64_t iv = kind == TG_NUM_INT ? (int64_t)lua_tointeger(L, ni) : 0;
+  tg_tensor **box = tgL_newbox_c(L, c);
+  int r = tg_binary_number_fast(c, op, *bt, kind, v, iv, ni == 1, box);
+  if (r > 0) return 1;
+  if (r < 0) return tgL_raise(L, c);
+  lua_pop(L, 1); /* the unused box (holds NULL) */
+  return 0;
+}

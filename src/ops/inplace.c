@@ -387,16 +387,16 @@ int tg_binary_(tg_ctx *c, tg_op op, tg_tensor *self, tg_tensor *other, double al
     tg_tensor_unref(o);
     if (!(o = t)) return -1;
   }
+  int fast = tg_binary_inplace_fast(c, op, self, o); /* perop2: one shape and dtype, contiguous */
+  if (fast) {
+    tg_tensor_unref(o);
+    if (fast < 0) return -1;
+    tg_bump_version(self);
+    return 0;
+  }
   if (!recording(c, self, o) && tg_op_infos[op].kind == TG_KIND_ARITH && tg_result_type(self, o) == self->dtype &&
       !(op == TG_OP_DIV && !tg_is_float(self->dtype)) && tg_backend_of(self) == tg_backend_of(o) &&
       tg_backend_of(self)->supports(TG_K_BINARY, op, self->dtype)) {
-    int fast = tg_binary_inplace_fast(c, op, self, o); /* perop2: one shape and dtype, contiguous */
-    if (fast) {
-      tg_tensor_unref(o);
-      if (fast < 0) return -1;
-      tg_bump_version(self);
-      return 0;
-    }
     /* the kernel reads a[i], b[i] before writing out[i]: safe with out == a */
     tg_tensor ov, *hold;
     int nd;

@@ -57,11 +57,26 @@ static bool same_layout(const tg_tensor *a, const tg_tensor *b) {
          tg_is_contiguous(a) && tg_is_contiguous(b);
 }
 
+/* the shapes are equal once leading size-1 dims are dropped ((1, 32) and (32): a
+ * row and a bias): broadcasting then pairs the elements in memory order */
+static bool same_but_leading_ones(const tg_tensor *a, const tg_tensor *b) {
+  const tg_tensor *l = a->ndim >= b->ndim ? a : b, *s = l == a ? b : a;
+  int k = l->ndim - s->ndim;
+  for (int d = 0; d < k; d++)
+    if (l->size[d] != 1) return false;
+  for (int d = 0; d < s->ndim; d++)
+    if (l->size[k + d] != s->size[d]) return false;
+  return true;
+}
+
 int tg_binary_same_fast(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b, tg_tensor **out) {
-  if (!op_ok(op, a->dtype) || !same_layout(a, b)) return 0;
+  if (!op_ok(op, a->dtype) || a->dtype != b->dtype || a->wrapped_number || b->wrapped_number ||
+      !same_but_leading_ones(a, b) || !tg_is_contiguous(a) || !tg_is_contiguous(b))
+    return 0;
   const tg_backend *be = flat_backend(c, a);
   if (!be || tg_backend_of(b) != be) return 0;
-  tg_tensor *r = tg_tensor_empty_on(c, be, a->dtype, a->ndim, a->size);
+  const tg_tensor *l = a->ndim >= b->ndim ? a : b; /* the broadcast shape */
+  tg_tensor *r = tg_tensor_empty_on(c, be, a->dtype, l->ndim, l->size);
   if (!r) return -1;
   int64_t n = tg_numel(r);
   if (n && be->binary_flat(c, op, a->dtype, n, tg_data(r), tg_data(a), tg_data(b), 0) < 0) {

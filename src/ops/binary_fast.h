@@ -17,7 +17,8 @@ enum { TG_NUM_FLOAT, TG_NUM_INT };
  * v is the value of a float number, iv of an integer one */
 int tg_binary_number_fast(tg_ctx *c, tg_op op, tg_tensor *t, int kind, double v, int64_t iv, bool num_first,
                           tg_tensor **out);
-/* *out = a op b, a and b of one shape and dtype, contiguous: the raw result (tg_binary records the graph) */
+/* *out = a op b, a and b of one dtype, contiguous, of one shape but for leading size-1 dims: the raw
+ * result (tg_binary records the graph) */
 int tg_binary_same_fast(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b, tg_tensor **out);
 /* self op= o in place, same conditions (self already checked writable by tg_check_inplace) */
 int tg_binary_inplace_fast(tg_ctx *c, tg_op op, tg_tensor *self, tg_tensor *o);

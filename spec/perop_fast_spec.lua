@@ -296,3 +296,31 @@ describe("perop2: in place", function()
     assert.are.equal("AddBackward0", r.grad_fn.name)
   end)
 end)
+
+describe("perop2: small products with a transposed right operand", function()
+  -- B = S^T with S contiguous (a linear layer's input gradient g @ W^T) is packed by register
+  -- transposes: the product has the bits of the one with B made contiguous first
+  for _, dt in ipairs({"float32", "float64"}) do
+    it(dt .. ": edges of every size around the 8x8 / 4x4 blocks", function()
+      for _, m in ipairs({1, 2, 5}) do
+        for _, k in ipairs({1, 3, 4, 7, 8, 9, 16, 17, 32, 33}) do
+          for _, n in ipairs({1, 2, 4, 5, 8, 11, 16, 32, 37}) do
+            local a = tg.randn(m, k, {dtype = tg[dt]})
+            local S = tg.randn(n, k, {dtype = tg[dt]})
+            same(a:matmul(S:t():contiguous()), a:matmul(S:t()))
+          end
+        end
+      end
+    end)
+  end
+
+  it("a slice of a wider matrix (row stride past k) and the gradient of a layer", function()
+    local big = tg.randn(24, 40)
+    local S = big:narrow(2, 3, 19) -- rows of 19 inside rows of 40
+    local a = tg.randn(3, 19)
+    same(a:matmul(S:t():contiguous()), a:matmul(S:t()))
+    local W = tg.randn(32, 32, {dtype = tg.float64, requires_grad = true})
+    local x = tg.randn(1, 32, {dtype = tg.float64, requires_grad = true})
+    assert.is_true(tg.autograd.gradcheck(function(p, q) return p:matmul(q:t()) end, {x, W}))
+  end)
+end)

@@ -324,3 +324,24 @@ describe("perop2: small products with a transposed right operand", function()
     assert.is_true(tg.autograd.gradcheck(function(p, q) return p:matmul(q:t()) end, {x, W}))
   end)
 end)
+
+describe("perop2: large operands split across threads", function()
+  it("the same bits with 1 and 2 threads, fast and general paths", function()
+    local before = tg.get_num_threads and tg.get_num_threads() or 1
+    local x = tg.randn(300, 140) -- 42000 elements: past the serial grain
+    local y = tg.randn(300, 140)
+    local w = x:clone()
+    local r = {}
+    for _, nt in ipairs({1, 2}) do
+      tg.set_num_threads(nt)
+      r[nt] = {x * 0.37, 1.5 - x, x + y, x / y, tg.mul(x, 0.37, {}), x + y:t():contiguous():t()}
+      local w2 = w:clone()
+      w2:mul_(y)
+      r[nt][7] = w2
+    end
+    tg.set_num_threads(before)
+    for i = 1, 7 do same(r[1][i], r[2][i]) end
+    same(r[1][5], r[1][1])
+    same(r[1][6], r[1][3])
+  end)
+end)

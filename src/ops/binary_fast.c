@@ -40,9 +40,9 @@ int tg_binary_number_fast(tg_ctx *c, tg_op op, tg_tensor *t, int kind, double v,
   if (dt == TG_FLOAT32) s.f32 = kind == TG_NUM_INT ? (float)iv : (float)v;
   else if (dt == TG_FLOAT64) s.f64 = kind == TG_NUM_INT ? (double)iv : v;
   else s.i64 = iv;
+  int64_t n = tg_numel(t);
   tg_tensor *r = tg_tensor_empty_on(c, be, dt, t->ndim, t->size);
   if (!r) return -1;
-  int64_t n = tg_numel(r);
   if (n && be->binary_flat(c, op, dt, n, tg_data(r), num_first ? (void *)&s : tg_data(t),
                            num_first ? tg_data(t) : (void *)&s, num_first ? 1 : 2) < 0) {
     tg_tensor_unref(r);
@@ -76,9 +76,9 @@ int tg_binary_same_fast(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b, tg_tens
   const tg_backend *be = flat_backend(c, a);
   if (!be || tg_backend_of(b) != be) return 0;
   const tg_tensor *l = a->ndim >= b->ndim ? a : b; /* the broadcast shape */
+  int64_t n = tg_numel(l);
   tg_tensor *r = tg_tensor_empty_on(c, be, a->dtype, l->ndim, l->size);
   if (!r) return -1;
-  int64_t n = tg_numel(r);
   if (n && be->binary_flat(c, op, a->dtype, n, tg_data(r), tg_data(a), tg_data(b), 0) < 0) {
     tg_tensor_unref(r);
     return -1;

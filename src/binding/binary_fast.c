@@ -14,12 +14,12 @@ int tgL_binary_number_fast(lua_State *L, tg_ctx *c, tg_op op) {
   tg_tensor **bt = tgL_testbox_c(L, c, 3 - ni);
   if (!bt || !*bt) return 0;
   int kind = lua_isinteger(L, ni) ? TG_NUM_INT : TG_NUM_FLOAT;
+  if (!tg_binary_number_fast_ok(c, op, *bt, kind)) return 0; /* no box made for nothing */
   double v = kind == TG_NUM_FLOAT ? lua_tonumber(L, ni) : 0;
   int64_t iv = kind == TG_NUM_INT ? (int64_t)lua_tointeger(L, ni) : 0;
-  tg_tensor **box = tgL_newbox_c(L, c);
+  tg_tensor **box = tgL_newbox_c(L, c); /* first: the result is never left without an owner */
   int r = tg_binary_number_fast(c, op, *bt, kind, v, iv, ni == 1, box);
-  if (r > 0) return 1;
   if (r < 0) return tgL_raise(L, c);
-  lua_pop(L, 1); /* the unused box (holds NULL) */
-  return 0;
+  if (r == 0) lua_pop(L, 1); /* a finalizer run by the box's collector step changed the answer */
+  return r;
 }

@@ -28,14 +28,19 @@ static bool needs_graph(tg_ctx *c, tg_tensor *a, tg_tensor *b) {
   return tg_any_requires_grad(c, b ? 2 : 1, ts);
 }
 
-int tg_binary_number_fast(tg_ctx *c, tg_op op, tg_tensor *t, int kind, double v, int64_t iv, bool num_first,
-                          tg_tensor **out) {
+bool tg_binary_number_fast_ok(tg_ctx *c, tg_op op, tg_tensor *t, int kind) {
   tg_dtype dt = t->dtype;
   /* a float tensor keeps its dtype with any number; an int64 one with an integer (PyTorch's
    * wrapped-number rule); the rest (int * float -> float32, bools) is the general path's */
-  if (!op_ok(op, dt) || (dt == TG_INT64 && kind != TG_NUM_INT)) return 0;
-  const tg_backend *be = flat_backend(c, t);
-  if (!be || !tg_is_contiguous(t) || needs_graph(c, t, NULL)) return 0;
+  if (!op_ok(op, dt) || (dt == TG_INT64 && kind != TG_NUM_INT)) return false;
+  return flat_backend(c, t) && tg_is_contiguous(t) && !needs_graph(c, t, NULL);
+}
+
+int tg_binary_number_fast(tg_ctx *c, tg_op op, tg_tensor *t, int kind, double v, int64_t iv, bool num_first,
+                          tg_tensor **out) {
+  if (!tg_binary_number_fast_ok(c, op, t, kind)) return 0;
+  tg_dtype dt = t->dtype;
+  const tg_backend *be = tg_backend_of(t);
   union { float f32; double f64; int64_t i64; } s; /* the 0-d wrapped tensor's value cast to dt */
   if (dt == TG_FLOAT32) s.f32 = kind == TG_NUM_INT ? (float)iv : (float)v;
   else if (dt == TG_FLOAT64) s.f64 = kind == TG_NUM_INT ? (double)iv : v;

@@ -13,6 +13,8 @@
 /* the kind of a Lua number operand */
 enum { TG_NUM_FLOAT, TG_NUM_INT };
 
+/* whether tg_binary_number_fast takes t op number (nothing allocated: a caller may make the result's box first) */
+bool tg_binary_number_fast_ok(tg_ctx *c, tg_op op, tg_tensor *t, int kind);
 /* *out = t op v (num_first: v op t), v a wrapped number (PyTorch's Python-scalar promotion):
  * v is the value of a float number, iv of an integer one */
 int tg_binary_number_fast(tg_ctx *c, tg_op op, tg_tensor *t, int kind, double v, int64_t iv, bool num_first,

@@ -69,7 +69,7 @@ describe("perop2: tensor op Lua number", function()
   it("int64 tensor with an integer: int64, exact past 2^53", function()
     local x = tg.tensor({9007199254740993, -(2 ^ 60 | 0), 7, 0, -1, 123456789012345}, {dtype = tg.int64})
     for _, op in ipairs({"add", "sub", "mul"}) do
-      for _, v in ipairs({1, -3, 0, 2, 1000003}) do
+      for _, v in ipairs(op == "mul" and {1, -3, 0, 2} or {1, -3, 0, 2, 1000003}) do -- no int64 overflow
         same(tg[op](x, v, {}), tg[op](x, v))
         same(tg[op](v, x, {}), tg[op](v, x))
         same(tg[op](x, tg.tensor(v, {dtype = tg.int64})), META[op](x, v))

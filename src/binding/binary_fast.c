@@ -6,13 +6,9 @@
 #include "binding.h"
 #include "../ops/binary_fast.h"
 
-int tgL_binary_number_fast(lua_State *L, tg_ctx *c, tg_op op) {
-  int ni;
-  if (lua_type(L, 2) == LUA_TNUMBER) ni = 2;
-  else if (lua_type(L, 1) == LUA_TNUMBER) ni = 1;
-  else return 0;
-  tg_tensor **bt = tgL_testbox_c(L, c, 3 - ni);
-  if (!bt || !*bt) return 0;
+int tgL_binary_number_fast(lua_State *L, tg_ctx *c, tg_op op, int ti, tg_tensor **bt) {
+  int ni = 3 - ti;
+  if (lua_type(L, ni) != LUA_TNUMBER || !*bt) return 0;
   int kind = lua_isinteger(L, ni) ? TG_NUM_INT : TG_NUM_FLOAT;
   if (!tg_binary_number_fast_ok(c, op, *bt, kind)) return 0; /* no box made for nothing */
   double v = kind == TG_NUM_FLOAT ? lua_tonumber(L, ni) : 0;

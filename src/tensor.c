@@ -8,11 +8,6 @@
 #include "tg.h"
 
 /* ------------------------------------------------------------------ dtype */
-size_t tg_dtype_size(tg_dtype d) {
-  static const size_t sz[TG_NDTYPES] = {4, 8, 8, 1};
-  return sz[d];
-}
-
 const char *tg_dtype_name(tg_dtype d) {
   static const char *names[TG_NDTYPES] = {"float32", "float64", "int64", "bool"};
   return names[d];

@@ -189,7 +189,9 @@ double tg_rng_uniform(tg_rng *r);  /* [0, 1) */
 double tg_rng_normal(tg_rng *r);
 
 /* ------------------------------------------------------------------ dtype */
-size_t tg_dtype_size(tg_dtype d);
+static inline size_t tg_dtype_size(tg_dtype d) { /* perop2: inline (every tg_data) */
+  return (size_t)((0x1884u >> (4 * (unsigned)d)) & 0xf); /* float32 4, float64 8, int64 8, bool 1 */
+}
 const char *tg_dtype_name(tg_dtype d); /* "float32" ... */
 const char *tg_torch_dtype_name(tg_dtype d); /* PyTorch's scalar type names, "Float" ..., for its messages */
 static inline bool tg_is_float(tg_dtype d) { return d == TG_FLOAT32 || d == TG_FLOAT64; }

@@ -66,6 +66,7 @@ static entry *map_insert(task *t, tg_node *n, bool *fresh) {
   e->buf = n->n_out <= 2 ? e->small_buf : calloc((size_t)n->n_out, sizeof *e->buf);
   if (!e->buf) return tg_errp(t->c, "out of memory");
   e->node = n;
+  e->needed = t->o->n_inputs == 0; /* perop2: what mark_needed's first pass sets */
   t->count++;
   *fresh = true;
   return e;
@@ -186,7 +187,10 @@ static bool expandable_to(const tg_meta *m, const tg_tensor *g) {
 }
 
 static bool meta_same_shape(const tg_meta *m, const tg_tensor *g) {
-  return g->ndim == m->ndim && !memcmp(g->size, m->size, sizeof(int64_t) * (size_t)m->ndim);
+  if (g->ndim != m->ndim) return false;
+  for (int d = 0; d < m->ndim; d++) /* perop2: a loop, not a memcmp call, for a few dims */
+    if (g->size[d] != m->size[d]) return false;
+  return true;
 }
 
 /* PyTorch's validate_outputs: *slot (a gradient for something of metadata m) is
@@ -401,8 +405,8 @@ static int cmp_seq(const void *a, const void *b) {
 /* with inputs given, only nodes on a path to a capture target run */
 static int mark_needed(task *t) {
   tg_backward_opts *o = t->o;
-  for (size_t i = 0; i < t->cap; i++) t->map[i].needed = t->map[i].node && o->n_inputs == 0;
-  if (o->n_inputs == 0) return 0;
+  if (o->n_inputs == 0) return 0; /* every node: map_insert set needed */
+  for (size_t i = 0; i < t->cap; i++) t->map[i].needed = false;
   entry **order = malloc(sizeof *order * (t->count ? t->count : 1));
   if (!order) return tg_err(t->c, "out of memory");
   size_t k = 0;

@@ -184,6 +184,11 @@ struct tg_backend {
    * and the saved x (the output for relu/sigmoid/tanh and the is_result forms), one pass.
    * out contiguous, x and g any strides (g may be expanded), one float dtype; p: the op's params */
   int (*activation)(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const tg_tensor *g, const double *p);
+  /* ---- perop2 (src/ops/binary_fast.c): out = op(a, b) over n elements of dt (the result and compute
+   * dtype), no broadcasting: out, a and b contiguous with n elements, except the one named by
+   * scalar_pos (1: a, 2: b, 0: none), a single element read for every position. out may be a or b. */
+  int (*binary_flat)(tg_ctx *c, tg_op op, tg_dtype dt, int64_t n, void *out, const void *a, const void *b,
+                     int scalar_pos);
 };
 
 /* reduction kinds for the reduce slot (helper reduce) */

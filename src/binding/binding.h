@@ -151,4 +151,8 @@ void tgL_register_activation(lua_State *L, int ctxi, int module, int methods); /
 void tgL_register_capture(lua_State *L, int ctxi, int module);
 int tgL_capture_refuse(lua_State *L, const char *what);
 
+/* perop2 (binary_fast.c): f(t, number) / f(number, t) for an arithmetic op without options, the tensor's
+ * box at ti: pushes the result and returns 1 when the fast path took it, 0 (nothing pushed) otherwise */
+int tgL_binary_number_fast(lua_State *L, tg_ctx *c, tg_op op, int ti, tg_tensor **bt); /* bt: the box at ti */
+
 #endif

@@ -17,6 +17,14 @@ static int unary_ip(lua_State *L, tg_op op) {
 static int binary_ip(lua_State *L, tg_op op) {
   tg_ctx *c = tgL_ctx(L);
   tg_tensor *t = tgL_check(L, 1);
+  if (lua_type(L, 3) == LUA_TNONE) { /* perop2: t:add_(u), no options: one box check of u */
+    tg_tensor **bo = tgL_testbox_c(L, c, 2);
+    if (bo && *bo) {
+      if (tg_binary_(c, op, t, *bo, 1.0) < 0) return tgL_raise(L, c);
+      lua_settop(L, 1);
+      return 1;
+    }
+  }
   int opts = 0;
   if (lua_istable(L, 3)) { /* the name for the message is only built when there are options */
     char fname[32];

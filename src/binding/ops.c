@@ -39,10 +39,15 @@ static tg_tensor *wrapped_arg(lua_State *L, tg_ctx *c, int idx, const char *fnam
 /* f(a, b [, {alpha = x}]): a and b tensors or Lua numbers (not both numbers);
  * alpha only for add and sub (a + alpha b, as torch.add) */
 static int binary_fn(lua_State *L, tg_op op) {
-  if (lua_type(L, 3) == LUA_TTABLE) { int r = tgL_out_binary(L, op); if (r >= 0) return r; } /* mem: {out = t} */
+  int t3 = lua_type(L, 3);
+  if (t3 == LUA_TTABLE) { int r = tgL_out_binary(L, op); if (r >= 0) return r; } /* mem: {out = t} */
   CTX;
   const char *fname = tg_op_infos[op].name;
   tg_tensor **ba = tgL_testbox_c(L, c, 1), **bb = tgL_testbox_c(L, c, 2);
+  if (t3 == LUA_TNONE && !ba != !bb) { /* perop2: t op number, number op t */
+    int r = tgL_binary_number_fast(L, c, op, ba ? 1 : 2, ba ? ba : bb);
+    if (r) return r;
+  }
   if (!ba && !bb)
     return luaL_error(L, "bad argument #1 to '%s': expected Tensor but got %s", fname, luaL_typename(L, 1));
   double alpha = 1;

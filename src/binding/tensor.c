@@ -16,7 +16,9 @@ static tg_tensor **check_box(lua_State *L, int idx) {
 
 /* __gc and __close share one release, safe to call twice (rule 10) */
 static int t_release(lua_State *L) {
-  tg_tensor **box = check_box(L, 1);
+  /* perop2: upvalue 1 is the context (as t_index): the box checked without looking it up */
+  tg_tensor **box = tgL_testbox_c(L, (tg_ctx *)lua_touserdata(L, lua_upvalueindex(1)), 1);
+  if (!box) box = check_box(L, 1); /* raises */
   tg_tensor_unref(*box);
   *box = NULL;
   return 0;

@@ -6,6 +6,7 @@
 
 #include "../backend/backend.h"
 #include "../tg.h"
+#include "binary_fast.h" /* perop2 */
 
 const tg_op_info tg_op_infos[TG_OP_COUNT] = {
 #define TG_UNARY(E, name, gname, int_ok) [TG_OP_##E] = {#name, #gname, TG_KIND_UNARY, int_ok},
@@ -461,6 +462,9 @@ static tg_tensor *binary_raw_dt(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b,
 }
 
 static tg_tensor *binary_raw(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
+  tg_tensor *r = NULL; /* perop2: one shape and dtype, contiguous */
+  int fast = tg_binary_same_fast(c, op, a, b, &r);
+  if (fast) return fast > 0 ? r : NULL;
   tg_dtype dt;
   if (binary_compute_dtype(c, op, a, b, &dt) < 0) return NULL;
   return binary_raw_dt(c, op, a, b, dt);
@@ -506,10 +510,13 @@ tg_tensor *tg_binary(tg_ctx *c, tg_op op, tg_tensor *a, tg_tensor *b) {
 }
 
 tg_tensor *tg_binary_scalar(tg_ctx *c, tg_op op, tg_tensor *a, double s, bool s_is_int, bool scalar_first) {
+  tg_tensor *r = NULL; /* perop2: no wrapped tensor when no graph is recorded */
+  int fast = tg_binary_number_fast(c, op, a, s_is_int ? TG_NUM_INT : TG_NUM_FLOAT, s, (int64_t)s, scalar_first, &r);
+  if (fast) return fast > 0 ? r : NULL;
   tg_tensor *st = tg_tensor_scalar(c, s_is_int ? TG_INT64 : TG_FLOAT64, s);
   if (!st) return NULL;
   st->wrapped_number = true;
-  tg_tensor *r = scalar_first ? tg_binary(c, op, st, a) : tg_binary(c, op, a, st);
+  r = scalar_first ? tg_binary(c, op, st, a) : tg_binary(c, op, a, st);
   tg_tensor_unref(st);
   return r;
 }

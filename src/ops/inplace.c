@@ -14,6 +14,7 @@
 
 #include "../backend/backend.h"
 #include "../tg.h"
+#include "binary_fast.h" /* perop2 */
 
 static const char *MSG_LEAF = "a leaf Variable that requires grad is being used in an in-place operation.";
 
@@ -385,6 +386,13 @@ int tg_binary_(tg_ctx *c, tg_op op, tg_tensor *self, tg_tensor *other, double al
     tg_tensor *t = tg_binary_scalar(c, TG_OP_MUL, other, alpha, alpha == (double)(int64_t)alpha, false);
     tg_tensor_unref(o);
     if (!(o = t)) return -1;
+  }
+  int fast = tg_binary_inplace_fast(c, op, self, o); /* perop2: one shape and dtype, contiguous */
+  if (fast) {
+    tg_tensor_unref(o);
+    if (fast < 0) return -1;
+    tg_bump_version(self);
+    return 0;
   }
   if (!recording(c, self, o) && tg_op_infos[op].kind == TG_KIND_ARITH && tg_result_type(self, o) == self->dtype &&
       !(op == TG_OP_DIV && !tg_is_float(self->dtype)) && tg_backend_of(self) == tg_backend_of(o) &&

@@ -57,6 +57,10 @@ int tg_cpu_fill(tg_ctx *c, tg_tensor *t, double v);
 int tg_cpu_unary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x);
 int tg_cpu_unary_p(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *x, const double *params);
 int tg_cpu_binary(tg_ctx *c, tg_op op, tg_tensor *out, const tg_tensor *a, const tg_tensor *b);
+/* perop2: the binary kernels' inner loop (NULL: none for op/dt), and the backend's binary_flat slot */
+tg_loop_fn tg_cpu_binary_loop(tg_op op, tg_dtype dt);
+int tg_cpu_binary_flat(tg_ctx *c, tg_op op, tg_dtype dt, int64_t n, void *out, const void *a, const void *b,
+                       int scalar_pos);
 int tg_cpu_sum(tg_ctx *c, tg_tensor *out, const tg_tensor *x, const bool *reduce);
 int tg_cpu_mm(tg_ctx *c, tg_tensor *out, const tg_tensor *a, const tg_tensor *b);
 /* reductions, scans, sort, take/put along a dim (cpu_reduce.c; helper: reduce) */

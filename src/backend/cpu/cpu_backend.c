@@ -91,4 +91,5 @@ const tg_backend tg_cpu_backend = {
     .copy_across = cpu_copy_across,
     .ctx_close = tg_cpu_release_cache,
     .activation = tg_cpu_activation, /* act */
+    .binary_flat = tg_cpu_binary_flat, /* perop2 */
 };

@@ -233,6 +233,8 @@ static tg_loop_fn binary_loop(tg_op op, tg_dtype dt) {
   }
 }
 
+tg_loop_fn tg_cpu_binary_loop(tg_op op, tg_dtype dt) { return binary_loop(op, dt); } /* perop2 */
+
 /* sets *(bool *)arg when an int64 element is 0 (run serially) */
 static void any_zero_i64(int64_t n, char **p, const int64_t *s, const void *arg) {
   bool *found = (bool *)(uintptr_t)arg;

@@ -28,6 +28,80 @@
 typedef float vf32 __attribute__((vector_size(32)));
 typedef double vf64 __attribute__((vector_size(32)));
 
+/* perop2: B's rows not contiguous but its columns are (sb0 == 1: B is a transposed
+ * contiguous matrix S = B^T, as W^T in a linear layer's input gradient): pack
+ * (k x n) = S^T by 8 x 8 (float) / 4 x 4 (double) register transposes, the
+ * edges element by element. A copy: the product's bits do not change. */
+typedef int vi32 __attribute__((vector_size(32)));
+typedef long long vi64 __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) void pack_t_f32(const float *b, int64_t sb1, int64_t k, int64_t n,
+                                                              float *pack) {
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+      vf32 r0, r1, r2, r3, r4, r5, r6, r7; /* rows j.. of S, columns p.. */
+      const float *s = b + j * sb1 + p;
+      __builtin_memcpy(&r0, s, 32), __builtin_memcpy(&r1, s + sb1, 32);
+      __builtin_memcpy(&r2, s + 2 * sb1, 32), __builtin_memcpy(&r3, s + 3 * sb1, 32);
+      __builtin_memcpy(&r4, s + 4 * sb1, 32), __builtin_memcpy(&r5, s + 5 * sb1, 32);
+      __builtin_memcpy(&r6, s + 6 * sb1, 32), __builtin_memcpy(&r7, s + 7 * sb1, 32);
+      const vi32 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
+      vf32 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+      vf32 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+      vf32 t4 = __builtin_shuffle(r4, r5, lo), t5 = __builtin_shuffle(r4, r5, hi);
+      vf32 t6 = __builtin_shuffle(r6, r7, lo), t7 = __builtin_shuffle(r6, r7, hi);
+      const vi32 lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+      vf32 u0 = __builtin_shuffle(t0, t2, lo2), u1 = __builtin_shuffle(t0, t2, hi2);
+      vf32 u2 = __builtin_shuffle(t1, t3, lo2), u3 = __builtin_shuffle(t1, t3, hi2);
+      vf32 u4 = __builtin_shuffle(t4, t6, lo2), u5 = __builtin_shuffle(t4, t6, hi2);
+      vf32 u6 = __builtin_shuffle(t5, t7, lo2), u7 = __builtin_shuffle(t5, t7, hi2);
+      const vi32 lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+      vf32 o0 = __builtin_shuffle(u0, u4, lo4), o4 = __builtin_shuffle(u0, u4, hi4);
+      vf32 o1 = __builtin_shuffle(u1, u5, lo4), o5 = __builtin_shuffle(u1, u5, hi4);
+      vf32 o2 = __builtin_shuffle(u2, u6, lo4), o6 = __builtin_shuffle(u2, u6, hi4);
+      vf32 o3 = __builtin_shuffle(u3, u7, lo4), o7 = __builtin_shuffle(u3, u7, hi4);
+      float *d = pack + p * n + j;
+      __builtin_memcpy(d, &o0, 32), __builtin_memcpy(d + n, &o1, 32);
+      __builtin_memcpy(d + 2 * n, &o2, 32), __builtin_memcpy(d + 3 * n, &o3, 32);
+      __builtin_memcpy(d + 4 * n, &o4, 32), __builtin_memcpy(d + 5 * n, &o5, 32);
+      __builtin_memcpy(d + 6 * n, &o6, 32), __builtin_memcpy(d + 7 * n, &o7, 32);
+    }
+    for (; p < k; p++)
+      for (int64_t jj = j; jj < j + 8; jj++) pack[p * n + jj] = b[jj * sb1 + p];
+  }
+  for (; j < n; j++)
+    for (int64_t p = 0; p < k; p++) pack[p * n + j] = b[j * sb1 + p];
+}
+static inline __attribute__((always_inline)) void pack_t_f64(const double *b, int64_t sb1, int64_t k, int64_t n,
+                                                              double *pack) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+      vf64 r0, r1, r2, r3;
+      const double *s = b + j * sb1 + p;
+      __builtin_memcpy(&r0, s, 32), __builtin_memcpy(&r1, s + sb1, 32);
+      __builtin_memcpy(&r2, s + 2 * sb1, 32), __builtin_memcpy(&r3, s + 3 * sb1, 32);
+      const vi64 lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7};
+      vf64 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi); /* r00 r10 r02 r12 | r01 r11 r03 r13 */
+      vf64 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+      const vi64 lo2 = {0, 1, 4, 5}, hi2 = {2, 3, 6, 7};
+      vf64 o0 = __builtin_shuffle(t0, t2, lo2), o2 = __builtin_shuffle(t0, t2, hi2);
+      vf64 o1 = __builtin_shuffle(t1, t3, lo2), o3 = __builtin_shuffle(t1, t3, hi2);
+      double *d = pack + p * n + j;
+      __builtin_memcpy(d, &o0, 32), __builtin_memcpy(d + n, &o1, 32);
+      __builtin_memcpy(d + 2 * n, &o2, 32), __builtin_memcpy(d + 3 * n, &o3, 32);
+    }
+    for (; p < k; p++)
+      for (int64_t jj = j; jj < j + 4; jj++) pack[p * n + jj] = b[jj * sb1 + p];
+  }
+  for (; j < n; j++)
+    for (int64_t p = 0; p < k; p++) pack[p * n + j] = b[j * sb1 + p];
+}
+#define PACK_T_float pack_t_f32
+#define PACK_T_double pack_t_f64
+
 #define GEMM_SMALL(T, V, NAME)                                                                              \
   GEMM_CLONES bool NAME(int64_t m, int64_t n, int64_t k, const T *a, int64_t sa0, int64_t sa1, const T *b,  \
                         int64_t sb0, int64_t sb1, T *o) {                                                  \
@@ -37,8 +111,10 @@ typedef double vf64 __attribute__((vector_size(32)));
     int64_t ldb = sb0;                                                                                     \
     if (sb1 != 1 && n > 1) { /* B's rows are not contiguous: pack them */                                  \
       if (k * n > TG_GEMM_SMALL_PACK) return false;                                                        \
-      for (int64_t p = 0; p < k; p++)                                                                      \
-        for (int64_t j = 0; j < n; j++) pack[p * n + j] = b[p * sb0 + j * sb1];                            \
+      if (sb0 == 1) PACK_T_##T(b, sb1, k, n, pack); /* perop2: columns contiguous */                      \
+      else                                                                                                 \
+        for (int64_t p = 0; p < k; p++)                                                                    \
+          for (int64_t j = 0; j < n; j++) pack[p * n + j] = b[p * sb0 + j * sb1];                          \
       b = pack;                                                                                            \
       ldb = n;                                                                                             \
     }                                                                                                      \

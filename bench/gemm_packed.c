@@ -6,7 +6,14 @@
  *   gcc -O2 -Isrc -o /tmp/gemm_packed bench/gemm_packed.c src/backend/cpu/cpu_gemm_packed.c -O3 -lopenblas -lm && /tmp/gemm_packed
  * "/tmp/gemm_packed '' check" prints only the errors (build with -DTG_GEMM_PACKED_FORCE_EMU16 to check the AVX-512
  * build's 6 x 32 blocking in AVX2 instructions, -DTG_GEMM_PACKED_FORCE_BASE for the SSE2 build).
- * prints: PACKED <name> <m>x<k>@<k>x<n> <packed GF/s> <blas GF/s> <blas time / packed time> <max rel err> */
+ * A/B of two versions of the packed GEMM in one process (the second takes the BLAS's place): build the other
+ * version as tg_gemm_packed_f32_ref, e.g.
+ *   git show HEAD~1:src/backend/cpu/cpu_gemm_packed.c > /tmp/ref.c && gcc -O3 -Isrc/backend/cpu -c /tmp/ref.c
+ *     -Dtg_gemm_packed_f32=tg_gemm_packed_f32_ref -o /tmp/ref.o
+ *   gcc -O2 -Isrc -DGEMM_AB -o /tmp/gemm_ab bench/gemm_packed.c src/backend/cpu/cpu_gemm_packed.c /tmp/ref.o -O3 -lopenblas -lm
+ * (the "blas" columns are then the other version's). GEMM_REPS=<n> sets the number of alternations (15).
+ * prints: PACKED <name> <m>x<k>@<k>x<n> <packed GF/s> <blas GF/s> <blas time / packed time> <max rel err>
+ *   median-pair <the median over the alternations of blas time / packed time: steadier on a busy machine> */
 #include "bench_ref.h"
 #include <math.h>
 #include <string.h>
@@ -15,14 +22,23 @@
 
 typedef struct { const char *name; int m, n, k, ta, tb; } shape;
 
+#ifdef GEMM_AB
+bool tg_gemm_packed_f32_ref(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
+                            int64_t sb0, int64_t sb1, float *o, int64_t ldo);
+#endif
+
 static void run(int tg, const shape *s, const float *a, const float *b, float *c) {
   int m = s->m, n = s->n, k = s->k;
   /* A stored k x m when ta (A = stored^T), B stored n x k when tb */
   if (tg)
     tg_gemm_packed_f32(m, n, k, a, s->ta ? 1 : k, s->ta ? m : 1, b, s->tb ? 1 : n, s->tb ? k : 1, c, n);
   else
+#ifdef GEMM_AB
+    tg_gemm_packed_f32_ref(m, n, k, a, s->ta ? 1 : k, s->ta ? m : 1, b, s->tb ? 1 : n, s->tb ? k : 1, c, n);
+#else
     cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
                 a, s->ta ? m : k, b, s->tb ? k : n, 0.0f, c, n);
+#endif
 }
 
 /* the process's CPU time: time the core gives other processes of a shared machine does not count */
@@ -77,13 +93,18 @@ int main(int argc, char **argv) {
     long iters = (long)(2e-3 / (fl / 80e9)) + 1;
     double bt = 1e30, bb = 1e30;
     time_it(0, s, a, b, c, iters); time_it(1, s, a, b, c, iters);
-    for (int r = 0; r < 15; r++) {
+    int reps = getenv("GEMM_REPS") ? atoi(getenv("GEMM_REPS")) : 15; /* more on a busy machine */
+    double *ratio = malloc(sizeof(double) * (size_t)(reps > 0 ? reps : 1));
+    for (int r = 0; r < reps; r++) {
       double t1 = time_it(1, s, a, b, c, iters), t0 = time_it(0, s, a, b, c, iters);
+      ratio[r] = t0 / t1;
       if (t1 < bt) bt = t1;
       if (t0 < bb) bb = t0;
     }
-    printf("PACKED %-9s %dx%d@%dx%d%s%s %.1f %.1f %.2f %.2g\n", s->name, m, k, k, n, s->ta ? " At" : "", s->tb ? " Bt" : "",
-           fl / bt / 1e9, fl / bb / 1e9, bb / bt, err);
+    qsort(ratio, (size_t)reps, sizeof *ratio, cmp_double);
+    printf("PACKED %-9s %dx%d@%dx%d%s%s %.1f %.1f %.2f %.2g median-pair %.3f\n", s->name, m, k, k, n, s->ta ? " At" : "",
+           s->tb ? " Bt" : "", fl / bt / 1e9, fl / bb / 1e9, bb / bt, err, reps > 0 ? ratio[reps / 2] : 0.0);
+    free(ratio);
     fflush(stdout);
     free(a); free(b); free(c);
   }

@@ -36,6 +36,15 @@
 #ifndef BROW
 #define BROW 1
 #endif
+#ifndef PACKA_TR
+#define PACKA_TR 1
+#endif
+#ifndef PF_A
+#define PF_A 0
+#endif
+#ifndef PF_B
+#define PF_B 0
+#endif
 #ifndef KC
 #define KC 256
 #endif
@@ -57,38 +66,18 @@
 
 /* One build of the driver: NAME, the target attribute, the vector type V with VL floats. NR = 2 VL. */
 #define GEMM_PACKED(NAME, TGT, V, VL)                                                                          \
-  /* A[i0 .. i0+mc, p0 .. p0+kc] -> panels of MR rows: ap[panel][p][r], zero rows past mc */                   \
-  TGT static void NAME##_pack_a(int64_t mc, int64_t kc, const float *a, int64_t sa0, int64_t sa1, float *ap) { \
-    for (int64_t i = 0; i < mc; i += MR, ap += MR * kc) {                                                     \
-      int64_t mr = mc - i < MR ? mc - i : MR;                                                                \
-      const float *ai = a + i * sa0;                                                                          \
-      if (mr == MR && sa0 == 1) {                                                                             \
-        for (int64_t p = 0; p < kc; p++)                                                                      \
-          for (int r = 0; r < MR; r++) ap[p * MR + r] = ai[p * sa1 + r];                                      \
-      } else if (mr == MR && sa1 == 1) {                                                                      \
-        const float *a0 = ai, *a1 = ai + sa0, *a2 = ai + 2 * sa0, *a3 = ai + 3 * sa0, *a4 = ai + 4 * sa0,       \
-                    *a5 = ai + 5 * sa0;                                                                       \
-        for (int64_t p = 0; p < kc; p++) {                                                                    \
-          float *d = ap + p * MR;                                                                             \
-          d[0] = a0[p]; d[1] = a1[p]; d[2] = a2[p]; d[3] = a3[p]; d[4] = a4[p]; d[5] = a5[p];                 \
-        }                                                                                                     \
-      } else {                                                                                                \
-        for (int64_t p = 0; p < kc; p++) {                                                                    \
-          int r = 0;                                                                                          \
-          for (; r < mr; r++) ap[p * MR + r] = ai[r * sa0 + p * sa1];                                         \
-          for (; r < MR; r++) ap[p * MR + r] = 0;                                                             \
-        }                                                                                                     \
-      }                                                                                                       \
-    }                                                                                                         \
-  }                                                                                                           \
-  /* 8 x 8 block transposed: d[q * ldd + r] = s[r * lds + q] (vector shuffles: unpack, shufps, perm2f128) */  \
-  TGT static void NAME##_tr8(const float *s, int64_t lds, float *d, int64_t ldd) {                            \
+  /* nrow (6 or 8) x 8 block transposed: d[q * ldd + r] = s[r * lds + q] (vector shuffles: unpack, shufps,    \
+   * perm2f128); rows past nrow repeat the last one, and each of the 8 stores writes 8 floats, in order of q,  \
+   * so with ldd = 6 the next store overwrites the 2 extra ones (the last spills 2 floats past the block) */    \
+  TGT static inline __attribute__((always_inline)) void NAME##_trg(const float *s, int64_t lds, int nrow,      \
+                                                                   float *d, int64_t ldd) {                    \
     typedef float v8 __attribute__((vector_size(32)));                                                        \
     typedef int i8 __attribute__((vector_size(32)));                                                          \
     v8 r0, r1, r2, r3, r4, r5, r6, r7;                                                                        \
     memcpy(&r0, s, 32); memcpy(&r1, s + lds, 32); memcpy(&r2, s + 2 * lds, 32); memcpy(&r3, s + 3 * lds, 32); \
-    memcpy(&r4, s + 4 * lds, 32); memcpy(&r5, s + 5 * lds, 32); memcpy(&r6, s + 6 * lds, 32);                 \
-    memcpy(&r7, s + 7 * lds, 32);                                                                             \
+    memcpy(&r4, s + 4 * lds, 32); memcpy(&r5, s + 5 * lds, 32);                                               \
+    if (nrow == 8) { memcpy(&r6, s + 6 * lds, 32); memcpy(&r7, s + 7 * lds, 32); }                            \
+    else r6 = r7 = r5;                                                                                         \
     const i8 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};                              \
     const i8 s44 = {0, 1, 8, 9, 4, 5, 12, 13}, sEE = {2, 3, 10, 11, 6, 7, 14, 15};                            \
     const i8 p20 = {0, 1, 2, 3, 8, 9, 10, 11}, p31 = {4, 5, 6, 7, 12, 13, 14, 15};                            \
@@ -107,6 +96,38 @@
     memcpy(d, &o0, 32); memcpy(d + ldd, &o1, 32); memcpy(d + 2 * ldd, &o2, 32); memcpy(d + 3 * ldd, &o3, 32); \
     memcpy(d + 4 * ldd, &o4, 32); memcpy(d + 5 * ldd, &o5, 32); memcpy(d + 6 * ldd, &o6, 32);                 \
     memcpy(d + 7 * ldd, &o7, 32);                                                                             \
+  }                                                                                                           \
+  TGT static void NAME##_tr8(const float *s, int64_t lds, float *d, int64_t ldd) { NAME##_trg(s, lds, 8, d, ldd); } \
+  /* A[i0 .. i0+mc, p0 .. p0+kc] -> panels of MR rows: ap[panel][p][r], zero rows past mc */                   \
+  TGT static void NAME##_pack_a(int64_t mc, int64_t kc, const float *a, int64_t sa0, int64_t sa1, float *ap) { \
+    for (int64_t i = 0; i < mc; i += MR, ap += MR * kc) {                                                     \
+      int64_t mr = mc - i < MR ? mc - i : MR;                                                                \
+      const float *ai = a + i * sa0;                                                                          \
+      if (mr == MR && sa0 == 1) { /* 4 + 2 floats per step */                                                  \
+        for (int64_t p = 0; p < kc; p++) {                                                                    \
+          memcpy(ap + p * MR, ai + p * sa1, 4 * sizeof(float));                                               \
+          memcpy(ap + p * MR + 4, ai + p * sa1 + 4, 2 * sizeof(float));                                       \
+        }                                                                                                     \
+      } else if (mr == MR && sa1 == 1 && PACKA_TR) { /* 6 rows x 8 steps transposed in registers */            \
+        int64_t p = 0;                                                                                        \
+        for (; p + 8 <= kc; p += 8) NAME##_trg(ai + p, sa0, 6, ap + p * MR, MR);                              \
+        for (; p < kc; p++)                                                                                   \
+          for (int r = 0; r < MR; r++) ap[p * MR + r] = ai[r * sa0 + p];                                      \
+      } else if (mr == MR && sa1 == 1) {                                                                      \
+        const float *a0 = ai, *a1 = ai + sa0, *a2 = ai + 2 * sa0, *a3 = ai + 3 * sa0, *a4 = ai + 4 * sa0,       \
+                    *a5 = ai + 5 * sa0;                                                                       \
+        for (int64_t p = 0; p < kc; p++) {                                                                    \
+          float *d = ap + p * MR;                                                                             \
+          d[0] = a0[p]; d[1] = a1[p]; d[2] = a2[p]; d[3] = a3[p]; d[4] = a4[p]; d[5] = a5[p];                 \
+        }                                                                                                     \
+      } else {                                                                                                \
+        for (int64_t p = 0; p < kc; p++) {                                                                    \
+          int r = 0;                                                                                          \
+          for (; r < mr; r++) ap[p * MR + r] = ai[r * sa0 + p * sa1];                                         \
+          for (; r < MR; r++) ap[p * MR + r] = 0;                                                             \
+        }                                                                                                     \
+      }                                                                                                       \
+    }                                                                                                         \
   }                                                                                                           \
   /* B[p0 .. p0+kc, j0 .. j0+nc] -> panels of NR columns: bp[panel][p][c], zero columns past nc */              \
   TGT static void NAME##_pack_b(int64_t kc, int64_t nc, const float *b, int64_t sb0, int64_t sb1, float *bp) { \
@@ -187,6 +208,8 @@
       memcpy(&b0, bp + p * ldb, sizeof b0);                                                                   \
       memcpy(&b1, bp + p * ldb + VL, sizeof b1);                                                              \
       const float *a = ap + p * lda;                                                                          \
+      if (PF_B) __builtin_prefetch(bp + (p + PF_B) * ldb);                                                    \
+      if (PF_A) __builtin_prefetch(a + PF_A * lda);                                                           \
       c00 += a[0] * b0; c01 += a[0] * b1;                                                                     \
       c10 += a[1] * b0; c11 += a[1] * b1;                                                                     \
       c20 += a[2] * b0; c21 += a[2] * b1;                                                                     \
@@ -304,7 +327,7 @@ bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t
   int64_t kc = k < KC ? k : KC, mc = m < MC ? m : MC, nc = n < NC ? n : NC;
   /* one allocation, 64-byte aligned panels (the kernel's vector loads of B) */
   size_t na = (size_t)((mc + MR - 1) / MR * MR * kc), nb = (size_t)((nc + NRMAX - 1) / NRMAX * NRMAX * kc);
-  na = (na + 15) & ~(size_t)15;
+  na = (na + 16 + 15) & ~(size_t)15; /* + 2 floats that pack_a's transposed stores spill past its last panel */
   float *buf = aligned_alloc(64, (na + nb) * sizeof(float));
   if (!buf) return false;
   float *ap = buf, *bp = buf + na;

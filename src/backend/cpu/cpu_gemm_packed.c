@@ -39,11 +39,14 @@
 #ifndef PACKA_TR
 #define PACKA_TR 1
 #endif
-#ifndef PF_A
-#define PF_A 0
+#ifndef PF_PACKA
+#define PF_PACKA 16 /* rows ahead: A^T read down its columns */
 #endif
-#ifndef PF_B
-#define PF_B 0
+#ifndef KSPLIT
+#define KSPLIT 1
+#endif
+#ifndef FUSE_B
+#define FUSE_B 80 /* up to this many rows of A (the strided reads cost more than packing beyond) */
 #endif
 #ifndef KC
 #define KC 256
@@ -105,6 +108,7 @@
       const float *ai = a + i * sa0;                                                                          \
       if (mr == MR && sa0 == 1) { /* 4 + 2 floats per step */                                                  \
         for (int64_t p = 0; p < kc; p++) {                                                                    \
+          if (PF_PACKA) __builtin_prefetch(ai + (p + PF_PACKA) * sa1);                                        \
           memcpy(ap + p * MR, ai + p * sa1, 4 * sizeof(float));                                               \
           memcpy(ap + p * MR + 4, ai + p * sa1 + 4, 2 * sizeof(float));                                       \
         }                                                                                                     \
@@ -195,9 +199,11 @@
     for (int64_t r = 0; r < mr; r++)                                                                          \
       for (int64_t c = 0; c < nr; c++) o[r * ldo + c] = add ? o[r * ldo + c] + t[r * NR + c] : t[r * NR + c];  \
   }                                                                                                           \
-  /* the MR x NR block of C: o (row stride ldo) = or += ap panel @ bp panel; mr x nr of it are stored */       \
-  TGT static void NAME##_kernel(int64_t kc, const float *restrict ap, int64_t lda, const float *restrict bp, int64_t ldb, float *o,       \
-                                int64_t ldo, int64_t mr, int64_t nr, int add) {                               \
+  /* the MR x NR block of C: o (row stride ldo) = or += ap panel @ bp panel; mr x nr of it are stored; with    \
+   * pack, the panel of B read in place (row stride ldb) is also written packed to bw (its first use) */       \
+  TGT static inline __attribute__((always_inline)) void NAME##_kbody(int64_t kc, const float *restrict ap,     \
+      int64_t lda, const float *restrict bp, int64_t ldb, float *o, int64_t ldo, int64_t mr, int64_t nr,        \
+      int add, float *restrict bw, int pack) {                                                                \
     enum { NR = 2 * VL };                                                                                     \
     V c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};                                       \
     V c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};                                       \
@@ -208,8 +214,7 @@
       memcpy(&b0, bp + p * ldb, sizeof b0);                                                                   \
       memcpy(&b1, bp + p * ldb + VL, sizeof b1);                                                              \
       const float *a = ap + p * lda;                                                                          \
-      if (PF_B) __builtin_prefetch(bp + (p + PF_B) * ldb);                                                    \
-      if (PF_A) __builtin_prefetch(a + PF_A * lda);                                                           \
+      if (pack) { memcpy(bw + p * NR, &b0, sizeof b0); memcpy(bw + p * NR + VL, &b1, sizeof b1); }            \
       c00 += a[0] * b0; c01 += a[0] * b1;                                                                     \
       c10 += a[1] * b0; c11 += a[1] * b1;                                                                     \
       c20 += a[2] * b0; c21 += a[2] * b1;                                                                     \
@@ -243,20 +248,36 @@
     for (int64_t r = 0; r < mr; r++)                                                                          \
       for (int64_t c = 0; c < nr; c++) o[r * ldo + c] = add ? o[r * ldo + c] + t[r * NR + c] : t[r * NR + c];  \
   }                                                                                                           \
+  TGT static void NAME##_kernel(int64_t kc, const float *restrict ap, int64_t lda, const float *restrict bp,    \
+                                int64_t ldb, float *o, int64_t ldo, int64_t mr, int64_t nr, int add) {        \
+    NAME##_kbody(kc, ap, lda, bp, ldb, o, ldo, mr, nr, add, NULL, 0);                                         \
+  }                                                                                                           \
+  TGT static void NAME##_kernel_pb(int64_t kc, const float *restrict ap, const float *restrict bs, int64_t lds, \
+                                   float *o, int64_t ldo, int add, float *restrict bw) {                      \
+    NAME##_kbody(kc, ap, MR, bs, lds, o, ldo, MR, 2 * VL, add, bw, 1);                                        \
+  }                                                                                                           \
   TGT static void NAME(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1,            \
                        const float *b, int64_t sb0, int64_t sb1, float *o, int64_t ldo, float *ap, float *bp) { \
     enum { NR = 2 * VL };                                                                                     \
     for (int64_t jc = 0; jc < n; jc += NC) {                                                                  \
       int64_t nc = n - jc < NC ? n - jc : NC;                                                                 \
-      for (int64_t pc = 0; pc < k; pc += KC) {                                                                \
-        int64_t kc = k - pc < KC ? k - pc : KC;                                                               \
+      /* k in blocks of equal depth (a multiple of 8, at most KC): no thin block whose calls cost more */      \
+      int64_t kb = KSPLIT ? (k + KC - 1) / KC : 1, kstep = KSPLIT ? ((k + kb - 1) / kb + 7) / 8 * 8 : KC;      \
+      if (kstep > KC) kstep = KC;                                                                             \
+      for (int64_t pc = 0; pc < k; pc += kstep) {                                                             \
+        int64_t kc = k - pc < kstep ? k - pc : kstep;                                                         \
         /* an even split of k: no thin last block */                                                          \
-        if (k - pc > KC && k - pc < 2 * KC) kc = (k - pc + 1) / 2;                                            \
+        if (!KSPLIT && k - pc > KC && k - pc < 2 * KC) kc = (k - pc + 1) / 2;                                 \
         /* B in place: its full panels are read with stride sb0, only a last partial one is packed; */        \
         /* A in place (columns contiguous, DIRECT_A): the same for its panels of MR rows */                   \
         bool bdirect = sb1 == 1 && k * n <= DIRECT_B_MAX, adirect = DIRECT_A && sa0 == 1;                                  \
         int64_t nfull = nc / NR * NR;                                                                         \
-        if (!bdirect) NAME##_pack_b(kc, nc, b + pc * sb0 + jc * sb1, sb0, sb1, bp);                           \
+        /* B packed by the first micro-kernel that reads it (rows contiguous, m >= MR): only a partial last */ \
+        /* panel is packed here */                                                                            \
+        bool bfuse = m <= FUSE_B && !bdirect && sb1 == 1 && m >= MR;                                          \
+        if (bfuse) {                                                                                          \
+          if (nfull < nc) NAME##_pack_b(kc, nc - nfull, b + pc * sb0 + (jc + nfull) * sb1, sb0, sb1, bp + nfull * kc); \
+        } else if (!bdirect) NAME##_pack_b(kc, nc, b + pc * sb0 + jc * sb1, sb0, sb1, bp);                    \
         else if (nfull < nc) NAME##_pack_b(kc, nc - nfull, b + pc * sb0 + (jc + nfull) * sb1, sb0, sb1, bp); \
         for (int64_t ic = 0; ic < m; ic += MC) {                                                              \
           int64_t mc = m - ic < MC ? m - ic : MC, mfull = mc / MR * MR;                                       \
@@ -270,7 +291,12 @@
               if (jr < nfull) bpan = b + pc * sb0 + jc + jr, ldb = sb0;                                       \
               else bpan = bp;                                                                                 \
             }                                                                                                 \
-            for (int64_t ir = 0; ir < mc; ir += MR) {                                                         \
+            int64_t ir0 = 0;                                                                                  \
+            if (bfuse && ic == 0 && jr < nfull && !adirect) { /* mc >= MR: the first panel of A is full */      \
+              NAME##_kernel_pb(kc, ap, b + pc * sb0 + jc + jr, sb0, o + jc + jr, ldo, pc > 0, bp + jr * kc);  \
+              ir0 = MR;                                                                                       \
+            }                                                                                                 \
+            for (int64_t ir = ir0; ir < mc; ir += MR) {                                                       \
               const float *apan = ap + ir * kc;                                                               \
               int64_t lda = MR;                                                                               \
               if (adirect) {                                                                                  \
@@ -283,7 +309,7 @@
             }                                                                                                 \
           }                                                                                                   \
         }                                                                                                     \
-        if (kc != KC && k - pc > kc) pc += kc - KC; /* the split block: step by kc, not KC */                 \
+        if (!KSPLIT && kc != KC && k - pc > kc) pc += kc - KC; /* the split block: step by kc, not KC */      \
       }                                                                                                       \
     }                                                                                                         \
   }

@@ -9,7 +9,7 @@
  * A/B of two versions of the packed GEMM in one process (the second takes the BLAS's place): build the other
  * version as tg_gemm_packed_f32_ref, e.g.
  *   git show HEAD~1:src/backend/cpu/cpu_gemm_packed.c > /tmp/ref.c && gcc -O3 -Isrc/backend/cpu -c /tmp/ref.c
- *     -Dtg_gemm_packed_f32=tg_gemm_packed_f32_ref -o /tmp/ref.o
+ *     -Dtg_gemm_packed_f32=tg_gemm_packed_f32_ref -Dtg_gemm_packed_f32_acc=tg_gemm_packed_f32_acc_ref -o /tmp/ref.o
  *   gcc -O2 -Isrc -DGEMM_AB -o /tmp/gemm_ab bench/gemm_packed.c src/backend/cpu/cpu_gemm_packed.c /tmp/ref.o -O3 -lopenblas -lm
  * (the "blas" columns are then the other version's). GEMM_REPS=<n> sets the number of alternations (15).
  * prints: PACKED <name> <m>x<k>@<k>x<n> <packed GF/s> <blas GF/s> <blas time / packed time> <max rel err>
@@ -63,6 +63,11 @@ int main(int argc, char **argv) {
       {"n128", 128, 128, 128, 0, 0},     {"n256", 256, 256, 256, 0, 0},    {"n512", 512, 512, 512, 0, 0},
       {"n1024", 1024, 1024, 1024, 0, 0}, {"n2048", 2048, 2048, 2048, 0, 0}, {"n512_tt", 512, 512, 512, 1, 1},
       {"odd", 97, 131, 333, 0, 0},
+      /* above the old bound (256 x 512 x 512): conv's GEMMs (cout x HW, k = cin kh kw; dw = y @ col^T, dx = w^T @ y),
+       * a skinny m, a wide k */
+      {"cv_fwd", 64, 3136, 576, 0, 0},   {"cv_dw", 64, 576, 3136, 0, 1},   {"cv_dx", 576, 3136, 64, 1, 0},
+      {"cv7_fwd", 64, 12544, 147, 0, 0}, {"m16", 16, 4096, 2048, 0, 0},    {"m6_bt", 6, 2048, 2048, 0, 1},
+      {"k4096", 256, 256, 4096, 0, 0},   {"n1536_bt", 1536, 1536, 1536, 0, 1},
   };
   openblas_set_num_threads(1);
   const char *only = argc > 1 ? argv[1] : NULL;

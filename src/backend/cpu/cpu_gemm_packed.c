@@ -39,14 +39,11 @@
 #ifndef PACKA_TR
 #define PACKA_TR 1
 #endif
+#ifndef PF_PACKB
+#define PF_PACKB 4 /* rows ahead while packing B row by row (wide B from memory: +5% at m 16-64) */
+#endif
 #ifndef PF_PACKA
 #define PF_PACKA 16 /* rows ahead: A^T read down its columns */
-#endif
-#ifndef KSPLIT
-#define KSPLIT 1
-#endif
-#ifndef FUSE_B
-#define FUSE_B 80 /* up to this many rows of A (the strided reads cost more than packing beyond) */
 #endif
 #ifndef KC
 #define KC 256
@@ -56,6 +53,9 @@
 #endif
 #ifndef NC
 #define NC 3072
+#endif
+#ifndef NCS
+#define NCS 128 /* the columns of B packed at a time when A is one block (KC x NCS floats: 128 KiB, in L2) */
 #endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -152,6 +152,7 @@
         for (int64_t p = 0; p < kc; p++)                                                                      \
           for (int64_t q = 0; q < full; q++) {                                                                \
             V v0, v1;                                                                                         \
+            if (PF_PACKB && p + PF_PACKB < kc) __builtin_prefetch(bj + (p + PF_PACKB) * sb0 + q * NR);        \
             memcpy(&v0, bj + p * sb0 + q * NR, sizeof v0);                                                    \
             memcpy(&v1, bj + p * sb0 + q * NR + VL, sizeof v1);                                               \
             memcpy(bp + q * NR * kc + p * NR, &v0, sizeof v0);                                                \
@@ -199,11 +200,9 @@
     for (int64_t r = 0; r < mr; r++)                                                                          \
       for (int64_t c = 0; c < nr; c++) o[r * ldo + c] = add ? o[r * ldo + c] + t[r * NR + c] : t[r * NR + c];  \
   }                                                                                                           \
-  /* the MR x NR block of C: o (row stride ldo) = or += ap panel @ bp panel; mr x nr of it are stored; with    \
-   * pack, the panel of B read in place (row stride ldb) is also written packed to bw (its first use) */       \
-  TGT static inline __attribute__((always_inline)) void NAME##_kbody(int64_t kc, const float *restrict ap,     \
-      int64_t lda, const float *restrict bp, int64_t ldb, float *o, int64_t ldo, int64_t mr, int64_t nr,        \
-      int add, float *restrict bw, int pack) {                                                                \
+  /* the MR x NR block of C: o (row stride ldo) = or += ap panel @ bp panel; mr x nr of it are stored */       \
+  TGT static void NAME##_kernel(int64_t kc, const float *restrict ap, int64_t lda, const float *restrict bp,    \
+                                int64_t ldb, float *o, int64_t ldo, int64_t mr, int64_t nr, int add) {        \
     enum { NR = 2 * VL };                                                                                     \
     V c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};                                       \
     V c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};                                       \
@@ -214,7 +213,6 @@
       memcpy(&b0, bp + p * ldb, sizeof b0);                                                                   \
       memcpy(&b1, bp + p * ldb + VL, sizeof b1);                                                              \
       const float *a = ap + p * lda;                                                                          \
-      if (pack) { memcpy(bw + p * NR, &b0, sizeof b0); memcpy(bw + p * NR + VL, &b1, sizeof b1); }            \
       c00 += a[0] * b0; c01 += a[0] * b1;                                                                     \
       c10 += a[1] * b0; c11 += a[1] * b1;                                                                     \
       c20 += a[2] * b0; c21 += a[2] * b1;                                                                     \
@@ -248,68 +246,86 @@
     for (int64_t r = 0; r < mr; r++)                                                                          \
       for (int64_t c = 0; c < nr; c++) o[r * ldo + c] = add ? o[r * ldo + c] + t[r * NR + c] : t[r * NR + c];  \
   }                                                                                                           \
-  TGT static void NAME##_kernel(int64_t kc, const float *restrict ap, int64_t lda, const float *restrict bp,    \
-                                int64_t ldb, float *o, int64_t ldo, int64_t mr, int64_t nr, int add) {        \
-    NAME##_kbody(kc, ap, lda, bp, ldb, o, ldo, mr, nr, add, NULL, 0);                                         \
-  }                                                                                                           \
-  TGT static void NAME##_kernel_pb(int64_t kc, const float *restrict ap, const float *restrict bs, int64_t lds, \
-                                   float *o, int64_t ldo, int add, float *restrict bw) {                      \
-    NAME##_kbody(kc, ap, MR, bs, lds, o, ldo, MR, 2 * VL, add, bw, 1);                                        \
-  }                                                                                                           \
-  TGT static void NAME(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1,            \
-                       const float *b, int64_t sb0, int64_t sb1, float *o, int64_t ldo, float *ap, float *bp) { \
+  /* the block C[mc x nc] (+)= A block (packed ap, or in place ablk) @ B block (packed bp, or in place)     \
+   * by micro-panels: B's panel of NR columns stays in L1 while the panels of A stream from L2 */              \
+  TGT static inline __attribute__((always_inline)) void NAME##_block(int64_t mc, int64_t nc, int64_t kc,        \
+      const float *ap, const float *ablk, int64_t sa1, bool adirect, const float *bp, const float *bblk,        \
+      int64_t sb0, bool bdirect, float *o, int64_t ldo, int add) {                                            \
     enum { NR = 2 * VL };                                                                                     \
-    for (int64_t jc = 0; jc < n; jc += NC) {                                                                  \
-      int64_t nc = n - jc < NC ? n - jc : NC;                                                                 \
-      /* k in blocks of equal depth (a multiple of 8, at most KC): no thin block whose calls cost more */      \
-      int64_t kb = KSPLIT ? (k + KC - 1) / KC : 1, kstep = KSPLIT ? ((k + kb - 1) / kb + 7) / 8 * 8 : KC;      \
-      if (kstep > KC) kstep = KC;                                                                             \
+    int64_t nfull = nc / NR * NR, mfull = mc / MR * MR;                                                       \
+    for (int64_t jr = 0; jr < nc; jr += NR) {                                                                 \
+      const float *bpan = bp + jr * kc;                                                                       \
+      int64_t ldb = NR;                                                                                       \
+      if (bdirect) {                                                                                          \
+        if (jr < nfull) bpan = bblk + jr, ldb = sb0;                                                          \
+        else bpan = bp;                                                                                       \
+      }                                                                                                       \
+      for (int64_t ir = 0; ir < mc; ir += MR) {                                                               \
+        const float *apan = ap + ir * kc;                                                                     \
+        int64_t lda = MR;                                                                                     \
+        if (adirect) {                                                                                        \
+          if (ir < mfull) apan = ablk + ir, lda = sa1;                                                        \
+          else apan = ap;                                                                                     \
+        }                                                                                                     \
+        (mc - ir <= 4 ? NAME##_kernel4 : NAME##_kernel)(kc, apan, lda, bpan, ldb, o + ir * ldo + jr, ldo,     \
+                                                        mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, \
+                                                        add);                                                 \
+      }                                                                                                       \
+    }                                                                                                         \
+  }                                                                                                           \
+  /* B[kc x nc] at b: packed into bp, or read in place (rows contiguous and small: it stays in L2) with only */ \
+  /* a partial last panel packed; A[mc x kc] at a: packed into ap, or in place (DIRECT_A) but a partial panel */ \
+  TGT static inline __attribute__((always_inline)) void NAME##_prep_b(int64_t kc, int64_t nc, const float *b,  \
+      int64_t sb0, int64_t sb1, bool bdirect, float *bp) {                                                    \
+    enum { NR = 2 * VL };                                                                                     \
+    int64_t nfull = nc / NR * NR;                                                                             \
+    if (!bdirect) NAME##_pack_b(kc, nc, b, sb0, sb1, bp);                                                     \
+    else if (nfull < nc) NAME##_pack_b(kc, nc - nfull, b + nfull * sb1, sb0, sb1, bp);                        \
+  }                                                                                                           \
+  TGT static inline __attribute__((always_inline)) void NAME##_prep_a(int64_t mc, int64_t kc, const float *a,  \
+      int64_t sa0, int64_t sa1, bool adirect, float *ap) {                                                    \
+    int64_t mfull = mc / MR * MR;                                                                             \
+    if (!adirect) NAME##_pack_a(mc, kc, a, sa0, sa1, ap);                                                     \
+    else if (mfull < mc) NAME##_pack_a(mc - mfull, kc, a + mfull * sa0, sa0, sa1, ap);                        \
+  }                                                                                                           \
+  /* C (+)= A @ B (acc: add to C). k in blocks of equal depth (a multiple of 8, at most KC: no thin block whose \
+   * calls cost more); the first block stores C, the next ones add. m <= MC (one block of A): A is packed    \
+   * once per k block and B in chunks of NCS columns that stay in L2 (a wide B packed NC at a time went to L3 \
+   * and back: 0.5-0.8x OpenBLAS at m 16-64, n 3000-12000); else the BLIS order: B's NC x KC block packed    \
+   * (L3), A's MC x KC blocks packed under it (L2). */                                                        \
+  TGT static void NAME(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1,            \
+                       const float *b, int64_t sb0, int64_t sb1, float *o, int64_t ldo, float *ap, float *bp,   \
+                       bool acc) {                                                                            \
+    int64_t kb = (k + KC - 1) / KC, kstep = ((k + kb - 1) / kb + 7) / 8 * 8;                                   \
+    if (kstep > KC) kstep = KC;                                                                               \
+    bool bdirect = sb1 == 1 && k * n <= DIRECT_B_MAX, adirect = DIRECT_A && sa0 == 1;                         \
+    if (m <= MC) {                                                                                            \
       for (int64_t pc = 0; pc < k; pc += kstep) {                                                             \
         int64_t kc = k - pc < kstep ? k - pc : kstep;                                                         \
-        /* an even split of k: no thin last block */                                                          \
-        if (!KSPLIT && k - pc > KC && k - pc < 2 * KC) kc = (k - pc + 1) / 2;                                 \
-        /* B in place: its full panels are read with stride sb0, only a last partial one is packed; */        \
-        /* A in place (columns contiguous, DIRECT_A): the same for its panels of MR rows */                   \
-        bool bdirect = sb1 == 1 && k * n <= DIRECT_B_MAX, adirect = DIRECT_A && sa0 == 1;                                  \
-        int64_t nfull = nc / NR * NR;                                                                         \
-        /* B packed by the first micro-kernel that reads it (rows contiguous, m >= MR): only a partial last */ \
-        /* panel is packed here */                                                                            \
-        bool bfuse = m <= FUSE_B && !bdirect && sb1 == 1 && m >= MR;                                          \
-        if (bfuse) {                                                                                          \
-          if (nfull < nc) NAME##_pack_b(kc, nc - nfull, b + pc * sb0 + (jc + nfull) * sb1, sb0, sb1, bp + nfull * kc); \
-        } else if (!bdirect) NAME##_pack_b(kc, nc, b + pc * sb0 + jc * sb1, sb0, sb1, bp);                    \
-        else if (nfull < nc) NAME##_pack_b(kc, nc - nfull, b + pc * sb0 + (jc + nfull) * sb1, sb0, sb1, bp); \
-        for (int64_t ic = 0; ic < m; ic += MC) {                                                              \
-          int64_t mc = m - ic < MC ? m - ic : MC, mfull = mc / MR * MR;                                       \
-          const float *ablk = a + ic * sa0 + pc * sa1;                                                        \
-          if (!adirect) NAME##_pack_a(mc, kc, ablk, sa0, sa1, ap);                                            \
-          else if (mfull < mc) NAME##_pack_a(mc - mfull, kc, ablk + mfull * sa0, sa0, sa1, ap);               \
-          for (int64_t jr = 0; jr < nc; jr += NR) {                                                           \
-            const float *bpan = bp + jr * kc;                                                                 \
-            int64_t ldb = NR;                                                                                 \
-            if (bdirect) {                                                                                    \
-              if (jr < nfull) bpan = b + pc * sb0 + jc + jr, ldb = sb0;                                       \
-              else bpan = bp;                                                                                 \
-            }                                                                                                 \
-            int64_t ir0 = 0;                                                                                  \
-            if (bfuse && ic == 0 && jr < nfull && !adirect) { /* mc >= MR: the first panel of A is full */      \
-              NAME##_kernel_pb(kc, ap, b + pc * sb0 + jc + jr, sb0, o + jc + jr, ldo, pc > 0, bp + jr * kc);  \
-              ir0 = MR;                                                                                       \
-            }                                                                                                 \
-            for (int64_t ir = ir0; ir < mc; ir += MR) {                                                       \
-              const float *apan = ap + ir * kc;                                                               \
-              int64_t lda = MR;                                                                               \
-              if (adirect) {                                                                                  \
-                if (ir < mfull) apan = ablk + ir, lda = sa1;                                                  \
-                else apan = ap;                                                                               \
-              }                                                                                               \
-              (mc - ir <= 4 ? NAME##_kernel4 : NAME##_kernel)(kc, apan, lda, bpan, ldb,                       \
-                  o + (ic + ir) * ldo + jc + jr, ldo, mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, \
-                  pc > 0);                                                                                    \
-            }                                                                                                 \
-          }                                                                                                   \
+        const float *ablk = a + pc * sa1;                                                                     \
+        NAME##_prep_a(m, kc, ablk, sa0, sa1, adirect, ap);                                                    \
+        for (int64_t jc = 0; jc < n; jc += NCS) {                                                             \
+          int64_t nc = n - jc < NCS ? n - jc : NCS;                                                           \
+          const float *bblk = b + pc * sb0 + jc * sb1;                                                        \
+          NAME##_prep_b(kc, nc, bblk, sb0, sb1, bdirect, bp);                                                 \
+          NAME##_block(m, nc, kc, ap, ablk, sa1, adirect, bp, bblk, sb0, bdirect, o + jc, ldo, pc > 0 || acc); \
         }                                                                                                     \
-        if (!KSPLIT && kc != KC && k - pc > kc) pc += kc - KC; /* the split block: step by kc, not KC */      \
+      }                                                                                                       \
+      return;                                                                                                 \
+    }                                                                                                         \
+    for (int64_t jc = 0; jc < n; jc += NC) {                                                                  \
+      int64_t nc = n - jc < NC ? n - jc : NC;                                                                 \
+      for (int64_t pc = 0; pc < k; pc += kstep) {                                                             \
+        int64_t kc = k - pc < kstep ? k - pc : kstep;                                                         \
+        const float *bblk = b + pc * sb0 + jc * sb1;                                                          \
+        NAME##_prep_b(kc, nc, bblk, sb0, sb1, bdirect, bp);                                                   \
+        for (int64_t ic = 0; ic < m; ic += MC) {                                                              \
+          int64_t mc = m - ic < MC ? m - ic : MC;                                                             \
+          const float *ablk = a + ic * sa0 + pc * sa1;                                                        \
+          NAME##_prep_a(mc, kc, ablk, sa0, sa1, adirect, ap);                                                 \
+          NAME##_block(mc, nc, kc, ap, ablk, sa1, adirect, bp, bblk, sb0, bdirect, o + ic * ldo + jc, ldo,    \
+                       pc > 0 || acc);                                                                        \
+        }                                                                                                     \
       }                                                                                                       \
     }                                                                                                         \
   }
@@ -328,9 +344,9 @@ typedef float v4f __attribute__((vector_size(16)));
 GEMM_PACKED(gemm_base, T_BASE, v4f, 4)
 #endif
 
-bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
-                        int64_t sb0, int64_t sb1, float *o, int64_t ldo) {
-  if (m <= 0 || n <= 0) return true;
+static bool packed_run(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
+                       int64_t sb0, int64_t sb1, float *o, int64_t ldo, bool acc) {
+  if (m <= 0 || n <= 0 || (k <= 0 && acc)) return true;
   if (k <= 0) {
     for (int64_t i = 0; i < m; i++) memset(o + i * ldo, 0, (size_t)n * sizeof *o);
     return true;
@@ -358,15 +374,25 @@ bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t
   if (!buf) return false;
   float *ap = buf, *bp = buf + na;
 #if defined(TG_GEMM_PACKED_FORCE_BASE) /* tests: the SSE2 build on any CPU */
-  gemm_base(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
+  gemm_base(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp, acc);
 #elif defined(TG_GEMM_PACKED_FORCE_EMU16) /* tests: the AVX-512 build's 6 x 32 blocking, in AVX2 instructions */
-  gemm_emu16(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
+  gemm_emu16(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp, acc);
 #elif defined(TG_PACKED_X86)
   if (isa == 2)
-    gemm_avx512(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
+    gemm_avx512(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp, acc);
   else
-    gemm_avx2(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp);
+    gemm_avx2(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, ap, bp, acc);
 #endif
   free(buf);
   return true;
+}
+
+bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
+                        int64_t sb0, int64_t sb1, float *o, int64_t ldo) {
+  return packed_run(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, false);
+}
+
+bool tg_gemm_packed_f32_acc(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
+                            int64_t sb0, int64_t sb1, float *o, int64_t ldo) {
+  return packed_run(m, n, k, a, sa0, sa1, b, sb0, sb1, o, ldo, true);
 }

@@ -15,6 +15,9 @@
  * baseline) is chosen at run time. */
 bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
                         int64_t sb0, int64_t sb1, float *o, int64_t ldo);
+/* the same, added to o: o += A @ B (beta = 1; k = 0 leaves o as it is) */
+bool tg_gemm_packed_f32_acc(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
+                            int64_t sb0, int64_t sb1, float *o, int64_t ldo);
 
 /* Which float32 products go to it rather than the BLAS (those above the small
  * kernel's bound reach it; bench/gemm_packed.c against OpenBLAS 0.3.21 on Zen 3,

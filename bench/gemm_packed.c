@@ -13,11 +13,13 @@
  *   gcc -O2 -Isrc -DGEMM_AB -o /tmp/gemm_ab bench/gemm_packed.c src/backend/cpu/cpu_gemm_packed.c /tmp/ref.o -O3 -lopenblas -lm
  * (the "blas" columns are then the other version's). GEMM_REPS=<n> sets the number of alternations (15).
  * prints: PACKED <name> <m>x<k>@<k>x<n> <packed GF/s> <blas GF/s> <blas time / packed time> <max rel err>
- *   median-pair <the median over the alternations of blas time / packed time: steadier on a busy machine> */
+ *   median-pair <the median over the alternations of blas time / packed time: steadier on a busy machine>
+ *   peak <the FMA peak of one core measured between the alternations, GF/s> <packed as % of it> */
 #include "bench_ref.h"
 #include <math.h>
 #include <string.h>
 #include <cblas.h>
+#include <immintrin.h>
 #include "../src/backend/cpu/cpu_gemm_packed.h"
 
 typedef struct { const char *name; int m, n, k, ta, tb; } shape;
@@ -39,6 +41,23 @@ static void run(int tg, const shape *s, const float *a, const float *b, float *c
     cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
                 a, s->ta ? m : k, b, s->tb ? k : n, 0.0f, c, n);
 #endif
+}
+
+/* the FMA peak of one core, measured next to each shape (the machine is shared: its clock and load vary):
+ * 12 independent accumulators of 8 floats (AVX2 + FMA), flops per second over the process's CPU time */
+__attribute__((target("avx2,fma"))) static double fma_rate(long iters) {
+  __m256 acc[12], x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+  for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+  for (long it = 0; it < iters; it++)
+#pragma GCC unroll 16
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+  float sink = 0, o[8];
+  for (int i = 0; i < 12; i++) { _mm256_storeu_ps(o, acc[i]); sink += o[0]; }
+  if (sink == 12345.f) puts("");
+  return 12.0 * 16 * iters / ((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
 }
 
 /* the process's CPU time: time the core gives other processes of a shared machine does not count */
@@ -99,16 +118,22 @@ int main(int argc, char **argv) {
     double bt = 1e30, bb = 1e30;
     time_it(0, s, a, b, c, iters); time_it(1, s, a, b, c, iters);
     int reps = getenv("GEMM_REPS") ? atoi(getenv("GEMM_REPS")) : 15; /* more on a busy machine */
+    double peak = 0;
     double *ratio = malloc(sizeof(double) * (size_t)(reps > 0 ? reps : 1));
     for (int r = 0; r < reps; r++) {
       double t1 = time_it(1, s, a, b, c, iters), t0 = time_it(0, s, a, b, c, iters);
       ratio[r] = t0 / t1;
+      if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        double pk = fma_rate(100000);
+        if (pk > peak) peak = pk;
+      }
       if (t1 < bt) bt = t1;
       if (t0 < bb) bb = t0;
     }
     qsort(ratio, (size_t)reps, sizeof *ratio, cmp_double);
-    printf("PACKED %-9s %dx%d@%dx%d%s%s %.1f %.1f %.2f %.2g median-pair %.3f\n", s->name, m, k, k, n, s->ta ? " At" : "",
-           s->tb ? " Bt" : "", fl / bt / 1e9, fl / bb / 1e9, bb / bt, err, reps > 0 ? ratio[reps / 2] : 0.0);
+    printf("PACKED %-9s %dx%d@%dx%d%s%s %.1f %.1f %.2f %.2g median-pair %.3f peak %.1f %.0f%%\n", s->name, m, k, k, n,
+           s->ta ? " At" : "", s->tb ? " Bt" : "", fl / bt / 1e9, fl / bb / 1e9, bb / bt, err,
+           reps > 0 ? ratio[reps / 2] : 0.0, peak / 1e9, peak > 0 ? 100 * fl / bt / peak : 0.0);
     free(ratio);
     fflush(stdout);
     free(a); free(b); free(c);

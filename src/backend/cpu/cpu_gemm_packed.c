@@ -39,6 +39,9 @@
 #ifndef PACKA_TR
 #define PACKA_TR 1
 #endif
+#ifndef MSPLIT
+#define MSPLIT 1
+#endif
 #ifndef PF_PACKB
 #define PF_PACKB 4 /* rows ahead while packing B row by row (wide B from memory: +5% at m 16-64) */
 #endif
@@ -313,14 +316,17 @@
       }                                                                                                       \
       return;                                                                                                 \
     }                                                                                                         \
+    /* m in blocks of equal height too (a multiple of MR): no thin last block that streams B for a few rows */ \
+    int64_t mb = (m + MC - 1) / MC, mstep = MSPLIT ? ((m + mb - 1) / mb + MR - 1) / MR * MR : MC;            \
+    if (mstep > MC) mstep = MC;                                                                               \
     for (int64_t jc = 0; jc < n; jc += NC) {                                                                  \
       int64_t nc = n - jc < NC ? n - jc : NC;                                                                 \
       for (int64_t pc = 0; pc < k; pc += kstep) {                                                             \
         int64_t kc = k - pc < kstep ? k - pc : kstep;                                                         \
         const float *bblk = b + pc * sb0 + jc * sb1;                                                          \
         NAME##_prep_b(kc, nc, bblk, sb0, sb1, bdirect, bp);                                                   \
-        for (int64_t ic = 0; ic < m; ic += MC) {                                                              \
-          int64_t mc = m - ic < MC ? m - ic : MC;                                                             \
+        for (int64_t ic = 0; ic < m; ic += mstep) {                                                           \
+          int64_t mc = m - ic < mstep ? m - ic : mstep;                                                       \
           const float *ablk = a + ic * sa0 + pc * sa1;                                                        \
           NAME##_prep_a(mc, kc, ablk, sa0, sa1, adirect, ap);                                                 \
           NAME##_block(mc, nc, kc, ap, ablk, sa1, adirect, bp, bblk, sb0, bdirect, o + ic * ldo + jc, ldo,    \

@@ -21,9 +21,10 @@ bool tg_gemm_packed_f32_acc(int64_t m, int64_t n, int64_t k, const float *a, int
 
 /* Which float32 products go to it rather than the BLAS (those above the small kernel's bound reach it, but for
  * narrow ones). bench/gemm_packed.c against OpenBLAS 0.3.21 on Zen 3, one thread, interleaved: the MLP's
- * products 1.0-1.1x, squares 128-2048 1.0-1.1x, conv's (64 x 576 @ 576 x 3136 and its transposes, 7x7 stems)
- * 1.1-1.5x, a skinny m = 16 with a wide n at parity: every shape with n >= 16 and m >= 16, and below m = 16
- * up to 256 x 512 x 512 (a product with a few rows is a matrix-vector product, the BLAS's gemv). A narrow C
+ * products 1.0-1.1x, squares 128-512 1.0-1.05x, conv's (64 x 576 @ 576 x 3136 and its transposes, 7x7 stems)
+ * 1.1-1.5x, a skinny m = 16 with a wide n at parity, squares of 1024-2048 0.94-1.0x: every shape with n >= 16
+ * and m >= 16 but those with m, n and k all >= 1024 (the BLAS), and below m = 16 up to 256 x 512 x 512 (a
+ * product with a few rows is a matrix-vector product, the BLAS's gemv). A narrow C
  * (2 <= n < 16, m and k >= 32: the MLP's 10-class layer) is taken transposed (C^T = B^T A^T): 1.1-1.5x
  * OpenBLAS and 1.6-2.4x the small kernel there (tg_gemm_packed_narrow: ahead of the small kernel). */
 #ifndef TG_GEMM_PACKED_MNK
@@ -34,6 +35,7 @@ static inline bool tg_gemm_packed_narrow(int64_t m, int64_t n, int64_t k) {
 }
 static inline bool tg_gemm_packed_ok(int64_t m, int64_t n, int64_t k) {
   return m > 0 && k > 0 &&
-         ((n >= 16 && (m >= 16 || m * n * k <= TG_GEMM_PACKED_MNK)) || tg_gemm_packed_narrow(m, n, k));
+         ((n >= 16 && (m >= 16 || m * n * k <= TG_GEMM_PACKED_MNK) && (m < 1024 || n < 1024 || k < 1024)) ||
+          tg_gemm_packed_narrow(m, n, k));
 }
 #endif

@@ -45,9 +45,6 @@
 #ifndef PF_PACKB
 #define PF_PACKB 4 /* rows ahead while packing B row by row (wide B from memory: +5% at m 16-64) */
 #endif
-#ifndef PF_PACKA
-#define PF_PACKA 16 /* rows ahead: A^T read down its columns */
-#endif
 #ifndef KC
 #define KC 256
 #endif
@@ -111,7 +108,6 @@
       const float *ai = a + i * sa0;                                                                          \
       if (mr == MR && sa0 == 1) { /* 4 + 2 floats per step */                                                  \
         for (int64_t p = 0; p < kc; p++) {                                                                    \
-          if (PF_PACKA) __builtin_prefetch(ai + (p + PF_PACKA) * sa1);                                        \
           memcpy(ap + p * MR, ai + p * sa1, 4 * sizeof(float));                                               \
           memcpy(ap + p * MR + 4, ai + p * sa1 + 4, 2 * sizeof(float));                                       \
         }                                                                                                     \

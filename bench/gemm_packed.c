@@ -6,14 +6,28 @@
  *   gcc -O2 -Isrc -o /tmp/gemm_packed bench/gemm_packed.c src/backend/cpu/cpu_gemm_packed.c -O3 -lopenblas -lm && /tmp/gemm_packed
  * "/tmp/gemm_packed '' check" prints only the errors (build with -DTG_GEMM_PACKED_FORCE_EMU16 to check the AVX-512
  * build's 6 x 32 blocking in AVX2 instructions, -DTG_GEMM_PACKED_FORCE_BASE for the SSE2 build).
- * prints: PACKED <name> <m>x<k>@<k>x<n> <packed GF/s> <blas GF/s> <blas time / packed time> <max rel err> */
+ * A/B of two versions of the packed GEMM in one process (the second takes the BLAS's place): build the other
+ * version as tg_gemm_packed_f32_ref, e.g.
+ *   git show HEAD~1:src/backend/cpu/cpu_gemm_packed.c > /tmp/ref.c && gcc -O3 -Isrc/backend/cpu -c /tmp/ref.c
+ *     -Dtg_gemm_packed_f32=tg_gemm_packed_f32_ref -Dtg_gemm_packed_f32_acc=tg_gemm_packed_f32_acc_ref -o /tmp/ref.o
+ *   gcc -O2 -Isrc -DGEMM_AB -o /tmp/gemm_ab bench/gemm_packed.c src/backend/cpu/cpu_gemm_packed.c /tmp/ref.o -O3 -lopenblas -lm
+ * (the "blas" columns are then the other version's). GEMM_REPS=<n> sets the number of alternations (15).
+ * prints: PACKED <name> <m>x<k>@<k>x<n> <packed GF/s> <blas GF/s> <blas time / packed time> <max rel err>
+ *   median-pair <the median over the alternations of blas time / packed time: steadier on a busy machine>
+ *   peak <the FMA peak of one core measured between the alternations, GF/s> <packed as % of it> */
 #include "bench_ref.h"
 #include <math.h>
 #include <string.h>
 #include <cblas.h>
+#include <immintrin.h>
 #include "../src/backend/cpu/cpu_gemm_packed.h"
 
 typedef struct { const char *name; int m, n, k, ta, tb; } shape;
+
+#ifdef GEMM_AB
+bool tg_gemm_packed_f32_ref(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
+                            int64_t sb0, int64_t sb1, float *o, int64_t ldo);
+#endif
 
 static void run(int tg, const shape *s, const float *a, const float *b, float *c) {
   int m = s->m, n = s->n, k = s->k;
@@ -21,8 +35,29 @@ static void run(int tg, const shape *s, const float *a, const float *b, float *c
   if (tg)
     tg_gemm_packed_f32(m, n, k, a, s->ta ? 1 : k, s->ta ? m : 1, b, s->tb ? 1 : n, s->tb ? k : 1, c, n);
   else
+#ifdef GEMM_AB
+    tg_gemm_packed_f32_ref(m, n, k, a, s->ta ? 1 : k, s->ta ? m : 1, b, s->tb ? 1 : n, s->tb ? k : 1, c, n);
+#else
     cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
                 a, s->ta ? m : k, b, s->tb ? k : n, 0.0f, c, n);
+#endif
+}
+
+/* the FMA peak of one core, measured next to each shape (the machine is shared: its clock and load vary):
+ * 12 independent accumulators of 8 floats (AVX2 + FMA), flops per second over the process's CPU time */
+__attribute__((target("avx2,fma"))) static double fma_rate(long iters) {
+  __m256 acc[12], x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+  for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+  for (long it = 0; it < iters; it++)
+#pragma GCC unroll 16
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+  float sink = 0, o[8];
+  for (int i = 0; i < 12; i++) { _mm256_storeu_ps(o, acc[i]); sink += o[0]; }
+  if (sink == 12345.f) puts("");
+  return 12.0 * 16 * iters / ((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
 }
 
 /* the process's CPU time: time the core gives other processes of a shared machine does not count */
@@ -47,6 +82,11 @@ int main(int argc, char **argv) {
       {"n128", 128, 128, 128, 0, 0},     {"n256", 256, 256, 256, 0, 0},    {"n512", 512, 512, 512, 0, 0},
       {"n1024", 1024, 1024, 1024, 0, 0}, {"n2048", 2048, 2048, 2048, 0, 0}, {"n512_tt", 512, 512, 512, 1, 1},
       {"odd", 97, 131, 333, 0, 0},
+      /* above the old bound (256 x 512 x 512): conv's GEMMs (cout x HW, k = cin kh kw; dw = y @ col^T, dx = w^T @ y),
+       * a skinny m, a wide k */
+      {"cv_fwd", 64, 3136, 576, 0, 0},   {"cv_dw", 64, 576, 3136, 0, 1},   {"cv_dx", 576, 3136, 64, 1, 0},
+      {"cv7_fwd", 64, 12544, 147, 0, 0}, {"m16", 16, 4096, 2048, 0, 0},    {"m6_bt", 6, 2048, 2048, 0, 1},
+      {"k4096", 256, 256, 4096, 0, 0},   {"n1536_bt", 1536, 1536, 1536, 0, 1},
   };
   openblas_set_num_threads(1);
   const char *only = argc > 1 ? argv[1] : NULL;
@@ -77,13 +117,24 @@ int main(int argc, char **argv) {
     long iters = (long)(2e-3 / (fl / 80e9)) + 1;
     double bt = 1e30, bb = 1e30;
     time_it(0, s, a, b, c, iters); time_it(1, s, a, b, c, iters);
-    for (int r = 0; r < 15; r++) {
+    int reps = getenv("GEMM_REPS") ? atoi(getenv("GEMM_REPS")) : 15; /* more on a busy machine */
+    double peak = 0;
+    double *ratio = malloc(sizeof(double) * (size_t)(reps > 0 ? reps : 1));
+    for (int r = 0; r < reps; r++) {
       double t1 = time_it(1, s, a, b, c, iters), t0 = time_it(0, s, a, b, c, iters);
+      ratio[r] = t0 / t1;
+      if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        double pk = fma_rate(100000);
+        if (pk > peak) peak = pk;
+      }
       if (t1 < bt) bt = t1;
       if (t0 < bb) bb = t0;
     }
-    printf("PACKED %-9s %dx%d@%dx%d%s%s %.1f %.1f %.2f %.2g\n", s->name, m, k, k, n, s->ta ? " At" : "", s->tb ? " Bt" : "",
-           fl / bt / 1e9, fl / bb / 1e9, bb / bt, err);
+    qsort(ratio, (size_t)reps, sizeof *ratio, cmp_double);
+    printf("PACKED %-9s %dx%d@%dx%d%s%s %.1f %.1f %.2f %.2g median-pair %.3f peak %.1f %.0f%%\n", s->name, m, k, k, n,
+           s->ta ? " At" : "", s->tb ? " Bt" : "", fl / bt / 1e9, fl / bb / 1e9, bb / bt, err,
+           reps > 0 ? ratio[reps / 2] : 0.0, peak / 1e9, peak > 0 ? 100 * fl / bt / peak : 0.0);
+    free(ratio);
     fflush(stdout);
     free(a); free(b); free(c);
   }

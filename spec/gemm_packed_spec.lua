@@ -1,6 +1,7 @@
 -- gemm_packed_spec.lua: float32 products through tgrad's packed GEMM
--- (src/backend/cpu/cpu_gemm_packed.c: n >= 16 and 96^3 < m n k <= 256 x 512^2 on
--- one thread, above 64^3 per product on more): every transposition of A and
+-- (src/backend/cpu/cpu_gemm_packed.c: n >= 16 and m n k > 96^3 on one thread, above 64^3 per product on
+-- more, any size for m >= 16 and up to 256 x 512^2 below; a narrow C, 2 <= n < 16 with m and k >= 32,
+-- transposed; conv's products through tg_cpu_gemm): every transposition of A and
 -- B, column slices and operands with no unit stride, m and n that are not
 -- multiples of the 6 x 16 (AVX2) / 6 x 32 (AVX-512) tile of the build the
 -- CPU gets (with the 4-row last panel; bench/gemm_packed.c's forced builds
@@ -86,16 +87,65 @@ describe("matmul on tgrad's packed float32 GEMM", function()
     end
   end)
 
-  it("gives the same values as the float32 BLAS path above its bound (to rounding) and as the small kernel below", function()
-    -- 257 x 512 x 512 is above the bound (256 x 512 x 512): OpenBLAS; the same rows cut to 256 go to the
-    -- packed GEMM
-    local a, b = tg.randn(257, 512), tg.randn(512, 512)
-    local big = tg.matmul(a, b)
-    local packed = tg.matmul(a[{{1, 256}}], b)
-    local scale = tg.matmul(a[{{1, 256}}]:abs(), b:abs())
-    assert((big[{{1, 256}}] - packed):abs():le(scale * 1e-5):all():item())
+  it("gives the same values as the float32 BLAS path (few rows above its bound) to rounding", function()
+    -- 15 x 2200 x 2100 (m < 16 above 256 x 512 x 512): OpenBLAS; 16 rows of the same product: the packed GEMM
+    local a, b = tg.randn(16, 2200), tg.randn(2200, 2100)
+    local blas = tg.matmul(a[{{1, 15}}], b)
+    local packed = tg.matmul(a, b)
+    local scale = tg.matmul(a[{{1, 15}}]:abs(), b:abs())
+    assert((blas - packed[{{1, 15}}]):abs():le(scale * 1e-5):all():item())
     check(a, b)
-    check(a[{{1, 256}}], b)
+    check(a[{{1, 15}}], b)
+  end)
+
+  it("large products (squares, conv-like wide B, deep k not a multiple of the k block) in every layout", function()
+    -- 520^3 and 300 x 700 x 650 are above the old bound; 64 x 300 x 3000 and 20 x 200 x 2500: one block of A
+    -- with B in column chunks (n not a multiple of 16 or of the chunk); k = 700, 1100: blocks of equal depth
+    for _, s in ipairs({{520, 520, 520}, {300, 700, 650}, {64, 300, 3000}, {20, 200, 2501}, {150, 1100, 40},
+                        {145, 777, 200}}) do
+      for _, l in ipairs({{"contig", "contig"}, {"t", "t"}, {"slice", "t"}, {"plane", "slice"}}) do
+        check(make(s[1], s[2], l[1]), make(s[2], s[3], l[2]), l[1] .. "/" .. l[2])
+      end
+    end
+  end)
+
+  it("a narrow C (2 <= n < 16, m and k >= 32) through the transposed product, every layout", function()
+    -- the MLP's last layer (64 x 128 @ 128 x 10) and its weight gradient (h^T @ g), n from 2 to 15, m and k at
+    -- the bound (32) and across the 6-row / 16-column tiles and the k blocks
+    for _, s in ipairs({{64, 128, 10}, {128, 64, 10}, {256, 128, 10}, {32, 32, 2}, {33, 300, 15}, {1000, 513, 7},
+                        {97, 40, 3}, {40, 784, 12}}) do
+      for _, la in ipairs(LAYOUTS) do
+        for _, lb in ipairs(LAYOUTS) do
+          check(make(s[1], s[2], la), make(s[2], s[3], lb), "narrow " .. la .. "/" .. lb)
+        end
+      end
+    end
+    -- below the bound (m or k < 32, n = 1, n = 16): the small kernel or the BLAS, the same values to rounding
+    for _, s in ipairs({{31, 128, 10}, {64, 31, 10}, {64, 128, 1}, {64, 128, 16}, {16, 100, 15}}) do
+      check(tg.randn(s[1], s[2]), tg.randn(s[2], s[3]), "near narrow")
+    end
+  end)
+
+  it("conv's products (tg_cpu_gemm: beta 0 and 1, transposed operands) match the float64 conv", function()
+    for _, nt in ipairs({1, 2}) do
+      local before = tg.get_num_threads()
+      tg.set_num_threads(nt)
+      local x = tg.randn(2, 16, 20, 20, {requires_grad = true})
+      local w = tg.randn(32, 16, 3, 3, {requires_grad = true})
+      local bias = tg.randn(32, {requires_grad = true})
+      local y = tg.nn.functional.conv2d(x, w, bias, {padding = 1})
+      local g = tg.randn(table.unpack(y.shape))
+      y:backward(g)
+      local xd, wd, bd = x:detach():double():requires_grad_(), w:detach():double():requires_grad_(),
+        bias:detach():double():requires_grad_()
+      local yd = tg.nn.functional.conv2d(xd, wd, bd, {padding = 1})
+      yd:backward(g:double())
+      for _, pair in ipairs({{y:detach(), yd:detach()}, {x.grad, xd.grad}, {w.grad, wd.grad}}) do
+        local err = (pair[1]:double() - pair[2]):abs():max():item() / pair[2]:abs():max():item()
+        assert(err < 1e-5, string.format("%d threads: conv error %.3g", nt, err))
+      end
+      tg.set_num_threads(before)
+    end
   end)
 
   it("batched products (bmm, a broadcast 2-D operand) take it per matrix", function()
@@ -120,7 +170,8 @@ describe("matmul on tgrad's packed float32 GEMM", function()
 
   it("split across 1, 2 and 3 threads: the same values within rounding, rows or columns split", function()
     local before = tg.get_num_threads()
-    local cases = {{64, 784, 256}, {784, 64, 256}, {7, 300, 700}, {301, 100, 50}, {65, 65, 66}}
+    local cases = {{64, 784, 256}, {784, 64, 256}, {7, 300, 700}, {301, 100, 50}, {65, 65, 66}, {400, 500, 600},
+                   {64, 128, 10}, {100, 64, 3}, {70, 200, 2000}}
     local ref = {}
     local ops = {}
     for i, s in ipairs(cases) do

@@ -15,19 +15,27 @@
  * baseline) is chosen at run time. */
 bool tg_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
                         int64_t sb0, int64_t sb1, float *o, int64_t ldo);
+/* the same, added to o: o += A @ B (beta = 1; k = 0 leaves o as it is) */
+bool tg_gemm_packed_f32_acc(int64_t m, int64_t n, int64_t k, const float *a, int64_t sa0, int64_t sa1, const float *b,
+                            int64_t sb0, int64_t sb1, float *o, int64_t ldo);
 
-/* Which float32 products go to it rather than the BLAS (those above the small
- * kernel's bound reach it; bench/gemm_packed.c against OpenBLAS 0.3.21 on Zen 3,
- * one thread, interleaved): the MLP's x^T @ g 1.1-1.3x OpenBLAS (its k is the
- * batch, and OpenBLAS first zeroes the 784 x 256 C in a pass of its own),
- * g @ w^T 1.05-1.15x, x @ w 0.97-1.05x, squares to 256 at parity; n = 512
- * at parity to 0.9x, 1024 and 2048 5-15% behind: up to 256 x 512 x 512 (the
- * MLP's largest is 256 x 784 x 256), square 512 and up stay on OpenBLAS; below 16
- * columns the 16-wide tile wastes most of its lanes. */
+/* Which float32 products go to it rather than the BLAS (those above the small kernel's bound reach it, but for
+ * narrow ones). bench/gemm_packed.c against OpenBLAS 0.3.21 on Zen 3, one thread, interleaved: the MLP's
+ * products 1.0-1.1x, squares 128-512 1.0-1.05x, conv's (64 x 576 @ 576 x 3136 and its transposes, 7x7 stems)
+ * 1.1-1.5x, a skinny m = 16 with a wide n at parity, squares of 1024-2048 0.94-1.0x: every shape with n >= 16
+ * and m >= 16 but those with m, n and k all >= 1024 (the BLAS), and below m = 16 up to 256 x 512 x 512 (a
+ * product with a few rows is a matrix-vector product, the BLAS's gemv). A narrow C
+ * (2 <= n < 16, m and k >= 32: the MLP's 10-class layer) is taken transposed (C^T = B^T A^T): 1.1-1.5x
+ * OpenBLAS and 1.6-2.4x the small kernel there (tg_gemm_packed_narrow: ahead of the small kernel). */
 #ifndef TG_GEMM_PACKED_MNK
 #define TG_GEMM_PACKED_MNK ((int64_t)256 * 512 * 512)
 #endif
+static inline bool tg_gemm_packed_narrow(int64_t m, int64_t n, int64_t k) {
+  return n >= 2 && n < 16 && m >= 32 && k >= 32;
+}
 static inline bool tg_gemm_packed_ok(int64_t m, int64_t n, int64_t k) {
-  return m > 0 && n >= 16 && k > 0 && m * n * k <= TG_GEMM_PACKED_MNK;
+  return m > 0 && k > 0 &&
+         ((n >= 16 && (m >= 16 || m * n * k <= TG_GEMM_PACKED_MNK) && (m < 1024 || n < 1024 || k < 1024)) ||
+          tg_gemm_packed_narrow(m, n, k));
 }
 #endif

@@ -71,6 +71,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
       case $w in
         matmul) [ -x "$OUT/sgemm_ref" ] && OPENBLAS_NUM_THREADS=$th OMP_NUM_THREADS=$th run cref$tag "$w" "$OUT/sgemm_ref" ;;
         elementwise) [ -x "$OUT/stream_ref" ] && OMP_NUM_THREADS=$th run cref$tag "$w" "$OUT/stream_ref" ;;
+        mlp_step) [ -x "$OUT/fma_peak" ] && TG_THREADS=$th run cref$tag "$w" lua5.4 $B/mlp_floor.lua ;;
       esac
     done
   done
@@ -81,5 +82,5 @@ echo "tgrad benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name
 echo "threads: TG_THREADS=$TG_THREADS (tgrad set_num_threads, torch.set_num_threads)," \
      "OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS, OMP_NUM_THREADS=$OMP_NUM_THREADS; extra columns: ${THREADS#$TG_THREADS}"
 [ "$ROUNDS" -gt 1 ] && echo "rounds: $ROUNDS, tgrad and torch alternating; each cell is the ${BENCH_AGG:-median} of its rounds"
-echo "peer: torch $TORCH_VERSION (${PY:-no python3 with torch found}); C: cblas_sgemm (OpenBLAS), STREAM-like loops"
+echo "peer: torch $TORCH_VERSION (${PY:-no python3 with torch found}); C: cblas_sgemm (OpenBLAS), STREAM-like loops, mlp_step's GEMM flops at the FMA peak"
 lua5.4 $B/report.lua "$RES"

@@ -24,9 +24,9 @@
 #include <string.h>
 
 #define MR 6
-/* Operands read in place instead of packed (bench/gemm_packed.c, AVX2): B when its rows are contiguous and
- * it is small (k x n <= DIRECT_B_MAX floats: it stays in L2, e.g. the MLP's 256 x 128 layer: 1.0x OpenBLAS
- * in place, 0.95x packed); a big B or an A in place ran 5-15% slower than packed. */
+/* Operands read in place instead of packed (bench/gemm_packed.c, AVX2): B when its rows are contiguous, it
+ * is small (k x n <= DIRECT_B_MAX floats: it stays in L2) and its row stride does not alias in L1 (b_in_l1);
+ * a big B or an A in place ran 5-15% slower than packed. */
 #ifndef DIRECT_A
 #define DIRECT_A 0
 #endif
@@ -66,6 +66,22 @@
 #define T_BASE /* the SSE2 build, for tests only (TG_GEMM_PACKED_FORCE_BASE) */
 
 #define ALIGNED_LOAD(p, V) (*(const V *)(p))
+
+/* Does a micro-panel of B read in place (kc rows of NR floats, row stride ld floats) stay in L1? Modelled as
+ * 64 sets of 64-byte lines, 8 ways (Zen 3's 32 KiB; Intel's 48 KiB has 64 sets too): rows whose stride is a
+ * multiple of 64 lines fall in one set, a power-of-two stride in a few (n = 128 or 256: 8 or 4 sets, 64 or
+ * 32 lines for a 256- or 64-deep panel that needs 256 or 64): those were read from L2 at every micro-panel
+ * of A and ran 3-10% slower than a packed B (bench/gemm_packed.c -DGEMM_AB, 64 x 256 @ 256 x 128, 256 x 64
+ * @ 64 x 128, 784 x 64 @ 64 x 256 with A transposed). The panel should take at most half of L1's lines. */
+static inline bool b_in_l1(int64_t ld, int64_t kc, int nr) {
+  int64_t bytes = ld * (int64_t)sizeof(float), lines = kc * ((nr * (int64_t)sizeof(float) + 63) / 64);
+  if (bytes % 64) return true; /* rows at shifting offsets within their lines: no aliasing */
+  int64_t step = (bytes / 64) % 64, sets = 64;
+  if (step == 0) sets = 1;
+  else
+    while (step % 2 == 0) step /= 2, sets /= 2; /* 64 / gcd(step, 64) sets are touched */
+  return lines <= sets * 8 / 2;
+}
 
 /* One build of the driver: NAME, the target attribute, the vector type V with VL floats. NR = 2 VL. */
 #define GEMM_PACKED(NAME, TGT, V, VL)                                                                          \
@@ -297,7 +313,8 @@
                        bool acc) {                                                                            \
     int64_t kb = (k + KC - 1) / KC, kstep = ((k + kb - 1) / kb + 7) / 8 * 8;                                   \
     if (kstep > KC) kstep = KC;                                                                               \
-    bool bdirect = sb1 == 1 && k * n <= DIRECT_B_MAX, adirect = DIRECT_A && sa0 == 1;                         \
+    bool bdirect = sb1 == 1 && k * n <= DIRECT_B_MAX && b_in_l1(sb0, kstep, 2 * VL),                           \
+         adirect = DIRECT_A && sa0 == 1;                                                                      \
     if (m <= MC) {                                                                                            \
       for (int64_t pc = 0; pc < k; pc += kstep) {                                                             \
         int64_t kc = k - pc < kstep ? k - pc : kstep;                                                         \

@@ -94,7 +94,10 @@ describe("matmul on tgrad's packed float32 GEMM", function()
     -- autograd makes them)
     for _, s in ipairs({{300, 64, 64}, {300, 128, 64}, {200, 100, 48}, {64, 256, 100}, {70, 250, 130},
                         {64, 256, 128}, {256, 64, 128}, {97, 200, 256}, {256, 784, 256}, {784, 256, 256},
-                        {256, 256, 128}, {256, 128, 256}}) do
+                        {256, 256, 128}, {256, 128, 256},
+                        -- k <= 64 (one shallow k block: C filled row panel by row panel, B in 512-column
+                        -- chunks): n across the chunk, m across the 144-row block
+                        {130, 64, 1100}, {20, 33, 1500}, {300, 64, 513}, {200, 17, 40}}) do
       for _, la in ipairs(LAYOUTS) do
         for _, lb in ipairs(LAYOUTS) do
           check(make(s[1], s[2], la), make(s[2], s[3], lb), "b " .. la .. "/" .. lb)

@@ -43,6 +43,12 @@
 #ifndef MSPLIT
 #define MSPLIT 1
 #endif
+#ifndef SWAP_KC
+#define SWAP_KC 64 /* k blocks this shallow: A's panel stays in L1, C written along its rows (see _block) */
+#endif
+#ifndef SWAP_NC
+#define SWAP_NC 512
+#endif
 #ifndef PF_PACKB
 #define PF_PACKB 4 /* rows ahead while packing B row by row (wide B from memory: +5% at m 16-64) */
 #endif
@@ -236,32 +242,41 @@ static inline bool b_in_l1(int64_t ld, int64_t kc, int nr) {
     for (int64_t r = 0; r < mr; r++)                                                                          \
       for (int64_t c = 0; c < nr; c++) o[r * ldo + c] = add ? o[r * ldo + c] + t[r * NR + c] : t[r * NR + c];  \
   }                                                                                                           \
+  /* the tile (ir, jr) of the block below */                                                                 \
+  TGT static inline __attribute__((always_inline)) void NAME##_tile(int64_t ir, int64_t jr, int64_t mc,        \
+      int64_t nc, int64_t kc, const float *ap, const float *ablk, int64_t sa1, bool adirect, const float *bp,   \
+      const float *bblk, int64_t sb0, bool bdirect, float *o, int64_t ldo, int add) {                         \
+    enum { NR = 2 * VL };                                                                                     \
+    const float *bpan = bp + jr * kc, *apan = ap + ir * kc;                                                   \
+    int64_t ldb = NR, lda = MR;                                                                               \
+    if (bdirect) {                                                                                            \
+      if (jr < nc / NR * NR) bpan = bblk + jr, ldb = sb0;                                                     \
+      else bpan = bp;                                                                                         \
+    }                                                                                                         \
+    if (adirect) {                                                                                            \
+      if (ir < mc / MR * MR) apan = ablk + ir, lda = sa1;                                                     \
+      else apan = ap;                                                                                         \
+    }                                                                                                         \
+    (mc - ir <= 4 ? NAME##_kernel4 : NAME##_kernel)(kc, apan, lda, bpan, ldb, o + ir * ldo + jr, ldo,         \
+                                                    mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, add); \
+  }                                                                                                           \
   /* the block C[mc x nc] (+)= A block (packed ap, or in place ablk) @ B block (packed bp, or in place)     \
-   * by micro-panels: B's panel of NR columns stays in L1 while the panels of A stream from L2 */              \
+   * by micro-panels: B's panel of NR columns stays in L1 while the panels of A stream from L2; with a     \
+   * shallow k block (kc <= SWAP_KC) A's panel stays instead and C is written along its rows */             \
   TGT static inline __attribute__((always_inline)) void NAME##_block(int64_t mc, int64_t nc, int64_t kc,        \
       const float *ap, const float *ablk, int64_t sa1, bool adirect, const float *bp, const float *bblk,        \
       int64_t sb0, bool bdirect, float *o, int64_t ldo, int add) {                                            \
     enum { NR = 2 * VL };                                                                                     \
-    int64_t nfull = nc / NR * NR, mfull = mc / MR * MR;                                                       \
-    for (int64_t jr = 0; jr < nc; jr += NR) {                                                                 \
-      const float *bpan = bp + jr * kc;                                                                       \
-      int64_t ldb = NR;                                                                                       \
-      if (bdirect) {                                                                                          \
-        if (jr < nfull) bpan = bblk + jr, ldb = sb0;                                                          \
-        else bpan = bp;                                                                                       \
-      }                                                                                                       \
-      for (int64_t ir = 0; ir < mc; ir += MR) {                                                               \
-        const float *apan = ap + ir * kc;                                                                     \
-        int64_t lda = MR;                                                                                     \
-        if (adirect) {                                                                                        \
-          if (ir < mfull) apan = ablk + ir, lda = sa1;                                                        \
-          else apan = ap;                                                                                     \
-        }                                                                                                     \
-        (mc - ir <= 4 ? NAME##_kernel4 : NAME##_kernel)(kc, apan, lda, bpan, ldb, o + ir * ldo + jr, ldo,     \
-                                                        mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, \
-                                                        add);                                                 \
-      }                                                                                                       \
+    if (SWAP_KC && kc <= SWAP_KC) {                                                                           \
+      for (int64_t j0 = 0; j0 < nc; j0 += SWAP_NC) /* SWAP_NC columns of B at a time: they stay in L2 */     \
+        for (int64_t ir = 0; ir < mc; ir += MR)                                                               \
+          for (int64_t jr = j0; jr < nc && jr < j0 + SWAP_NC; jr += NR)                                       \
+            NAME##_tile(ir, jr, mc, nc, kc, ap, ablk, sa1, adirect, bp, bblk, sb0, bdirect, o, ldo, add);     \
+      return;                                                                                                 \
     }                                                                                                         \
+    for (int64_t jr = 0; jr < nc; jr += NR)                                                                   \
+      for (int64_t ir = 0; ir < mc; ir += MR)                                                                 \
+        NAME##_tile(ir, jr, mc, nc, kc, ap, ablk, sa1, adirect, bp, bblk, sb0, bdirect, o, ldo, add);         \
   }                                                                                                           \
   /* B[kc x nc] at b: packed into bp, or read in place (rows contiguous and small: it stays in L2) with only */ \
   /* a partial last panel packed; A[mc x kc] at a: packed into ap, or in place (DIRECT_A) but a partial panel */ \

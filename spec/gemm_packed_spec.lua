@@ -87,6 +87,38 @@ describe("matmul on tgrad's packed float32 GEMM", function()
     end
   end)
 
+  it("B read in place or packed by its row stride (L1 aliasing), the b256 MLP shapes, every layout", function()
+    -- a small B with contiguous rows is read in place unless its row stride is a multiple of 64 bytes that
+    -- touches few L1 sets for the panel's depth: n = 128, 256 (packed), n = 64 with k = 64 and n = 48, 100,
+    -- 130 (in place), n = 64 with k = 128 (packed); the MLP's layers at batch 256 (A or B transposed as
+    -- autograd makes them)
+    for _, s in ipairs({{300, 64, 64}, {300, 128, 64}, {200, 100, 48}, {64, 256, 100}, {70, 250, 130},
+                        {64, 256, 128}, {256, 64, 128}, {97, 200, 256}, {256, 784, 256}, {784, 256, 256},
+                        {256, 256, 128}, {256, 128, 256},
+                        -- k <= 64 (one shallow k block: C filled row panel by row panel, B in 512-column
+                        -- chunks): n across the chunk, m across the 144-row block
+                        {130, 64, 1100}, {20, 33, 1500}, {300, 64, 513}, {200, 17, 40}}) do
+      for _, la in ipairs(LAYOUTS) do
+        for _, lb in ipairs(LAYOUTS) do
+          check(make(s[1], s[2], la), make(s[2], s[3], lb), "b " .. la .. "/" .. lb)
+        end
+      end
+    end
+    -- conv's GEMMs on 128-wide rows (1x1 kernel, 2 images: the weight gradient summed over them)
+    local x = tg.randn(2, 64, 16, 16, {requires_grad = true})
+    local w = tg.randn(128, 64, 1, 1, {requires_grad = true})
+    local y = tg.nn.functional.conv2d(x, w)
+    local g = tg.randn(table.unpack(y.shape))
+    y:backward(g)
+    local xd, wd = x:detach():double():requires_grad_(), w:detach():double():requires_grad_()
+    local yd = tg.nn.functional.conv2d(xd, wd)
+    yd:backward(g:double())
+    for _, pair in ipairs({{y:detach(), yd:detach()}, {x.grad, xd.grad}, {w.grad, wd.grad}}) do
+      local err = (pair[1]:double() - pair[2]):abs():max():item() / pair[2]:abs():max():item()
+      assert(err < 1e-5, string.format("conv 1x1 error %.3g", err))
+    end
+  end)
+
   it("gives the same values as the float32 BLAS path (few rows above its bound) to rounding", function()
     -- 15 x 2200 x 2100 (m < 16 above 256 x 512 x 512): OpenBLAS; 16 rows of the same product: the packed GEMM
     local a, b = tg.randn(16, 2200), tg.randn(2200, 2100)
@@ -171,7 +203,7 @@ describe("matmul on tgrad's packed float32 GEMM", function()
   it("split across 1, 2 and 3 threads: the same values within rounding, rows or columns split", function()
     local before = tg.get_num_threads()
     local cases = {{64, 784, 256}, {784, 64, 256}, {7, 300, 700}, {301, 100, 50}, {65, 65, 66}, {400, 500, 600},
-                   {64, 128, 10}, {100, 64, 3}, {70, 200, 2000}}
+                   {64, 128, 10}, {100, 64, 3}, {70, 200, 2000}, {256, 256, 128}, {64, 256, 128}, {256, 64, 128}}
     local ref = {}
     local ops = {}
     for i, s in ipairs(cases) do

@@ -19,14 +19,15 @@
  * GCC's vector extensions, no intrinsics. Results differ from the BLAS's
  * only by rounding (summation order, FMA). */
 #include "cpu_gemm_packed.h"
+#include "cpu_tr8.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MR 6
-/* Operands read in place instead of packed (bench/gemm_packed.c, AVX2): B when its rows are contiguous and
- * it is small (k x n <= DIRECT_B_MAX floats: it stays in L2, e.g. the MLP's 256 x 128 layer: 1.0x OpenBLAS
- * in place, 0.95x packed); a big B or an A in place ran 5-15% slower than packed. */
+/* Operands read in place instead of packed (bench/gemm_packed.c, AVX2): B when its rows are contiguous, it
+ * is small (k x n <= DIRECT_B_MAX floats: it stays in L2) and its row stride does not alias in L1 (b_in_l1);
+ * a big B or an A in place ran 5-15% slower than packed. */
 #ifndef DIRECT_A
 #define DIRECT_A 0
 #endif
@@ -41,6 +42,12 @@
 #endif
 #ifndef MSPLIT
 #define MSPLIT 1
+#endif
+#ifndef SWAP_KC
+#define SWAP_KC 64 /* k blocks this shallow: A's panel stays in L1, C written along its rows (see _block) */
+#endif
+#ifndef SWAP_NC
+#define SWAP_NC 512
 #endif
 #ifndef PF_PACKB
 #define PF_PACKB 4 /* rows ahead while packing B row by row (wide B from memory: +5% at m 16-64) */
@@ -67,38 +74,28 @@
 
 #define ALIGNED_LOAD(p, V) (*(const V *)(p))
 
+/* Does a micro-panel of B read in place (kc rows of NR floats, row stride ld floats) stay in L1? Modelled as
+ * 64 sets of 64-byte lines, 8 ways (Zen 3's 32 KiB; Intel's 48 KiB has 64 sets too): rows whose stride is a
+ * multiple of 64 lines fall in one set, a power-of-two stride in a few (n = 128 or 256: 8 or 4 sets, 64 or
+ * 32 lines for a 256- or 64-deep panel that needs 256 or 64): those were read from L2 at every micro-panel
+ * of A and ran 3-10% slower than a packed B (bench/gemm_packed.c -DGEMM_AB, 64 x 256 @ 256 x 128, 256 x 64
+ * @ 64 x 128, 784 x 64 @ 64 x 256 with A transposed). The panel should take at most half of L1's lines. */
+static inline bool b_in_l1(int64_t ld, int64_t kc, int nr) {
+  int64_t bytes = ld * (int64_t)sizeof(float), lines = kc * ((nr * (int64_t)sizeof(float) + 63) / 64);
+  if (bytes % 64) return true; /* rows at shifting offsets within their lines: no aliasing */
+  int64_t step = (bytes / 64) % 64, sets = 64;
+  if (step == 0) sets = 1;
+  else
+    while (step % 2 == 0) step /= 2, sets /= 2; /* 64 / gcd(step, 64) sets are touched */
+  return lines <= sets * 8 / 2;
+}
+
 /* One build of the driver: NAME, the target attribute, the vector type V with VL floats. NR = 2 VL. */
 #define GEMM_PACKED(NAME, TGT, V, VL)                                                                          \
-  /* nrow (6 or 8) x 8 block transposed: d[q * ldd + r] = s[r * lds + q] (vector shuffles: unpack, shufps,    \
-   * perm2f128); rows past nrow repeat the last one, and each of the 8 stores writes 8 floats, in order of q,  \
-   * so with ldd = 6 the next store overwrites the 2 extra ones (the last spills 2 floats past the block) */    \
+  /* nrow (6 or 8) x 8 block transposed (cpu_tr8.h) */                                                      \
   TGT static inline __attribute__((always_inline)) void NAME##_trg(const float *s, int64_t lds, int nrow,      \
                                                                    float *d, int64_t ldd) {                    \
-    typedef float v8 __attribute__((vector_size(32)));                                                        \
-    typedef int i8 __attribute__((vector_size(32)));                                                          \
-    v8 r0, r1, r2, r3, r4, r5, r6, r7;                                                                        \
-    memcpy(&r0, s, 32); memcpy(&r1, s + lds, 32); memcpy(&r2, s + 2 * lds, 32); memcpy(&r3, s + 3 * lds, 32); \
-    memcpy(&r4, s + 4 * lds, 32); memcpy(&r5, s + 5 * lds, 32);                                               \
-    if (nrow == 8) { memcpy(&r6, s + 6 * lds, 32); memcpy(&r7, s + 7 * lds, 32); }                            \
-    else r6 = r7 = r5;                                                                                         \
-    const i8 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};                              \
-    const i8 s44 = {0, 1, 8, 9, 4, 5, 12, 13}, sEE = {2, 3, 10, 11, 6, 7, 14, 15};                            \
-    const i8 p20 = {0, 1, 2, 3, 8, 9, 10, 11}, p31 = {4, 5, 6, 7, 12, 13, 14, 15};                            \
-    v8 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);                                \
-    v8 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);                                \
-    v8 t4 = __builtin_shuffle(r4, r5, lo), t5 = __builtin_shuffle(r4, r5, hi);                                \
-    v8 t6 = __builtin_shuffle(r6, r7, lo), t7 = __builtin_shuffle(r6, r7, hi);                                \
-    v8 u0 = __builtin_shuffle(t0, t2, s44), u1 = __builtin_shuffle(t0, t2, sEE);                              \
-    v8 u2 = __builtin_shuffle(t1, t3, s44), u3 = __builtin_shuffle(t1, t3, sEE);                              \
-    v8 u4 = __builtin_shuffle(t4, t6, s44), u5 = __builtin_shuffle(t4, t6, sEE);                              \
-    v8 u6 = __builtin_shuffle(t5, t7, s44), u7 = __builtin_shuffle(t5, t7, sEE);                              \
-    v8 o0 = __builtin_shuffle(u0, u4, p20), o1 = __builtin_shuffle(u1, u5, p20);                              \
-    v8 o2 = __builtin_shuffle(u2, u6, p20), o3 = __builtin_shuffle(u3, u7, p20);                              \
-    v8 o4 = __builtin_shuffle(u0, u4, p31), o5 = __builtin_shuffle(u1, u5, p31);                              \
-    v8 o6 = __builtin_shuffle(u2, u6, p31), o7 = __builtin_shuffle(u3, u7, p31);                              \
-    memcpy(d, &o0, 32); memcpy(d + ldd, &o1, 32); memcpy(d + 2 * ldd, &o2, 32); memcpy(d + 3 * ldd, &o3, 32); \
-    memcpy(d + 4 * ldd, &o4, 32); memcpy(d + 5 * ldd, &o5, 32); memcpy(d + 6 * ldd, &o6, 32);                 \
-    memcpy(d + 7 * ldd, &o7, 32);                                                                             \
+    tg_tr8_f32(s, lds, nrow, d, ldd);                                                                         \
   }                                                                                                           \
   TGT static void NAME##_tr8(const float *s, int64_t lds, float *d, int64_t ldd) { NAME##_trg(s, lds, 8, d, ldd); } \
   /* A[i0 .. i0+mc, p0 .. p0+kc] -> panels of MR rows: ap[panel][p][r], zero rows past mc */                   \
@@ -245,32 +242,41 @@
     for (int64_t r = 0; r < mr; r++)                                                                          \
       for (int64_t c = 0; c < nr; c++) o[r * ldo + c] = add ? o[r * ldo + c] + t[r * NR + c] : t[r * NR + c];  \
   }                                                                                                           \
+  /* the tile (ir, jr) of the block below */                                                                 \
+  TGT static inline __attribute__((always_inline)) void NAME##_tile(int64_t ir, int64_t jr, int64_t mc,        \
+      int64_t nc, int64_t kc, const float *ap, const float *ablk, int64_t sa1, bool adirect, const float *bp,   \
+      const float *bblk, int64_t sb0, bool bdirect, float *o, int64_t ldo, int add) {                         \
+    enum { NR = 2 * VL };                                                                                     \
+    const float *bpan = bp + jr * kc, *apan = ap + ir * kc;                                                   \
+    int64_t ldb = NR, lda = MR;                                                                               \
+    if (bdirect) {                                                                                            \
+      if (jr < nc / NR * NR) bpan = bblk + jr, ldb = sb0;                                                     \
+      else bpan = bp;                                                                                         \
+    }                                                                                                         \
+    if (adirect) {                                                                                            \
+      if (ir < mc / MR * MR) apan = ablk + ir, lda = sa1;                                                     \
+      else apan = ap;                                                                                         \
+    }                                                                                                         \
+    (mc - ir <= 4 ? NAME##_kernel4 : NAME##_kernel)(kc, apan, lda, bpan, ldb, o + ir * ldo + jr, ldo,         \
+                                                    mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, add); \
+  }                                                                                                           \
   /* the block C[mc x nc] (+)= A block (packed ap, or in place ablk) @ B block (packed bp, or in place)     \
-   * by micro-panels: B's panel of NR columns stays in L1 while the panels of A stream from L2 */              \
+   * by micro-panels: B's panel of NR columns stays in L1 while the panels of A stream from L2; with a     \
+   * shallow k block (kc <= SWAP_KC) A's panel stays instead and C is written along its rows */             \
   TGT static inline __attribute__((always_inline)) void NAME##_block(int64_t mc, int64_t nc, int64_t kc,        \
       const float *ap, const float *ablk, int64_t sa1, bool adirect, const float *bp, const float *bblk,        \
       int64_t sb0, bool bdirect, float *o, int64_t ldo, int add) {                                            \
     enum { NR = 2 * VL };                                                                                     \
-    int64_t nfull = nc / NR * NR, mfull = mc / MR * MR;                                                       \
-    for (int64_t jr = 0; jr < nc; jr += NR) {                                                                 \
-      const float *bpan = bp + jr * kc;                                                                       \
-      int64_t ldb = NR;                                                                                       \
-      if (bdirect) {                                                                                          \
-        if (jr < nfull) bpan = bblk + jr, ldb = sb0;                                                          \
-        else bpan = bp;                                                                                       \
-      }                                                                                                       \
-      for (int64_t ir = 0; ir < mc; ir += MR) {                                                               \
-        const float *apan = ap + ir * kc;                                                                     \
-        int64_t lda = MR;                                                                                     \
-        if (adirect) {                                                                                        \
-          if (ir < mfull) apan = ablk + ir, lda = sa1;                                                        \
-          else apan = ap;                                                                                     \
-        }                                                                                                     \
-        (mc - ir <= 4 ? NAME##_kernel4 : NAME##_kernel)(kc, apan, lda, bpan, ldb, o + ir * ldo + jr, ldo,     \
-                                                        mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, \
-                                                        add);                                                 \
-      }                                                                                                       \
+    if (SWAP_KC && kc <= SWAP_KC) {                                                                           \
+      for (int64_t j0 = 0; j0 < nc; j0 += SWAP_NC) /* SWAP_NC columns of B at a time: they stay in L2 */     \
+        for (int64_t ir = 0; ir < mc; ir += MR)                                                               \
+          for (int64_t jr = j0; jr < nc && jr < j0 + SWAP_NC; jr += NR)                                       \
+            NAME##_tile(ir, jr, mc, nc, kc, ap, ablk, sa1, adirect, bp, bblk, sb0, bdirect, o, ldo, add);     \
+      return;                                                                                                 \
     }                                                                                                         \
+    for (int64_t jr = 0; jr < nc; jr += NR)                                                                   \
+      for (int64_t ir = 0; ir < mc; ir += MR)                                                                 \
+        NAME##_tile(ir, jr, mc, nc, kc, ap, ablk, sa1, adirect, bp, bblk, sb0, bdirect, o, ldo, add);         \
   }                                                                                                           \
   /* B[kc x nc] at b: packed into bp, or read in place (rows contiguous and small: it stays in L2) with only */ \
   /* a partial last panel packed; A[mc x kc] at a: packed into ap, or in place (DIRECT_A) but a partial panel */ \
@@ -297,7 +303,8 @@
                        bool acc) {                                                                            \
     int64_t kb = (k + KC - 1) / KC, kstep = ((k + kb - 1) / kb + 7) / 8 * 8;                                   \
     if (kstep > KC) kstep = KC;                                                                               \
-    bool bdirect = sb1 == 1 && k * n <= DIRECT_B_MAX, adirect = DIRECT_A && sa0 == 1;                         \
+    bool bdirect = sb1 == 1 && k * n <= DIRECT_B_MAX && b_in_l1(sb0, kstep, 2 * VL),                           \
+         adirect = DIRECT_A && sa0 == 1;                                                                      \
     if (m <= MC) {                                                                                            \
       for (int64_t pc = 0; pc < k; pc += kstep) {                                                             \
         int64_t kc = k - pc < kstep ? k - pc : kstep;                                                         \

@@ -12,6 +12,7 @@
  * -march=native. Results differ from the BLAS's only by rounding (another
  * summation order, FMA). */
 #include "cpu_gemm_small.h"
+#include "cpu_tr8.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define GEMM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -32,7 +33,6 @@ typedef double vf64 __attribute__((vector_size(32)));
  * contiguous matrix S = B^T, as W^T in a linear layer's input gradient): pack
  * (k x n) = S^T by 8 x 8 (float) / 4 x 4 (double) register transposes, the
  * edges element by element. A copy: the product's bits do not change. */
-typedef int vi32 __attribute__((vector_size(32)));
 typedef long long vi64 __attribute__((vector_size(32)));
 static inline __attribute__((always_inline)) void pack_t_f32(const float *b, int64_t sb1, int64_t k, int64_t n,
                                                               float *pack) {
@@ -40,32 +40,7 @@ static inline __attribute__((always_inline)) void pack_t_f32(const float *b, int
   for (; j + 8 <= n; j += 8) {
     int64_t p = 0;
     for (; p + 8 <= k; p += 8) {
-      vf32 r0, r1, r2, r3, r4, r5, r6, r7; /* rows j.. of S, columns p.. */
-      const float *s = b + j * sb1 + p;
-      __builtin_memcpy(&r0, s, 32), __builtin_memcpy(&r1, s + sb1, 32);
-      __builtin_memcpy(&r2, s + 2 * sb1, 32), __builtin_memcpy(&r3, s + 3 * sb1, 32);
-      __builtin_memcpy(&r4, s + 4 * sb1, 32), __builtin_memcpy(&r5, s + 5 * sb1, 32);
-      __builtin_memcpy(&r6, s + 6 * sb1, 32), __builtin_memcpy(&r7, s + 7 * sb1, 32);
-      const vi32 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
-      vf32 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
-      vf32 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
-      vf32 t4 = __builtin_shuffle(r4, r5, lo), t5 = __builtin_shuffle(r4, r5, hi);
-      vf32 t6 = __builtin_shuffle(r6, r7, lo), t7 = __builtin_shuffle(r6, r7, hi);
-      const vi32 lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
-      vf32 u0 = __builtin_shuffle(t0, t2, lo2), u1 = __builtin_shuffle(t0, t2, hi2);
-      vf32 u2 = __builtin_shuffle(t1, t3, lo2), u3 = __builtin_shuffle(t1, t3, hi2);
-      vf32 u4 = __builtin_shuffle(t4, t6, lo2), u5 = __builtin_shuffle(t4, t6, hi2);
-      vf32 u6 = __builtin_shuffle(t5, t7, lo2), u7 = __builtin_shuffle(t5, t7, hi2);
-      const vi32 lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
-      vf32 o0 = __builtin_shuffle(u0, u4, lo4), o4 = __builtin_shuffle(u0, u4, hi4);
-      vf32 o1 = __builtin_shuffle(u1, u5, lo4), o5 = __builtin_shuffle(u1, u5, hi4);
-      vf32 o2 = __builtin_shuffle(u2, u6, lo4), o6 = __builtin_shuffle(u2, u6, hi4);
-      vf32 o3 = __builtin_shuffle(u3, u7, lo4), o7 = __builtin_shuffle(u3, u7, hi4);
-      float *d = pack + p * n + j;
-      __builtin_memcpy(d, &o0, 32), __builtin_memcpy(d + n, &o1, 32);
-      __builtin_memcpy(d + 2 * n, &o2, 32), __builtin_memcpy(d + 3 * n, &o3, 32);
-      __builtin_memcpy(d + 4 * n, &o4, 32), __builtin_memcpy(d + 5 * n, &o5, 32);
-      __builtin_memcpy(d + 6 * n, &o6, 32), __builtin_memcpy(d + 7 * n, &o7, 32);
+      tg_tr8_f32(b + j * sb1 + p, sb1, 8, pack + p * n + j, n); /* rows j.. of S, columns p.. */
     }
     for (; p < k; p++)
       for (int64_t jj = j; jj < j + 8; jj++) pack[p * n + jj] = b[jj * sb1 + p];

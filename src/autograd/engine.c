@@ -196,7 +196,7 @@ static bool meta_same_shape(const tg_meta *m, const tg_tensor *g) {
 /* PyTorch's validate_outputs: *slot (a gradient for something of metadata m) is
  * summed to m's shape when it is expandable to it, else refused; a float m
  * casts it to m's dtype. fn names the node for the message (NULL: a root). */
-static int validate_grad(tg_ctx *c, const tg_meta *m, tg_tensor **slot, int index, const char *fn) {
+static int validate_grad_slow(tg_ctx *c, const tg_meta *m, tg_tensor **slot, int index, const char *fn) {
   tg_tensor *g = *slot;
   if (!g) return 0;
   if (!meta_same_shape(m, g)) {
@@ -221,6 +221,13 @@ static int validate_grad(tg_ctx *c, const tg_meta *m, tg_tensor **slot, int inde
     *slot = s;
   }
   return 0;
+}
+
+/* box: the common case (no gradient, or one of m's shape and dtype) without a call */
+static inline int validate_grad(tg_ctx *c, const tg_meta *m, tg_tensor **slot, int index, const char *fn) {
+  const tg_tensor *g = *slot;
+  if (!g || (meta_same_shape(m, g) && (g->dtype == m->dtype || !tg_is_float(m->dtype)))) return 0;
+  return validate_grad_slow(c, m, slot, index, fn);
 }
 
 /* tensor hooks: on one gradient (skipped when there is none) */
@@ -302,7 +309,7 @@ static int run_node(task *t, entry *e) {
     if (o->accumulate && gout[0] && (o->n_inputs == 0 || in_inputs(t, n->variable) >= 0) &&
         accumulate_grad(c, n->variable, gout[0], o->create_graph) < 0)
       return -1;
-    return run_post_hooks(c, n, NULL, gout);
+    return n->post_hooks ? run_post_hooks(c, n, NULL, gout) : 0; /* box: no call without hooks */
   }
   bool any = false;
   for (int i = 0; i < n->n_out; i++) any |= gout[i] != NULL;
@@ -326,7 +333,7 @@ static int run_node(task *t, entry *e) {
                       n->trace ? n->trace : "");
           goto done;
         }
-    if ((rc = run_post_hooks(c, n, gin, gout)) < 0) goto done;
+    if (n->post_hooks && (rc = run_post_hooks(c, n, gin, gout)) < 0) goto done;
   }
   for (int i = 0; i < n->n_in; i++) {
     tg_node *nx = n->next[i].fn;

@@ -119,7 +119,7 @@ static int run_engine(lua_State *L, tg_ctx *c, int n_roots, tg_tensor **roots, t
 /* t:backward([grad [, {retain_graph, create_graph, inputs}]]) */
 static int a_backward(lua_State *L) {
   CTX;
-  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor *t = tgL_check_c(L, c, 1);
   int opts = tgL_kwargs(L, 2, "backward", "retain_graph create_graph inputs");
   tg_tensor *g = NULL;
   if (!lua_isnoneornil(L, 2) && opts != 2) g = tgL_check(L, 2);

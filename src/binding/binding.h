@@ -44,12 +44,23 @@ tg_tensor **tgL_testbox(lua_State *L, int idx);  /* the box of a tensor argument
 void tgL_set_box_mt(lua_State *L, tg_ctx *c);     /* the metatable at the top of the stack */
 tg_tensor **tgL_newbox_c(lua_State *L, tg_ctx *c); /* tgL_newbox with the context at hand */
 void tgL_forget_boxes(lua_State *L, int idx);      /* drop the cached .grad/.data boxes of the box at idx */
+/* box: a box is two words, the tensor and a tag, the pointer of the Tensor
+ * metatable it was given (c->box_mt): a full userdata of that size whose second
+ * word is the tag is a box of this context. Two cheap calls (lua_touserdata,
+ * lua_rawlen: 0 for a light userdata) instead of pushing and comparing the
+ * metatable (four calls). Only tgL_newbox_c makes boxes. */
+#define TGL_BOX_SIZE (2 * sizeof(void *))
 static inline tg_tensor **tgL_testbox_c(lua_State *L, tg_ctx *c, int idx) {
-  void *p = lua_touserdata(L, idx);
-  if (!p || !lua_getmetatable(L, idx)) return NULL;
-  const void *mt = lua_topointer(L, -1);
-  lua_settop(L, -2);
-  return mt == c->box_mt ? (tg_tensor **)p : NULL;
+  void **p = (void **)lua_touserdata(L, idx);
+  if (!p || lua_rawlen(L, idx) != TGL_BOX_SIZE || p[1] != c->box_mt || !p[1]) return NULL;
+  return (tg_tensor **)p;
+}
+/* box: tgL_check with the context at hand (the running function's upvalue 1):
+ * a live box costs two calls; anything else goes to tgL_check (its messages) */
+tg_tensor *tgL_check(lua_State *L, int idx);
+static inline tg_tensor *tgL_check_c(lua_State *L, tg_ctx *c, int idx) {
+  tg_tensor **box = tgL_testbox_c(L, c, idx);
+  return box && *box ? *box : tgL_check(L, idx);
 }
 tg_tensor **tgL_newbox(lua_State *L);            /* push an empty tensor userdata */
 int tgL_push(lua_State *L, tg_ctx *c, tg_tensor *t); /* push (takes the ref) or raise */

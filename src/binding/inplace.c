@@ -7,7 +7,7 @@
 
 static int unary_ip(lua_State *L, tg_op op) {
   tg_ctx *c = tgL_ctx(L);
-  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor *t = tgL_check_c(L, c, 1);
   if (tg_unary_(c, op, t) < 0) return tgL_raise(L, c);
   lua_settop(L, 1);
   return 1;
@@ -16,7 +16,7 @@ static int unary_ip(lua_State *L, tg_op op) {
 /* t:add_(other [, {alpha = a}]) with other a tensor or a number */
 static int binary_ip(lua_State *L, tg_op op) {
   tg_ctx *c = tgL_ctx(L);
-  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor *t = tgL_check_c(L, c, 1);
   if (lua_type(L, 3) == LUA_TNONE) { /* perop2: t:add_(u), no options: one box check of u */
     tg_tensor **bo = tgL_testbox_c(L, c, 2);
     if (bo && *bo) {

@@ -11,7 +11,7 @@
 static int unary_fn(lua_State *L, tg_op op) {
   if (lua_type(L, 2) == LUA_TTABLE) { int r = tgL_out_unary(L, op); if (r >= 0) return r; } /* mem: {out = t} */
   CTX;
-  tg_tensor *x = tgL_check(L, 1);
+  tg_tensor *x = tgL_check_c(L, c, 1);
   tg_tensor **box = tgL_newbox_c(L, c);
   *box = tg_unary(c, op, x);
   if (!*box) return tgL_raise(L, c);
@@ -181,7 +181,7 @@ static int op_logical_not(lua_State *L) {
 #define BINARY_TENSOR_FN(name, f)                  \
   static int op_##name(lua_State *L) {             \
     CTX;                                           \
-    tg_tensor *a = tgL_check(L, 1), *b = tgL_check(L, 2); \
+    tg_tensor *a = tgL_check_c(L, c, 1), *b = tgL_check_c(L, c, 2); \
     tg_tensor **box = tgL_newbox_c(L, c);          \
     *box = f(c, a, b);                             \
     if (!*box) return tgL_raise(L, c);             \

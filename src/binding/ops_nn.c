@@ -87,11 +87,11 @@ static int64_t integer_opt(lua_State *L, int opts, const char *key, int64_t dflt
 /* ---- losses: f(input, target [, opts]) */
 #define LOSS_PROLOGUE(fname, keys)                    \
   CTX;                                                \
-  tg_tensor *x = tgL_check(L, 1), *y = tgL_check(L, 2); \
+  tg_tensor *x = tgL_check_c(L, c, 1), *y = tgL_check_c(L, c, 2); \
   int opts = tgL_kwargs(L, 3, fname, keys)
 
 #define LOSS_RETURN(expr)              \
-  tg_tensor **box = tgL_newbox(L);     \
+  tg_tensor **box = tgL_newbox_c(L, c); \
   *box = (expr);                       \
   if (!*box) return tgL_raise(L, c);   \
   return 1

@@ -37,7 +37,7 @@ static int o_zero_grad(lua_State *L) {
   lua_Integer n = luaL_len(L, 1);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
-    tg_tensor *t = tgL_check(L, -1);
+    tg_tensor *t = tgL_check_c(L, c, -1);
     if (set_to_none && t->grad) { /* perop: the cached .grad box lets the gradient go */
       lua_pushnil(L);
       lua_setiuservalue(L, -2, TGL_UV_GRAD);
@@ -87,7 +87,7 @@ static int o_sgd_list(lua_State *L) {
   lua_Integer n = luaL_len(L, 1);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
-    tg_tensor *p = tgL_check(L, -1);
+    tg_tensor *p = tgL_check_c(L, c, -1);
     lua_pop(L, 1); /* still in the list */
     if (!p->grad) continue;
     tg_tensor *st[TG_OPTIM_MAX_STATE] = {NULL};

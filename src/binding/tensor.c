@@ -116,9 +116,9 @@ static int get_field(lua_State *L, tg_tensor *t, const char *k) {
       if (!strcmp(k, "shape")) return push_shape(L, t), 1;
       break;
     case 'd':
+      if (!strcmp(k, "data")) return push_data_box(L, t); /* box: the hot one first */
       if (!strcmp(k, "dtype")) return tgL_push_dtype(L, t->dtype), 1;
       if (!strcmp(k, "device")) return lua_pushstring(L, tg_backend_of(t)->name), 1;
-      if (!strcmp(k, "data")) return push_data_box(L, t);
       break;
     case 'r':
       if (!strcmp(k, "requires_grad")) return lua_pushboolean(L, tg_requires_grad(t)), 1;
@@ -189,13 +189,20 @@ static tg_tensor *select_key(tg_ctx *c, lua_State *L, int k, tg_tensor *t) {
 }
 
 static int t_index(lua_State *L) {
+  /* box: a method first (also on a freed tensor); the box is checked when the
+   * key is a field or an index. A method looked up on something else (only a
+   * direct call of the metamethod can do that) is returned without a check:
+   * nothing is read from arg 1. */
+  bool skey = lua_type(L, 2) == LUA_TSTRING;
+  if (skey) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) return 1;
+    lua_settop(L, 2);
+  }
   /* perop: one box check (upvalue 1 is the context) */
   tg_tensor **box = tgL_testbox_c(L, (tg_ctx *)lua_touserdata(L, lua_upvalueindex(1)), 1);
   if (!box) check_box(L, 1); /* raises */
-  if (lua_type(L, 2) == LUA_TSTRING) {
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) return 1; /* a method (also on a freed tensor) */
-    lua_pop(L, 1);
+  if (skey) {
     if (get_field(L, *box ? *box : tgL_check(L, 1), lua_tostring(L, 2))) return 1;
     return 0; /* nil, like a missing table field */
   }
@@ -225,10 +232,10 @@ static void set_requires_grad(lua_State *L, tg_tensor *t, bool v) {
 
 static int t_newindex(lua_State *L) {
   tg_ctx *c = tgL_ctx(L);
-  tg_tensor *t = tgL_check(L, 1);
+  tg_tensor *t = tgL_check_c(L, c, 1);
   if (lua_type(L, 2) == LUA_TSTRING) {
     const char *k = lua_tostring(L, 2);
-    if (!strcmp(k, "requires_grad")) {
+    if (k[0] == 'r' && !strcmp(k, "requires_grad")) { /* box: t.grad = nil without a strcmp here */
       set_requires_grad(L, t, lua_toboolean(L, 3));
     } else if (!strcmp(k, "grad")) {
       tg_tensor *g = tgL_opt(L, 3);

@@ -50,13 +50,18 @@ tg_tensor **tgL_newbox_c(lua_State *L, tg_ctx *c) {
   /* every new tensor counts for the collector policy (memory.c), whichever
    * binding made it; mem: the step runs before the box exists (see tgL_gc_account) */
   if (c) tgL_gc_account(L, c);
-  tg_tensor **box = lua_newuserdatauv(L, sizeof(tg_tensor *), TGL_BOX_NUV);
-  *box = NULL;
-  if (c && c->box_mt_ref) lua_rawgeti(L, LUA_REGISTRYINDEX, c->box_mt_ref);
-  else lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
+  void **box = lua_newuserdatauv(L, TGL_BOX_SIZE, TGL_BOX_NUV);
+  box[0] = NULL;
+  if (c && c->box_mt_ref) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->box_mt_ref);
+    box[1] = (void *)c->box_mt; /* box: the tag (binding.h) */
+  } else {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &tgL_tensor_mt_key);
+    box[1] = (void *)lua_topointer(L, -1);
+  }
   lua_setmetatable(L, -2);
   if (c && c->mem_scopes) tgL_scope_track(L); /* mem: the box joins the innermost tg.scope */
-  return box;
+  return (tg_tensor **)box;
 }
 
 tg_tensor **tgL_newbox(lua_State *L) {

@@ -140,7 +140,17 @@ tg_tensor *tg_sum_to(tg_ctx *c, tg_tensor *x, int ndim, const int64_t *size) {
    * to record: the sum is a reshape (with a graph, SumBackward0 stays as PyTorch's) */
   bool ones = !c->grad_enabled;
   for (int i = 0; i < nd && ones; i++) ones = x->size[dims[i]] == 1;
-  if (ones) return tg_reshape(c, x, ndim, size);
+  if (ones) {
+    /* box: a fresh contiguous copy in the target shape, as PyTorch's sum gives (not
+     * a view of x): a leaf's AccumulateGrad then takes it as its .grad, where a view
+     * of a gradient that other inputs still hold had to be copied there anyway */
+    tg_tensor *r = tg_cast_raw(c, x, x->dtype);
+    if (!r) return NULL;
+    r->ndim = ndim; /* r is new and only ours: reshaped in place (same elements, contiguous) */
+    if (ndim) memcpy(r->size, size, sizeof(int64_t) * (size_t)ndim);
+    tg_contiguous_strides(ndim, size, r->stride);
+    return r;
+  }
   tg_tensor *s = tg_sum(c, x, nd, dims, true);
   if (!s) return NULL;
   tg_tensor *r = tg_reshape(c, s, ndim, size);

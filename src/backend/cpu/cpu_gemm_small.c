@@ -33,47 +33,25 @@ typedef double vf64 __attribute__((vector_size(32)));
  * contiguous matrix S = B^T, as W^T in a linear layer's input gradient): pack
  * (k x n) = S^T by 8 x 8 (float) / 4 x 4 (double) register transposes, the
  * edges element by element. A copy: the product's bits do not change. */
-typedef long long vi64 __attribute__((vector_size(32)));
-static inline __attribute__((always_inline)) void pack_t_f32(const float *b, int64_t sb1, int64_t k, int64_t n,
-                                                              float *pack) {
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    int64_t p = 0;
-    for (; p + 8 <= k; p += 8) {
-      tg_tr8_f32(b + j * sb1 + p, sb1, 8, pack + p * n + j, n); /* rows j.. of S, columns p.. */
-    }
-    for (; p < k; p++)
-      for (int64_t jj = j; jj < j + 8; jj++) pack[p * n + jj] = b[jj * sb1 + p];
-  }
-  for (; j < n; j++)
-    for (int64_t p = 0; p < k; p++) pack[p * n + j] = b[j * sb1 + p];
+static inline __attribute__((always_inline)) void tr8_f32(const float *s, int64_t lds, float *d, int64_t ldd) {
+  tg_tr8_f32(s, lds, 8, d, ldd);
 }
-static inline __attribute__((always_inline)) void pack_t_f64(const double *b, int64_t sb1, int64_t k, int64_t n,
-                                                              double *pack) {
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    int64_t p = 0;
-    for (; p + 4 <= k; p += 4) {
-      vf64 r0, r1, r2, r3;
-      const double *s = b + j * sb1 + p;
-      __builtin_memcpy(&r0, s, 32), __builtin_memcpy(&r1, s + sb1, 32);
-      __builtin_memcpy(&r2, s + 2 * sb1, 32), __builtin_memcpy(&r3, s + 3 * sb1, 32);
-      const vi64 lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7};
-      vf64 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi); /* r00 r10 r02 r12 | r01 r11 r03 r13 */
-      vf64 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
-      const vi64 lo2 = {0, 1, 4, 5}, hi2 = {2, 3, 6, 7};
-      vf64 o0 = __builtin_shuffle(t0, t2, lo2), o2 = __builtin_shuffle(t0, t2, hi2);
-      vf64 o1 = __builtin_shuffle(t1, t3, lo2), o3 = __builtin_shuffle(t1, t3, hi2);
-      double *d = pack + p * n + j;
-      __builtin_memcpy(d, &o0, 32), __builtin_memcpy(d + n, &o1, 32);
-      __builtin_memcpy(d + 2 * n, &o2, 32), __builtin_memcpy(d + 3 * n, &o3, 32);
-    }
-    for (; p < k; p++)
-      for (int64_t jj = j; jj < j + 4; jj++) pack[p * n + jj] = b[jj * sb1 + p];
+/* one pack loop for both widths: W x W blocks by TR, the edges element by element */
+#define PACK_T(NAME, T, W, TR)                                                                             \
+  static inline __attribute__((always_inline)) void NAME(const T *b, int64_t sb1, int64_t k, int64_t n, \
+                                                          T *pack) {                                     \
+    int64_t j = 0;                                                                                       \
+    for (; j + W <= n; j += W) {                                                                         \
+      int64_t p = 0;                                                                                     \
+      for (; p + W <= k; p += W) TR(b + j * sb1 + p, sb1, pack + p * n + j, n); /* rows j.. of S, columns p.. */ \
+      for (; p < k; p++)                                                                                 \
+        for (int64_t jj = j; jj < j + W; jj++) pack[p * n + jj] = b[jj * sb1 + p];                     \
+    }                                                                                                    \
+    for (; j < n; j++)                                                                                   \
+      for (int64_t p = 0; p < k; p++) pack[p * n + j] = b[j * sb1 + p];                                 \
   }
-  for (; j < n; j++)
-    for (int64_t p = 0; p < k; p++) pack[p * n + j] = b[j * sb1 + p];
-}
+PACK_T(pack_t_f32, float, 8, tr8_f32)
+PACK_T(pack_t_f64, double, 4, tg_tr4_f64)
 #define PACK_T_float pack_t_f32
 #define PACK_T_double pack_t_f64
 

@@ -1,4 +1,4 @@
-/* cpu_tr8.h: an 8 x 8 float transpose in vector registers (GCC's vector extensions: unpack, shufps,
+/* cpu_tr8.h: an 8 x 8 float (and a 4 x 4 double) transpose in vector registers (GCC's vector extensions: unpack, shufps,
  * perm2f128 under AVX2), shared by the small GEMM's packing of a transposed B (cpu_gemm_small.c) and the
  * packed GEMM's packing of A and B (cpu_gemm_packed.c). Always inlined: it takes the instruction set of the
  * function it lands in (a target_clones or target("avx2,fma") build). No tgrad types: bench/gemm_packed.c
@@ -40,4 +40,19 @@ static inline __attribute__((always_inline)) void tg_tr8_f32(const float *s, int
   memcpy(d + 4 * ldd, &o4, 32), memcpy(d + 5 * ldd, &o5, 32), memcpy(d + 6 * ldd, &o6, 32);
   memcpy(d + 7 * ldd, &o7, 32);
 }
+/* d[q * ldd + r] = s[r * lds + q] for r, q < 4: the 4 x 4 double transpose (unpack, then perm2f128 under AVX2) */
+static inline __attribute__((always_inline)) void tg_tr4_f64(const double *s, int64_t lds, double *d, int64_t ldd) {
+  typedef double v4 __attribute__((vector_size(32)));
+  typedef long long i4 __attribute__((vector_size(32)));
+  v4 r0, r1, r2, r3;
+  memcpy(&r0, s, 32), memcpy(&r1, s + lds, 32), memcpy(&r2, s + 2 * lds, 32), memcpy(&r3, s + 3 * lds, 32);
+  const i4 lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7};
+  v4 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi); /* r00 r10 r02 r12 | r01 r11 r03 r13 */
+  v4 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+  const i4 lo2 = {0, 1, 4, 5}, hi2 = {2, 3, 6, 7};
+  v4 o0 = __builtin_shuffle(t0, t2, lo2), o2 = __builtin_shuffle(t0, t2, hi2);
+  v4 o1 = __builtin_shuffle(t1, t3, lo2), o3 = __builtin_shuffle(t1, t3, hi2);
+  memcpy(d, &o0, 32), memcpy(d + ldd, &o1, 32), memcpy(d + 2 * ldd, &o2, 32), memcpy(d + 3 * ldd, &o3, 32);
+}
+
 #endif

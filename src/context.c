@@ -53,20 +53,6 @@ void tg_ctx_init(tg_ctx *c) {
  * thousand per training step; a free list per context skips malloc */
 #define TG_POOL_MAX 16384 /* structs kept: the collector frees them in batches */
 
-void *tg_pool_get(tg_ctx *c, tg_pool *p, size_t size) { return tg_pool_get_part(c, p, size, size); }
-
-/* perop: a recycled struct has only its first `zero` bytes zeroed (a tensor's
- * 16-slot size/stride arrays are written up to ndim by whoever makes it) */
-void *tg_pool_get_part(tg_ctx *c, tg_pool *p, size_t size, size_t zero) {
-  (void)c;
-  if (TG_POOLS_OFF || !p->head) return calloc(1, size);
-  void *o = p->head;
-  p->head = *(void **)o;
-  p->count--;
-  memset(o, 0, zero);
-  return o;
-}
-
 void tg_pool_put(tg_ctx *c, tg_pool *p, void *o) {
   if (TG_POOLS_OFF || !c || c->blocks.closed || p->count >= TG_POOL_MAX) {
     free(o);

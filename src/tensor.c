@@ -72,17 +72,6 @@ tg_dtype tg_result_type(const tg_tensor *a, const tg_tensor *b) {
   return tg_result_type_n(2, ts);
 }
 
-/* box: tg_pool_get_part inlined for the tensor and storage structs: a
- * constant-size clear the compiler writes out, no call (two a tensor) */
-static inline void *pool_take(tg_ctx *c, tg_pool *p, size_t size, size_t zero) {
-  void *o = p->head;
-  if (TG_POOLS_OFF || !o) return tg_pool_get_part(c, p, size, zero);
-  p->head = *(void **)o;
-  p->count--;
-  memset(o, 0, zero);
-  return o;
-}
-
 /* ---------------------------------------------------------------- storage */
 void tg_host_alloc_unref(tg_host_alloc *a) {
   if (a && --a->refs == 0) free(a);
@@ -124,7 +113,7 @@ tg_storage *tg_storage_new(tg_ctx *c, const tg_backend *be, size_t nbytes) {
     reclaim(c, nbytes);
     if (over_limit(c, nbytes)) return limit_error(c, nbytes);
   }
-  tg_storage *s = pool_take(c, &c->storage_pool, sizeof *s, sizeof *s);
+  tg_storage *s = tg_pool_get(c, &c->storage_pool, sizeof *s);
   if (!s) return tg_errp(c, "out of memory");
   tg_host_alloc *ha;
   s->data = storage_alloc(c, be, nbytes, &ha);
@@ -231,7 +220,7 @@ bool tg_on_cpu(const tg_tensor *t) { return t->storage->backend == &tg_cpu_backe
 /* perop: the size/stride slots are not zeroed (256 bytes a tensor): both
  * makers below write them up to ndim, and nothing reads past ndim */
 static tg_tensor *tensor_struct(tg_ctx *c) {
-  tg_tensor *t = pool_take(c, &c->tensor_pool, sizeof *t, offsetof(tg_tensor, size));
+  tg_tensor *t = tg_pool_get_part(c, &c->tensor_pool, sizeof *t, offsetof(tg_tensor, size));
   if (!t) return tg_errp(c, "out of memory");
   t->refs = 1;
   return t;

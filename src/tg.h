@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h> /* calloc, for tg_pool_get_part */
+#include <string.h> /* memset */
 
 #define TG_MAX_DIMS 16
 #define TG_MAX_THREADS 1024 /* tg.set_num_threads's upper bound */
@@ -177,8 +179,20 @@ int tg_default_threads(void); /* OMP_NUM_THREADS, else the process's CPU affinit
 void tg_ctx_init(tg_ctx *c);    /* in caller-owned memory (a Lua userdata) */
 void tg_ctx_cleanup(tg_ctx *c); /* frees the block cache; later frees unmap directly */
 void tg_cpu_release_cache(tg_ctx *c);
-void *tg_pool_get(tg_ctx *c, tg_pool *p, size_t size); /* zeroed */
-void *tg_pool_get_part(tg_ctx *c, tg_pool *p, size_t size, size_t zero); /* perop: the first zero bytes zeroed */
+/* A struct from a per-context free list, its first `zero` bytes zeroed (a
+ * tensor's 16-slot size/stride arrays are written up to ndim by whoever makes
+ * it), else a fresh zeroed one. Inline: taking a recycled struct is no call
+ * and the clear of a constant size is written out (tensors, storages, nodes). */
+static inline void *tg_pool_get_part(tg_ctx *c, tg_pool *p, size_t size, size_t zero) {
+  (void)c;
+  if (TG_POOLS_OFF || !p->head) return calloc(1, size);
+  void *o = p->head;
+  p->head = *(void **)o;
+  p->count--;
+  memset(o, 0, zero);
+  return o;
+}
+static inline void *tg_pool_get(tg_ctx *c, tg_pool *p, size_t size) { return tg_pool_get_part(c, p, size, size); }
 void tg_pool_put(tg_ctx *c, tg_pool *p, void *obj);
 void tg_ctx_free(tg_ctx *c);
 int tg_err(tg_ctx *c, const char *fmt, ...);   /* returns -1 */
